@@ -1,0 +1,304 @@
+/*
+ * nnfast.h - fully-connected neural networks at the speed of BLAS.
+ *
+ * This header is the whole public API and its reference manual.
+ *
+ * ABI promise: every 1.x release of libnnfast.so.1 runs programs built
+ * against any earlier 1.x header. Functions and enum values are only ever
+ * added (with explicit numbers); no signature or meaning changes.
+ *
+ * Data layout (the one convention of the API)
+ * -------------------------------------------
+ * A batch of m samples of n features is a C array `float x[m][n]`: sample
+ * after sample, each sample's features contiguous. In BLAS terms it is a
+ * column-major n x m matrix X whose column i is sample i (MATH.md's X = A[0]).
+ * Outputs and labels are `float y[m][n_L]` in the same way.
+ *
+ * The weights of a layer with n_l units and n_{l-1} inputs are a C array
+ * `float w[n_l][n_{l-1}]`: row j holds unit j's weights (MATH.md's W[l],
+ * the same memory as PyTorch's nn.Linear.weight). Biases are `float b[n_l]`.
+ *
+ * Errors
+ * ------
+ * Every fallible call returns an nnf_status. On failure the net keeps a
+ * message naming what was wrong (nnf_net_errmsg()), and the call has changed
+ * no parameter and no setting: after a failed nnf_net_train_step() every
+ * weight and bias is bit-identical to before. The library never prints and
+ * never exits or aborts.
+ *
+ * Threads
+ * -------
+ * A net (and its layers) is used by one thread at a time; distinct nets are
+ * independent and may be used from different threads at once. The allocator
+ * hook is global and is set before any other call.
+ */
+#ifndef NNFAST_H
+#define NNFAST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#  if defined(NNFAST_BUILDING)
+#    define NNF_API __declspec(dllexport)
+#  else
+#    define NNF_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define NNF_API __attribute__((visibility("default")))
+#else
+#  define NNF_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @name Version (this header is the one source of the version)
+ *  @{ */
+#define NNF_VERSION_MAJOR 1
+#define NNF_VERSION_MINOR 0
+#define NNF_VERSION_PATCH 0
+/** MAJOR * 10000 + MINOR * 100 + PATCH, as nnf_version_number() returns. */
+#define NNF_VERSION_NUMBER \
+    (NNF_VERSION_MAJOR * 10000 + NNF_VERSION_MINOR * 100 + NNF_VERSION_PATCH)
+/** @} */
+
+/** A network: owns its layers, parameters, gradients and workspace. */
+typedef struct nnf_net nnf_net;
+/** A layer, borrowed from its net; valid until nnf_net_destroy(). */
+typedef struct nnf_layer nnf_layer;
+
+/** Status of every fallible call. Values are fixed; new ones are appended. */
+typedef enum nnf_status {
+    NNF_OK = 0,          /**< success */
+    NNF_ERR_ARG = 1,     /**< NULL pointer, zero size, unknown enum value,
+                              setting out of range or not finite, BCE label
+                              outside [0, 1] */
+    NNF_ERR_SHAPE = 2,   /**< sizes that do not fit together, or too large
+                              (overflow of size_t or of BLAS's int) */
+    NNF_ERR_NOMEM = 3,   /**< an allocation failed */
+    NNF_ERR_STATE = 4,   /**< call out of order, or settings that conflict */
+    NNF_ERR_NUMERIC = 5, /**< NaN or infinity in the data, or a step whose
+                              cost or gradients are not finite */
+    NNF_ERR_IO = 6,      /**< reading or writing a file failed */
+    NNF_ERR_FORMAT = 7   /**< malformed serialized data */
+} nnf_status;
+
+/** Activation of a layer, g in MATH.md. */
+typedef enum nnf_act {
+    NNF_ACT_LINEAR = 0,    /**< g(z) = z */
+    NNF_ACT_SIGMOID = 1,   /**< g(z) = 1 / (1 + e^-z) */
+    NNF_ACT_TANH = 2,      /**< g(z) = tanh(z) */
+    NNF_ACT_RELU = 3,      /**< g(z) = max(0, z); g'(0) = 0 */
+    NNF_ACT_LEAKY_RELU = 4 /**< g(z) = z if z > 0 else alpha z; alpha per layer */
+} nnf_act;
+
+/** Loss of a net; the cost J is the mean over samples of the per-sample
+ *  loss summed over output units. */
+typedef enum nnf_loss {
+    NNF_LOSS_BCE = 0, /**< binary cross-entropy; needs a sigmoid output layer
+                           and labels in [0, 1] */
+    NNF_LOSS_MSE = 1  /**< L = 1/2 sum_k (a_k - y_k)^2 per sample */
+} nnf_loss;
+
+/** Keys of nnf_net_set_param() / nnf_net_get_param(). */
+typedef enum nnf_param {
+    NNF_PARAM_LEARNING_RATE = 0 /**< alpha of the update; finite, > 0;
+                                     default 0.01 */
+} nnf_param;
+
+/** Weight initialization schemes of nnf_net_init(). Biases start at 0.
+ *  N(0,1) draws come from nnfast's own seeded generator, computed with
+ *  basic IEEE-754 arithmetic only, so a seed gives bit-identical weights
+ *  on every machine. */
+typedef enum nnf_init {
+    NNF_INIT_DEFAULT = 0,      /**< HE for ReLU and leaky ReLU layers,
+                                    XAVIER for the others */
+    NNF_INIT_HE = 1,           /**< N(0,1) * sqrt(2 / n_{l-1}) */
+    NNF_INIT_XAVIER = 2,       /**< N(0,1) * sqrt(2 / (n_{l-1} + n_l)) (Glorot) */
+    NNF_INIT_SMALL_NORMAL = 3  /**< N(0,1) * 0.01 (the course's first scheme) */
+} nnf_init;
+
+/** The seed nnf_net_add_dense() initializes with until nnf_net_init()
+ *  chooses another. */
+#define NNF_DEFAULT_SEED UINT64_C(0)
+
+/** @name Library
+ *  @{ */
+
+/** The run-time library's version, as NNF_VERSION_NUMBER (10000 for 1.0.0). */
+NNF_API unsigned nnf_version_number(void);
+/** The run-time library's version as static text, e.g. "1.0.0". */
+NNF_API const char *nnf_version_string(void);
+
+/** Static English text for a status; never NULL (unknown values give
+ *  "unknown status"). */
+NNF_API const char *nnf_status_str(nnf_status status);
+
+/** Allocation function of the hook: returns size bytes aligned for any
+ *  type (as malloc does), or NULL. user is the pointer given to
+ *  nnf_set_allocator(). */
+typedef void *(*nnf_alloc_fn)(void *user, size_t size);
+/** Free function of the hook: releases a block from the matching
+ *  nnf_alloc_fn; never called with NULL. */
+typedef void (*nnf_free_fn)(void *user, void *ptr);
+
+/** Route every allocation of the library through alloc_fn / free_fn
+ *  (both NULL restores malloc/free). Global: call it before any other
+ *  nnfast call, while no net exists, and not concurrently with anything.
+ *  Returns NNF_ERR_ARG when exactly one of the two is NULL. */
+NNF_API nnf_status nnf_set_allocator(nnf_alloc_fn alloc_fn, nnf_free_fn free_fn,
+                                     void *user);
+/** @} */
+
+/** @name Network
+ *  @{ */
+
+/** Detail of the last failed call on net (e.g. "nnf_net_forward: x[3][1] is
+ *  NaN"); "" when none has failed. Valid until the next failing call on net.
+ *  net NULL gives a static text. */
+NNF_API const char *nnf_net_errmsg(const nnf_net *net);
+
+/** Create an empty network for inputs of n_inputs features, with loss BCE,
+ *  learning rate 0.01 and seed NNF_DEFAULT_SEED.
+ *  Returns NNF_OK, NNF_ERR_ARG (out NULL, n_inputs 0), NNF_ERR_SHAPE
+ *  (n_inputs above INT_MAX) or NNF_ERR_NOMEM; *out is NULL on failure. */
+NNF_API nnf_status nnf_net_create(nnf_net **out, size_t n_inputs);
+
+/** Free the net, its layers and all its memory. NULL is a no-op. */
+NNF_API void nnf_net_destroy(nnf_net *net);
+
+/** Append a dense layer of units units with activation act, fed by the
+ *  previous layer (or the input). Its weights are initialized as
+ *  NNF_INIT_DEFAULT with the net's seed and the layer's index, its biases
+ *  to 0. *layer (if layer is not NULL) receives the new layer.
+ *  Adding a layer discards a stored forward pass and gradients.
+ *  Returns NNF_ERR_ARG (units 0, unknown act), NNF_ERR_SHAPE (units above
+ *  INT_MAX, parameter count overflow) or NNF_ERR_NOMEM. */
+NNF_API nnf_status nnf_net_add_dense(nnf_net *net, size_t units, nnf_act act,
+                                     nnf_layer **layer);
+
+/** Number of layers with weights, L. 0 for NULL. */
+NNF_API size_t nnf_net_depth(const nnf_net *net);
+
+/** Layer l, for l = 1..L as in MATH.md; NULL outside that range. */
+NNF_API nnf_layer *nnf_net_layer(nnf_net *net, size_t l);
+
+/** Number of input features n[0]; 0 for NULL. */
+NNF_API size_t nnf_net_inputs(const nnf_net *net);
+
+/** Number of output units n[L] (0 when the net has no layer or is NULL). */
+NNF_API size_t nnf_net_outputs(const nnf_net *net);
+
+/** Choose the loss (default NNF_LOSS_BCE). BCE needs a sigmoid output
+ *  layer; this is checked when the loss is used (nnf_net_backward(),
+ *  nnf_net_train_step()), which then fail with NNF_ERR_STATE.
+ *  Returns NNF_ERR_ARG for an unknown loss. */
+NNF_API nnf_status nnf_net_set_loss(nnf_net *net, nnf_loss loss);
+
+/** The net's loss through *loss. Returns NNF_ERR_ARG for a NULL argument. */
+NNF_API nnf_status nnf_net_get_loss(const nnf_net *net, nnf_loss *loss);
+
+/** Set a hyper-parameter (see nnf_param for keys and ranges).
+ *  Returns NNF_ERR_ARG for an unknown key or a value out of range. */
+NNF_API nnf_status nnf_net_set_param(nnf_net *net, nnf_param key, double value);
+
+/** Read a hyper-parameter into *value. NNF_ERR_ARG for an unknown key. */
+NNF_API nnf_status nnf_net_get_param(const nnf_net *net, nnf_param key,
+                                     double *value);
+
+/** Re-initialize every layer's weights with scheme from seed (biases to 0)
+ *  and make seed the net's seed for layers added later. Layer l draws from
+ *  its own stream derived from (seed, l), so the result does not depend on
+ *  when layers were added. Discards a stored forward pass and gradients.
+ *  Returns NNF_ERR_ARG for an unknown scheme. */
+NNF_API nnf_status nnf_net_init(nnf_net *net, nnf_init scheme, uint64_t seed);
+/** @} */
+
+/** @name Layer
+ *  @{ */
+
+/** Units of the layer, n[l]; 0 for NULL. */
+NNF_API size_t nnf_layer_units(const nnf_layer *layer);
+/** Inputs of the layer, n[l-1]; 0 for NULL. */
+NNF_API size_t nnf_layer_inputs(const nnf_layer *layer);
+/** Activation of the layer; NNF_ACT_LINEAR for NULL. */
+NNF_API nnf_act nnf_layer_act(const nnf_layer *layer);
+
+/** Slope alpha of a leaky ReLU layer for z <= 0, with 0 < alpha < 1
+ *  (default 0.01). NNF_ERR_ARG for alpha out of range or not finite,
+ *  NNF_ERR_STATE for a layer that is not leaky ReLU. */
+NNF_API nnf_status nnf_layer_set_slope(nnf_layer *layer, float alpha);
+/** The slope of a leaky ReLU layer through *alpha. */
+NNF_API nnf_status nnf_layer_get_slope(const nnf_layer *layer, float *alpha);
+
+/** Copy the weights out to w, a `float w[n_l][n_{l-1}]` (row j = unit j). */
+NNF_API nnf_status nnf_layer_get_weights(const nnf_layer *layer, float *w);
+/** Copy weights in from w, laid out as in nnf_layer_get_weights().
+ *  NNF_ERR_NUMERIC if any value is NaN or infinite (nothing is changed).
+ *  Discards a stored forward pass (its backward would need the old W). */
+NNF_API nnf_status nnf_layer_set_weights(nnf_layer *layer, const float *w);
+/** Copy the n_l biases out to b. */
+NNF_API nnf_status nnf_layer_get_bias(const nnf_layer *layer, float *b);
+/** Copy n_l biases in from b; NNF_ERR_NUMERIC for a non-finite value.
+ *  Discards a stored forward pass. */
+NNF_API nnf_status nnf_layer_set_bias(nnf_layer *layer, const float *b);
+/** dW of the last successful nnf_net_backward() (or train step), laid out
+ *  as the weights. NNF_ERR_STATE when there is none. */
+NNF_API nnf_status nnf_layer_get_weight_grad(const nnf_layer *layer, float *dw);
+/** db of the last successful backward, n_l floats. NNF_ERR_STATE when none. */
+NNF_API nnf_status nnf_layer_get_bias_grad(const nnf_layer *layer, float *db);
+/** @} */
+
+/** @name Training and inference
+ *
+ * Workspace is sized at the first call for a batch size and reused: a call
+ * with m no larger than any m used before on this net allocates nothing.
+ *  @{ */
+
+/** Forward propagation of the batch x (`float x[m][n_0]`), keeping what
+ *  nnf_net_backward() needs (including a copy of x). If y is not NULL the
+ *  output A[L] is written to it (`float y[m][n_L]`).
+ *  Returns NNF_ERR_ARG (x NULL, m 0), NNF_ERR_STATE (no layer),
+ *  NNF_ERR_SHAPE (m too large), NNF_ERR_NUMERIC (NaN/inf in x, or a
+ *  non-finite output: the stored forward pass is then discarded) or
+ *  NNF_ERR_NOMEM. */
+NNF_API nnf_status nnf_net_forward(nnf_net *net, const float *x, size_t m,
+                                   float *y);
+
+/** Backward propagation for the last forward pass, against labels y
+ *  (`float y[m][n_L]`, m of that forward). Stores dW and db of every layer;
+ *  *cost (if cost is not NULL) receives J. Parameters do not change.
+ *  The stored forward pass is used up (its buffers hold dZ afterwards): a
+ *  second backward needs a new forward.
+ *  Returns NNF_ERR_ARG (y NULL, BCE label outside [0, 1]), NNF_ERR_STATE
+ *  (no forward pass; BCE without a sigmoid output), NNF_ERR_NUMERIC (NaN/inf
+ *  in y, with the forward pass kept; a cost or gradient that is not finite:
+ *  no gradient is then kept). */
+NNF_API nnf_status nnf_net_backward(nnf_net *net, const float *y, float *cost);
+
+/** Gradient descent with the gradients of the last backward:
+ *  W -= alpha dW, b -= alpha db. Each backward's gradients are applied once:
+ *  a second update without a new backward is NNF_ERR_STATE. */
+NNF_API nnf_status nnf_net_update(nnf_net *net);
+
+/** One training step on the batch (x, y) of m samples: forward, backward and
+ *  update. *cost (if not NULL) receives J before the update. Unlike
+ *  nnf_net_forward() it does not copy x. Fails as forward and backward do;
+ *  on any failure every parameter is bit-identical to before. */
+NNF_API nnf_status nnf_net_train_step(nnf_net *net, const float *x,
+                                      const float *y, size_t m, float *cost);
+
+/** Inference: writes A[L] for the batch x to y (`float y[m][n_L]`). Shares
+ *  the workspace with training, so it discards a stored forward pass (not
+ *  the gradients). Returns as nnf_net_forward(); y NULL is NNF_ERR_ARG. */
+NNF_API nnf_status nnf_net_predict(nnf_net *net, const float *x, size_t m,
+                                   float *y);
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NNFAST_H */

@@ -1,0 +1,94 @@
+/*
+ * core.h - the compute core: pure kernels on float arrays. No handles, no
+ * status codes, no allocation; nothing here includes src/internal.h.
+ *
+ * Layout convention (all kernels): matrices are column-major, one column per
+ * sample. An activation A of a layer with n units over a batch of m samples
+ * is n x m with leading dimension n, which is the user's `float a[m][n]`.
+ *
+ * Weights are kept as the user passes them, `float w[n_out][n_in]`, which is
+ * the column-major n_in x n_out matrix W^T (called Wt below): each unit's
+ * weights are contiguous. The products of MATH.md then read
+ *     Z  = W A       = Wt^T A       (sgemm Trans,   NoTrans)
+ *     dW = dZ A^T  -> dWt = A dZ^T  (sgemm NoTrans, Trans)
+ *     dA = W^T dZ    = Wt dZ        (sgemm NoTrans, NoTrans)
+ * Why this storage: get/set of weights is a plain copy, and on the skinny
+ * layers users have (a wide input feeding a few units) OpenBLAS runs these
+ * three products faster than with column-major W; docs/math.md has the
+ * measurement.
+ */
+#ifndef NNF_CORE_H
+#define NNF_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Activation codes; the same numbers as the public nnf_act. */
+enum { NNF__LINEAR = 0, NNF__SIGMOID = 1, NNF__TANH = 2, NNF__RELU = 3, NNF__LEAKY = 4 };
+
+/* ---- gemm.c: the only matrix product, and the only user of <cblas.h>. */
+
+/* C = alpha op(A) op(B) + beta C, column-major; op(A) is rows x inner,
+ * op(B) is inner x cols, C is rows x cols with leading dimension ldc.
+ * Sizes must fit BLAS's int (checked by the caller). */
+void nnf__gemm(int trans_a, int trans_b, size_t rows, size_t cols, size_t inner,
+               float alpha, const float *a, size_t lda, const float *b, size_t ldb,
+               float beta, float *c, size_t ldc);
+
+/* Z = Wt^T A.                    Wt: n_in x n_out, A: n_in x m, Z: n_out x m */
+void nnf__linear_forward(const float *wt, const float *a, float *z,
+                         size_t n_in, size_t n_out, size_t m);
+/* dWt = scale A dZ^T.            A: n_in x m, dZ: n_out x m, dWt: n_in x n_out */
+void nnf__linear_weight_grad(const float *a, const float *dz, float *dwt,
+                             size_t n_in, size_t n_out, size_t m, float scale);
+/* dA = Wt dZ.                    Wt: n_in x n_out, dZ: n_out x m, dA: n_in x m */
+void nnf__linear_input_grad(const float *wt, const float *dz, float *da,
+                            size_t n_in, size_t n_out, size_t m);
+
+/* ---- act.c: activations and their derivatives (from A alone). */
+
+/* a = g(z), elementwise over n values; a and z may be the same array. */
+void nnf__act_forward(int act, float alpha, const float *z, float *a, size_t n);
+/* d_out = d_in * g'(.) with g' computed from the activation a (MATH.md's
+ * table), elementwise; d_out may be the same array as a or as d_in. */
+void nnf__act_backward(int act, float alpha, const float *a, const float *d_in,
+                       float *d_out, size_t n);
+
+/* ---- bias.c */
+
+/* Z += b broadcast over the m columns.       Z: n x m, b: n */
+void nnf__bias_add(float *z, const float *b, size_t n, size_t m);
+/* db = scale * rowsum(dZ).                   dZ: n x m, db: n */
+void nnf__bias_grad(const float *dz, float *db, size_t n, size_t m, float scale);
+
+/* ---- loss.c: loss values (sums over all n values, in double) and output
+ * gradients. The caller divides a sum by m to get J. */
+
+/* sum of max(z,0) - z y + log(1 + e^-|z|): BCE from the logits z. */
+double nnf__bce_sum(const float *z, const float *y, size_t n);
+/* sum of 1/2 (a - y)^2: MSE. */
+double nnf__mse_sum(const float *a, const float *y, size_t n);
+/* d = a - y: dZ for sigmoid+BCE (fused), dA for MSE. */
+void nnf__output_grad(const float *a, const float *y, float *d, size_t n);
+
+/* ---- vec.c: whole-array helpers. */
+
+/* p -= lr g over n values (the gradient-descent update on an arena). */
+void nnf__sgd(float *p, const float *g, size_t n, float lr);
+/* Index of the first NaN or infinity in x[0..n), or n if all are finite. */
+size_t nnf__find_nonfinite(const float *x, size_t n);
+/* Index of the first value outside [0, 1] (or NaN), or n if none. */
+size_t nnf__find_outside_unit(const float *x, size_t n);
+
+/* ---- rng.c: nnfast's own generator, bit-identical on every machine. */
+
+typedef struct nnf__rng { uint64_t s; } nnf__rng;
+/* A stream for (seed, stream): different streams are independent. */
+void nnf__rng_seed(nnf__rng *r, uint64_t seed, uint64_t stream);
+uint64_t nnf__rng_next(nnf__rng *r);
+/* Uniform in (0, 1), never 0 or 1. */
+double nnf__rng_uniform(nnf__rng *r);
+/* A standard normal draw, computed with +, -, *, /, sqrt only. */
+double nnf__rng_normal(nnf__rng *r);
+
+#endif /* NNF_CORE_H */

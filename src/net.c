@@ -1,0 +1,272 @@
+/* net.c - the network object: its layer list, the parameter and gradient
+ * arenas, the workspace, and the order of the forward and backward passes. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+nnf_status nnf__net_create(nnf_net **out, size_t n_in)
+{
+    nnf_net *net = nnf__malloc(sizeof *net);
+    if (!net)
+        return NNF_ERR_NOMEM;
+    memset(net, 0, sizeof *net);
+    net->n_in = n_in;
+    net->loss = NNF_LOSS_BCE;
+    net->lr = 0.01;
+    net->seed = NNF_DEFAULT_SEED;
+    *out = net;
+    return NNF_OK;
+}
+
+void nnf__net_destroy(nnf_net *net)
+{
+    for (size_t l = 0; l < net->depth; l++)
+        nnf__free(net->layers[l]);
+    nnf__free(net->layers);
+    nnf__free(net->params);
+    nnf__free(net->grads);
+    nnf__free(net->work);
+    nnf__free(net->x_copy);
+    nnf__free(net);
+}
+
+/* Point every layer into the arenas (after they moved). */
+static void bind_arenas(nnf_net *net)
+{
+    for (size_t l = 0; l < net->depth; l++) {
+        nnf_layer *ly = net->layers[l];
+        size_t nw = ly->n_in * ly->n_out;
+        ly->wt = net->params + ly->offset;
+        ly->b = ly->wt + nw;
+        ly->dwt = net->grads + ly->offset;
+        ly->db = ly->dwt + nw;
+    }
+}
+
+/* Drop the workspace: its layout follows the layers. */
+static void drop_workspace(nnf_net *net)
+{
+    nnf__free(net->work);
+    net->work = net->logits = net->scratch = NULL;
+    net->cap_m = 0;
+    for (size_t l = 0; l < net->depth; l++)
+        net->layers[l]->a = NULL;
+    nnf__net_forget(net);
+}
+
+/* Append a layer. Every block is allocated before anything changes, so a
+ * failure leaves the net exactly as it was. The caller checked the sizes. */
+nnf_status nnf__net_add_layer(nnf_net *net, size_t units, int act)
+{
+    size_t n_in = net->depth ? net->layers[net->depth - 1]->n_out : net->n_in;
+    size_t count = n_in * units + units;
+    size_t total = net->n_params + count;
+    size_t cap = net->depth < net->layers_cap ? net->layers_cap
+                                              : (net->layers_cap ? 2 * net->layers_cap : 4);
+
+    nnf_layer *ly = nnf__malloc(sizeof *ly);
+    nnf_layer **layers = cap != net->layers_cap ? nnf__malloc(cap * sizeof *layers) : net->layers;
+    float *params = nnf__malloc(total * sizeof(float));
+    float *grads = nnf__malloc(total * sizeof(float));
+    if (!ly || !layers || !params || !grads) {
+        nnf__free(ly);
+        if (layers != net->layers)
+            nnf__free(layers);
+        nnf__free(params);
+        nnf__free(grads);
+        return NNF_ERR_NOMEM;
+    }
+
+    if (layers != net->layers) {
+        if (net->depth)
+            memcpy(layers, net->layers, net->depth * sizeof *layers);
+        nnf__free(net->layers);
+        net->layers = layers;
+        net->layers_cap = cap;
+    }
+    if (net->n_params)
+        memcpy(params, net->params, net->n_params * sizeof(float));
+    memset(grads, 0, total * sizeof(float));
+    nnf__free(net->params);
+    nnf__free(net->grads);
+    net->params = params;
+    net->grads = grads;
+
+    memset(ly, 0, sizeof *ly);
+    ly->net = net;
+    ly->index = net->depth + 1;
+    ly->n_in = n_in;
+    ly->n_out = units;
+    ly->act = act;
+    ly->alpha = 0.01f;
+    ly->offset = net->n_params;
+    net->layers[net->depth++] = ly;
+    net->n_params = total;
+    bind_arenas(net);
+    nnf__layer_init(ly, NNF_INIT_DEFAULT, net->seed);
+
+    drop_workspace(net);
+    net->grads_valid = 0;
+    return NNF_OK;
+}
+
+void nnf__net_forget(nnf_net *net)
+{
+    net->fwd_m = 0;
+    net->fwd_x = NULL;
+}
+
+/* Floats of workspace for m columns: A[l] of every layer, the logits Z[L],
+ * and the scratch for dA[l-1] (l >= 2, so the widest hidden layer).
+ * Returns 0 on overflow of size_t (in bytes). */
+static size_t work_floats(const nnf_net *net, size_t m)
+{
+    size_t rows = 0, widest = 0;
+    for (size_t l = 0; l < net->depth; l++) {
+        size_t n = net->layers[l]->n_out;
+        if (rows > SIZE_MAX - n)
+            return 0;
+        rows += n;
+        if (l + 1 < net->depth && n > widest)
+            widest = n;
+    }
+    size_t out = net->layers[net->depth - 1]->n_out;
+    if (rows > SIZE_MAX - out - widest)
+        return 0;
+    rows += out + widest;
+    if (rows > SIZE_MAX / sizeof(float) / m)
+        return 0;
+    return rows * m;
+}
+
+/* Make the workspace hold at least m columns. Below the largest m seen it
+ * does nothing, so steady training and inference never allocate. */
+nnf_status nnf__net_reserve(nnf_net *net, size_t m)
+{
+    if (m <= net->cap_m)
+        return NNF_OK;
+    size_t floats = work_floats(net, m);
+    if (!floats)
+        return nnf__fail(net, NNF_ERR_SHAPE,
+                         "batch of m = %zu samples: the workspace would overflow size_t", m);
+    float *work = nnf__malloc(floats * sizeof(float));
+    if (!work)
+        return nnf__fail(net, NNF_ERR_NOMEM, "could not allocate %zu bytes of workspace for m = %zu",
+                         floats * sizeof(float), m);
+    nnf__free(net->work);
+    net->work = work;
+    net->cap_m = m;
+    float *p = work;
+    for (size_t l = 0; l < net->depth; l++) {
+        net->layers[l]->a = p;
+        p += net->layers[l]->n_out * m;
+    }
+    net->logits = p;
+    p += net->layers[net->depth - 1]->n_out * m;
+    net->scratch = p;
+    nnf__net_forget(net);
+    return NNF_OK;
+}
+
+const float *nnf__net_output(const nnf_net *net)
+{
+    return net->layers[net->depth - 1]->a;
+}
+
+/* Z[l] = W[l] A[l-1] + b[l], A[l] = g(Z[l]) for l = 1..L. Hidden layers
+ * compute Z in place in A's buffer; the output layer keeps its logits for
+ * the stable BCE. Needs nnf__net_reserve(net, m) first. */
+nnf_status nnf__net_forward(nnf_net *net, const float *x, size_t m)
+{
+    const float *a_in = x;
+    for (size_t l = 0; l < net->depth; l++) {
+        nnf_layer *ly = net->layers[l];
+        float *z = l + 1 == net->depth ? net->logits : ly->a;
+        nnf__dense_forward(ly, a_in, z, m);
+        nnf__act_forward(ly->act, ly->alpha, z, ly->a, ly->n_out * m);
+        a_in = ly->a;
+    }
+    net->fwd_m = m;
+    net->fwd_x = x;
+
+    const float *out = nnf__net_output(net);
+    size_t n_out = net->layers[net->depth - 1]->n_out, bad = nnf__find_nonfinite(out, n_out * m);
+    if (bad < n_out * m) {
+        nnf__net_forget(net);
+        return nnf__fail(net, NNF_ERR_NUMERIC,
+                         "the output A[%zu] of sample %zu, unit %zu is not finite (%g): "
+                         "the weights or inputs are too large",
+                         net->depth, bad / n_out, bad % n_out, (double)out[bad]);
+    }
+    return NNF_OK;
+}
+
+/* The cost J and dZ[L] into the logits buffer (A[L] stays intact).
+ * BCE (sigmoid output): dZ = A - Y.  MSE: dZ = (A - Y) * g'(A). */
+static double output_layer_grad(nnf_net *net, const float *y, size_t m)
+{
+    nnf_layer *out = net->layers[net->depth - 1];
+    size_t n = out->n_out * m;
+    double sum;
+    if (net->loss == NNF_LOSS_BCE) {
+        sum = nnf__bce_sum(net->logits, y, n);
+        nnf__output_grad(out->a, y, net->logits, n);
+    } else {
+        sum = nnf__mse_sum(out->a, y, n);
+        nnf__output_grad(out->a, y, net->logits, n);
+        nnf__act_backward(out->act, out->alpha, out->a, net->logits, net->logits, n);
+    }
+    return sum / (double)m;
+}
+
+/* MATH.md's backward for l = L..1. dZ[L] is in the logits buffer; for
+ * l < L, dZ[l] overwrites A[l] once dW[l+1] has used it, and dA[l-1] goes
+ * to the scratch buffer. So backward uses the stored forward pass up. */
+nnf_status nnf__net_backward(nnf_net *net, const float *y, float *cost)
+{
+    size_t m = net->fwd_m;
+    double j = output_layer_grad(net, y, m);
+    float *dz = net->logits;
+    for (size_t l = net->depth; l-- > 0;) {
+        nnf_layer *ly = net->layers[l];
+        const float *a_in = l ? net->layers[l - 1]->a : net->fwd_x;
+        float *da_in = l ? net->scratch : NULL; /* dA[0] is never computed */
+        nnf__dense_backward(ly, a_in, dz, da_in, m);
+        if (l) {
+            nnf_layer *prev = net->layers[l - 1];
+            /* dZ[l-1] = dA[l-1] * g'(A[l-1]), written over A[l-1] */
+            nnf__act_backward(prev->act, prev->alpha, prev->a, net->scratch, prev->a,
+                              prev->n_out * m);
+            dz = prev->a;
+        }
+    }
+    nnf__net_forget(net);
+
+    float jf = (float)j;
+    size_t bad = nnf__find_nonfinite(net->grads, net->n_params);
+    if (!isfinite(jf) || bad < net->n_params) {
+        net->grads_valid = 0;
+        if (bad == net->n_params)
+            return nnf__fail(net, NNF_ERR_NUMERIC, "the cost J is not finite (%g)", j);
+        size_t l = 0;
+        while (l + 1 < net->depth && net->layers[l + 1]->offset <= bad)
+            l++;
+        return nnf__fail(net, NNF_ERR_NUMERIC,
+                         "a gradient of layer %zu is not finite: the learning rate may be too large",
+                         l + 1);
+    }
+    net->grads_valid = 1;
+    net->grads_applied = 0;
+    if (cost)
+        *cost = jf;
+    return NNF_OK;
+}
+
+/* W -= alpha dW, b -= alpha db over the whole parameter arena at once. */
+void nnf__net_update(nnf_net *net)
+{
+    nnf__sgd(net->params, net->grads, net->n_params, (float)net->lr);
+    net->grads_applied = 1;
+}
