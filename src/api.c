@@ -37,6 +37,9 @@ static nnf_status check_batch(nnf_net *net, const char *fn, const float *x, size
           "%s: the net has no layer (add one with nnf_net_add_dense)", fn);
     CHECK(net, net->n_in <= SIZE_MAX / sizeof(float) / m, NNF_ERR_SHAPE,
           "%s: x of m = %zu samples of %zu features overflows size_t", fn, m, net->n_in);
+    CHECK(net, output_layer(net)->n_out <= SIZE_MAX / sizeof(float) / m, NNF_ERR_SHAPE,
+          "%s: y of m = %zu samples of %zu outputs overflows size_t", fn, m,
+          output_layer(net)->n_out);
     return NNF_OK;
 }
 
