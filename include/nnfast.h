@@ -284,8 +284,10 @@ NNF_API nnf_status nnf_net_backward(nnf_net *net, const float *y, float *cost);
 NNF_API nnf_status nnf_net_update(nnf_net *net);
 
 /** One training step on the batch (x, y) of m samples: forward, backward and
- *  update. *cost (if not NULL) receives J before the update. Unlike
- *  nnf_net_forward() it does not copy x. Fails as forward and backward do;
+ *  update, with the same result as those three calls. *cost (if not NULL)
+ *  receives J before the update; the gradients stay readable afterwards.
+ *  Unlike nnf_net_forward() it does not copy x, and it leaves no forward
+ *  pass for a later nnf_net_backward(). Fails as forward and backward do;
  *  on any failure every parameter is bit-identical to before. */
 NNF_API nnf_status nnf_net_train_step(nnf_net *net, const float *x,
                                       const float *y, size_t m, float *cost);

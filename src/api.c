@@ -99,10 +99,10 @@ NNF_API void nnf_net_destroy(nnf_net *net)
 
 NNF_API nnf_status nnf_net_add_dense(nnf_net *net, size_t units, nnf_act act, nnf_layer **layer)
 {
-    if (!net)
-        return NNF_ERR_ARG;
     if (layer)
         *layer = NULL;
+    if (!net)
+        return NNF_ERR_ARG;
     size_t n_in = net->depth ? output_layer(net)->n_out : net->n_in;
     CHECK(net, units > 0, NNF_ERR_ARG, "nnf_net_add_dense: units is 0 (expected at least 1)");
     CHECK(net, valid_act(act), NNF_ERR_ARG,
@@ -165,11 +165,14 @@ NNF_API nnf_status nnf_net_set_param(nnf_net *net, nnf_param key, double value)
     switch (key) {
     case NNF_PARAM_LEARNING_RATE:
         CHECK(net, isfinite(value) && value > 0.0 && value <= (double)FLT_MAX, NNF_ERR_ARG,
-              "nnf_net_set_param: learning rate %g is out of range (expected finite and > 0)", value);
+              "nnf_net_set_param: learning rate %g is out of range (expected > 0 and at most FLT_MAX)",
+              value);
         net->lr = value;
         return NNF_OK;
     }
-    return FAIL(net, NNF_ERR_ARG, "nnf_net_set_param: key = %d is not an nnf_param", (int)key);
+    return FAIL(net, NNF_ERR_ARG,
+                "nnf_net_set_param: key = %d is not an nnf_param (expected NNF_PARAM_LEARNING_RATE)",
+                (int)key);
 }
 
 NNF_API nnf_status nnf_net_get_param(const nnf_net *net, nnf_param key, double *value)
@@ -232,8 +235,9 @@ NNF_API nnf_status nnf_layer_set_slope(nnf_layer *layer, float alpha)
 
 NNF_API nnf_status nnf_layer_get_slope(const nnf_layer *layer, float *alpha)
 {
-    if (!layer || !alpha)
+    if (!layer)
         return NNF_ERR_ARG;
+    CHECK(layer->net, alpha, NNF_ERR_ARG, "nnf_layer_get_slope: alpha is NULL (expected a float)");
     *alpha = layer->alpha;
     return NNF_OK;
 }
@@ -369,6 +373,8 @@ NNF_API nnf_status nnf_net_backward(nnf_net *net, const float *y, float *cost)
         st = check_labels(net, __func__, y, net->fwd_m);
     if (st == NNF_OK)
         st = nnf__net_backward(net, y, cost);
+    if (st == NNF_OK)
+        st = nnf__net_check_grads(net);
     return st;
 }
 
@@ -380,8 +386,7 @@ NNF_API nnf_status nnf_net_update(nnf_net *net)
           "nnf_net_update: no gradient (call nnf_net_backward first)");
     CHECK(net, !net->grads_applied, NNF_ERR_STATE,
           "nnf_net_update: these gradients were already applied (call nnf_net_backward again)");
-    nnf__net_update(net);
-    return NNF_OK;
+    return nnf__net_update(net);
 }
 
 NNF_API nnf_status nnf_net_train_step(nnf_net *net, const float *x, const float *y, size_t m,
@@ -401,8 +406,8 @@ NNF_API nnf_status nnf_net_train_step(nnf_net *net, const float *x, const float 
         st = nnf__net_forward(net, x, m);
     if (st == NNF_OK)
         st = nnf__net_backward(net, y, cost);
-    if (st == NNF_OK)
-        nnf__net_update(net);
+    if (st == NNF_OK) /* also finds a non-finite gradient */
+        st = nnf__net_update(net);
     return st;
 }
 

@@ -70,7 +70,8 @@ nnf_status nnf__net_reserve(nnf_net *net, size_t m);
 void nnf__net_forget(nnf_net *net);
 nnf_status nnf__net_forward(nnf_net *net, const float *x, size_t m);
 nnf_status nnf__net_backward(nnf_net *net, const float *y, float *cost);
-void nnf__net_update(nnf_net *net);
+nnf_status nnf__net_check_grads(nnf_net *net);
+nnf_status nnf__net_update(nnf_net *net);
 const float *nnf__net_output(const nnf_net *net);
 
 /* dense.c */

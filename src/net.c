@@ -245,17 +245,10 @@ nnf_status nnf__net_backward(nnf_net *net, const float *y, float *cost)
     nnf__net_forget(net);
 
     float jf = (float)j;
-    size_t bad = nnf__find_nonfinite(net->grads, net->n_params);
-    if (!isfinite(jf) || bad < net->n_params) {
+    if (!isfinite(jf)) {
         net->grads_valid = 0;
-        if (bad == net->n_params)
-            return nnf__fail(net, NNF_ERR_NUMERIC, "the cost J is not finite (%g)", j);
-        size_t l = 0;
-        while (l + 1 < net->depth && net->layers[l + 1]->offset <= bad)
-            l++;
-        return nnf__fail(net, NNF_ERR_NUMERIC,
-                         "a gradient of layer %zu is not finite: the learning rate may be too large",
-                         l + 1);
+        return nnf__fail(net, NNF_ERR_NUMERIC, "the cost J = %g is not finite in float: "
+                         "the outputs are too far from the labels", j);
     }
     net->grads_valid = 1;
     net->grads_applied = 0;
@@ -264,9 +257,39 @@ nnf_status nnf__net_backward(nnf_net *net, const float *y, float *cost)
     return NNF_OK;
 }
 
-/* W -= alpha dW, b -= alpha db over the whole parameter arena at once. */
-void nnf__net_update(nnf_net *net)
+/* The layer (1..L) that holds arena index i. */
+static size_t layer_of(const nnf_net *net, size_t i)
 {
-    nnf__sgd(net->params, net->grads, net->n_params, (float)net->lr);
+    size_t l = 0;
+    while (l + 1 < net->depth && net->layers[l + 1]->offset <= i)
+        l++;
+    return l + 1;
+}
+
+nnf_status nnf__net_check_grads(nnf_net *net)
+{
+    size_t bad = nnf__find_nonfinite(net->grads, net->n_params);
+    if (bad == net->n_params)
+        return NNF_OK;
+    net->grads_valid = 0;
+    return nnf__fail(net, NNF_ERR_NUMERIC, "a gradient of layer %zu is not finite "
+                     "(the inputs or weights are too large)", layer_of(net, bad));
+}
+
+/* W -= alpha dW, b -= alpha db over the whole parameter arena at once,
+ * after checking that no parameter would become NaN or infinite. */
+nnf_status nnf__net_update(nnf_net *net)
+{
+    float lr = (float)net->lr;
+    size_t n = net->n_params, bad = nnf__sgd_find_nonfinite(net->params, net->grads, n, lr);
+    if (bad < n) {
+        if (!isfinite(net->grads[bad]))
+            return nnf__net_check_grads(net);
+        return nnf__fail(net, NNF_ERR_NUMERIC, "the update would make a parameter of layer %zu "
+                         "infinite: the learning rate %g is too large", layer_of(net, bad),
+                         net->lr);
+    }
+    nnf__sgd(net->params, net->grads, n, lr);
     net->grads_applied = 1;
+    return NNF_OK;
 }

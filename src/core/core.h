@@ -75,6 +75,8 @@ void nnf__output_grad(const float *a, const float *y, float *d, size_t n);
 
 /* p -= lr g over n values (the gradient-descent update on an arena). */
 void nnf__sgd(float *p, const float *g, size_t n, float lr);
+/* The first i where p[i] - lr g[i] is NaN or infinite, or n if none. */
+size_t nnf__sgd_find_nonfinite(const float *p, const float *g, size_t n, float lr);
 /* Index of the first NaN or infinity in x[0..n), or n if all are finite. */
 size_t nnf__find_nonfinite(const float *x, size_t n);
 /* Index of the first value outside [0, 1] (or NaN), or n if none. */

@@ -1,0 +1,100 @@
+/*
+ * ref.h - a double-precision reference network for the tests: MATH.md
+ * written as plain loops (no BLAS), independent of src/.
+ *
+ * Layouts are the user layouts of nnfast.h, in double:
+ *   weights w[l] `double w[n_l][n_{l-1}]` (row j = unit j), biases `b[n_l]`,
+ *   data x `double x[m][n_0]`, labels y `double y[m][n_L]`,
+ *   z[l], a[l] `double [m][n_l]` (sample-major = column-major n_l x m).
+ * Layer l runs from 1 to L as in MATH.md; the arrays in ref_net are indexed
+ * by l (entry 0 of w, b, act, slope is unused; a[0] is a copy of x).
+ */
+#ifndef NNF_TESTS_REF_H
+#define NNF_TESTS_REF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nnfast.h"
+
+#define REF_MAX_LAYERS 16
+
+typedef struct ref_net {
+    size_t L;                             /* layers with weights */
+    size_t n[REF_MAX_LAYERS + 1];         /* n[0] inputs, n[l] units of layer l */
+    nnf_act act[REF_MAX_LAYERS + 1];      /* g of layer l */
+    double slope[REF_MAX_LAYERS + 1];     /* alpha of a leaky ReLU layer l */
+    nnf_loss loss;
+    double *w[REF_MAX_LAYERS + 1], *b[REF_MAX_LAYERS + 1];   /* parameters */
+    double *dw[REF_MAX_LAYERS + 1], *db[REF_MAX_LAYERS + 1]; /* of ref_backward */
+    size_t m;                             /* batch size of the last forward (0: none) */
+    double *z[REF_MAX_LAYERS + 1], *a[REF_MAX_LAYERS + 1];   /* of the last forward */
+} ref_net;
+
+/* Set up a net with L layers: n[0..L] sizes, act[0..L-1] the activation of
+ * layers 1..L, slope[0..L-1] their leaky-ReLU alphas (slope NULL: 0.01 for
+ * every layer). Parameters and gradients start at 0.
+ * Returns 0, or -1 for bad arguments (L out of 1..REF_MAX_LAYERS, a zero
+ * size, BCE without a sigmoid output) or a failed allocation. */
+int ref_net_init(ref_net *r, size_t L, const size_t *n, const nnf_act *act,
+                 const double *slope, nnf_loss loss);
+/* Free everything ref_net_init() and ref_forward() allocated; r may be zeroed. */
+void ref_net_free(ref_net *r);
+
+/* g(z) and g'(z) of MATH.md's table for one value (g'(0) = 0 for ReLU,
+ * alpha for leaky ReLU). */
+double ref_act(nnf_act act, double slope, double z);
+double ref_act_deriv(nnf_act act, double slope, double z);
+
+/* Forward pass of x (m samples): keeps z[l] and a[l] for l = 0..L and
+ * returns a[L] (`double [m][n_L]`), or NULL when an allocation fails. */
+const double *ref_forward(ref_net *r, const double *x, size_t m);
+
+/* Cost J of the last forward against labels y: mean over samples of the
+ * per-sample loss summed over output units. BCE comes from the logits,
+ * max(z,0) - z y + log(1 + e^-|z|); MSE is 1/2 sum_k (a_k - y_k)^2. */
+double ref_cost(const ref_net *r, const double *y);
+
+/* Backward pass for the last forward against labels y: fills dw[l], db[l]
+ * for every layer (MATH.md's "Backward propagation"). Returns 0, or -1 when
+ * there is no forward pass or an allocation fails. */
+int ref_backward(ref_net *r, const double *y);
+
+/* Gradient descent: w[l] -= lr dw[l], b[l] -= lr db[l] for every layer. */
+void ref_update(ref_net *r, double lr);
+
+/* Smallest shift d >= 0 (a multiple of 2.5 margin) such that every
+ * |z[l][i][j] + d| of the last forward is >= margin, for unit j of a ReLU or
+ * leaky ReLU layer l (0 for other layers). Adding d to b[l][j] moves that
+ * unit's pre-activations away from the kink at 0, where float and double
+ * may disagree on the side (tests shift layer by layer, re-running forward). */
+double ref_kink_shift(const ref_net *r, size_t l, size_t j, double margin);
+
+/* Conversions between float and double arrays of n values. */
+void ref_to_double(double *dst, const float *src, size_t n);
+void ref_to_float(float *dst, const double *src, size_t n);
+
+/* Normwise relative error of got against want, n values:
+ *     max_i |got_i - want_i| / max(max_i |want_i|, REF_TINY).
+ * Each quantity (one layer's dW, its db, an output) is compared as a whole,
+ * so an element that is tiny next to the others (where float32 relative
+ * error is large for legitimate reasons: cancellation, 1 - a^2 near
+ * saturation) does not dominate. A correct float32 result of this library
+ * gives about 1e-7 to 1e-6; a wrong transpose, a missing 1/m, a wrong
+ * derivative or a stale parameter gives 1e-2 or more, so 1e-4 separates the
+ * two. REF_TINY only avoids 0/0: callers make sure want is not all zero. */
+#define REF_TINY 1e-30
+double ref_rel_err(const double *got, const double *want, size_t n);
+double ref_rel_err_f(const float *got, const double *want, size_t n);
+/* max_i |x_i|, 0 for n == 0. */
+double ref_max_abs(const double *x, size_t n);
+
+/* A small deterministic generator (splitmix64) for test data. */
+typedef struct ref_rng {
+    uint64_t state;
+} ref_rng;
+uint64_t ref_rng_next(ref_rng *g);
+/* Uniform in [lo, hi). */
+double ref_rng_uniform(ref_rng *g, double lo, double hi);
+
+#endif /* NNF_TESTS_REF_H */

@@ -1,0 +1,251 @@
+/* test_alloc.c - the allocator hook: every allocation goes through it, a
+ * train step or a prediction at an unchanged (or smaller) batch size
+ * allocates nothing, and a failed allocation loses nothing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "nnfast.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A counting allocator that can be told to fail allocation number fail_at. */
+typedef struct counter {
+    long allocs, frees, live;
+    long fail_at; /* 0: never fail */
+} counter;
+
+static void *count_alloc(void *user, size_t size)
+{
+    counter *c = user;
+    c->allocs++;
+    if (c->fail_at && c->allocs == c->fail_at)
+        return NULL;
+    void *p = malloc(size);
+    if (p)
+        c->live++;
+    return p;
+}
+
+static void count_free(void *user, void *ptr)
+{
+    counter *c = user;
+    c->frees++;
+    c->live--;
+    free(ptr);
+}
+
+static counter g_count;
+
+static int install(void **state)
+{
+    (void)state;
+    memset(&g_count, 0, sizeof g_count);
+    return nnf_set_allocator(count_alloc, count_free, &g_count) == NNF_OK ? 0 : -1;
+}
+
+static int uninstall(void **state)
+{
+    (void)state;
+    return nnf_set_allocator(NULL, NULL, NULL) == NNF_OK ? 0 : -1;
+}
+
+enum { N0 = 5, M = 64 };
+
+static void make_data(float *x, float *y, size_t m)
+{
+    for (size_t i = 0; i < m; i++) {
+        for (size_t k = 0; k < N0; k++)
+            x[i * N0 + k] = (float)((i * 7 + k * 3) % 11) / 11.0f - 0.5f;
+        y[i] = (float)(i % 2);
+    }
+}
+
+static nnf_net *make_net(void)
+{
+    nnf_net *net = NULL;
+    assert_int_equal(nnf_net_create(&net, N0), NNF_OK);
+    assert_int_equal(nnf_net_add_dense(net, 8, NNF_ACT_RELU, NULL), NNF_OK);
+    assert_int_equal(nnf_net_add_dense(net, 6, NNF_ACT_TANH, NULL), NNF_OK);
+    assert_int_equal(nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL), NNF_OK);
+    return net;
+}
+
+static void test_hook_sees_every_allocation_and_destroy_frees_all(void **state)
+{
+    (void)state;
+    float x[M * N0], y[M];
+    make_data(x, y, M);
+    nnf_net *net = make_net();
+    assert_true(g_count.allocs > 0);
+    assert_int_equal(nnf_net_train_step(net, x, y, M, NULL), NNF_OK);
+    assert_int_equal(nnf_net_forward(net, x, M, NULL), NNF_OK);
+    nnf_net_destroy(net);
+    assert_int_equal(g_count.live, 0);
+    assert_int_equal(g_count.allocs, g_count.frees);
+}
+
+static void test_train_step_at_unchanged_m_allocates_nothing(void **state)
+{
+    (void)state;
+    float x[M * N0], y[M], out[M], cost;
+    make_data(x, y, M);
+    nnf_net *net = make_net();
+    assert_int_equal(nnf_net_train_step(net, x, y, M, &cost), NNF_OK); /* sizes the workspace */
+    long before = g_count.allocs;
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(nnf_net_train_step(net, x, y, M, &cost), NNF_OK);
+    assert_int_equal(nnf_net_predict(net, x, M, out), NNF_OK);
+    /* a smaller batch fits in the same workspace */
+    assert_int_equal(nnf_net_train_step(net, x, y, M / 2, &cost), NNF_OK);
+    assert_int_equal(nnf_net_predict(net, x, 1, out), NNF_OK);
+    assert_int_equal(g_count.allocs, before);
+    nnf_net_destroy(net);
+    assert_int_equal(g_count.live, 0);
+}
+
+static void test_forward_backward_update_at_unchanged_m_allocate_nothing(void **state)
+{
+    (void)state;
+    float x[M * N0], y[M], out[M], cost;
+    make_data(x, y, M);
+    nnf_net *net = make_net();
+    assert_int_equal(nnf_net_forward(net, x, M, out), NNF_OK);
+    assert_int_equal(nnf_net_backward(net, y, &cost), NNF_OK);
+    assert_int_equal(nnf_net_update(net), NNF_OK);
+    long before = g_count.allocs;
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(nnf_net_forward(net, x, M, out), NNF_OK);
+        assert_int_equal(nnf_net_backward(net, y, &cost), NNF_OK);
+        assert_int_equal(nnf_net_update(net), NNF_OK);
+    }
+    assert_int_equal(g_count.allocs, before);
+    nnf_net_destroy(net);
+}
+
+static void test_prediction_at_unchanged_m_allocates_nothing(void **state)
+{
+    (void)state;
+    float x[M * N0], y[M], out[M];
+    make_data(x, y, M);
+    nnf_net *net = make_net();
+    assert_int_equal(nnf_net_predict(net, x, M, out), NNF_OK);
+    long before = g_count.allocs;
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(nnf_net_predict(net, x, M, out), NNF_OK);
+    assert_int_equal(g_count.allocs, before);
+    nnf_net_destroy(net);
+}
+
+/* Snapshot of every parameter, to show that a failed call changed none. */
+static size_t snapshot(nnf_net *net, float *buf)
+{
+    size_t n = 0;
+    for (size_t l = 1; l <= nnf_net_depth(net); l++) {
+        nnf_layer *ly = nnf_net_layer(net, l);
+        assert_int_equal(nnf_layer_get_weights(ly, buf + n), NNF_OK);
+        n += nnf_layer_units(ly) * nnf_layer_inputs(ly);
+        assert_int_equal(nnf_layer_get_bias(ly, buf + n), NNF_OK);
+        n += nnf_layer_units(ly);
+    }
+    return n;
+}
+
+/* Fail allocation k = 1, 2, ... of each call until it succeeds: each
+ * failure is NNF_ERR_NOMEM, leaks nothing and changes no parameter. */
+static void test_every_failed_allocation_is_nomem_and_loses_nothing(void **state)
+{
+    (void)state;
+    float x[M * N0], y[M], before[256], after[256];
+    make_data(x, y, M);
+
+    for (long k = 1;; k++) { /* nnf_net_create */
+        memset(&g_count, 0, sizeof g_count);
+        g_count.fail_at = k;
+        nnf_net *net = (nnf_net *)&g_count; /* must be reset to NULL on failure */
+        nnf_status st = nnf_net_create(&net, N0);
+        if (st == NNF_OK) {
+            nnf_net_destroy(net);
+            break;
+        }
+        assert_int_equal(st, NNF_ERR_NOMEM);
+        assert_null(net);
+        assert_int_equal(g_count.live, 0);
+    }
+
+    int points = 0;
+    for (long k = 1;; k++) { /* nnf_net_add_dense, on a net with a layer */
+        memset(&g_count, 0, sizeof g_count);
+        nnf_net *net = NULL;
+        assert_int_equal(nnf_net_create(&net, N0), NNF_OK);
+        assert_int_equal(nnf_net_add_dense(net, 8, NNF_ACT_RELU, NULL), NNF_OK);
+        size_t n = snapshot(net, before);
+        g_count.fail_at = g_count.allocs + k;
+        long live = g_count.live;
+        nnf_status st = nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL);
+        if (st == NNF_OK) {
+            nnf_net_destroy(net);
+            break;
+        }
+        points++;
+        assert_int_equal(st, NNF_ERR_NOMEM);
+        assert_int_equal(g_count.live, live);
+        assert_int_equal(nnf_net_depth(net), 1);
+        assert_int_equal(snapshot(net, after), n);
+        assert_memory_equal(before, after, n * sizeof(float));
+        g_count.fail_at = 0;
+        assert_int_equal(nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL), NNF_OK);
+        nnf_net_destroy(net);
+        assert_int_equal(g_count.live, 0);
+    }
+    assert_true(points >= 3);
+
+    points = 0;
+    for (long k = 1;; k++) { /* the first train step, then the first forward */
+        memset(&g_count, 0, sizeof g_count);
+        nnf_net *net = make_net();
+        size_t n = snapshot(net, before);
+        g_count.fail_at = g_count.allocs + k;
+        nnf_status st = nnf_net_train_step(net, x, y, M, NULL);
+        if (st == NNF_OK)
+            st = nnf_net_forward(net, x, M, NULL);
+        if (st == NNF_OK) {
+            nnf_net_destroy(net);
+            break;
+        }
+        points++;
+        assert_int_equal(st, NNF_ERR_NOMEM);
+        assert_true(strstr(nnf_net_errmsg(net), "allocate") != NULL);
+        snapshot(net, after);
+        if (k == 1) /* the step itself failed: no parameter moved */
+            assert_memory_equal(before, after, n * sizeof(float));
+        g_count.fail_at = 0;
+        assert_int_equal(nnf_net_train_step(net, x, y, M, NULL), NNF_OK);
+        nnf_net_destroy(net);
+        assert_int_equal(g_count.live, 0);
+    }
+    assert_int_equal(points, 2);
+}
+
+static void test_allocator_needs_both_functions(void **state)
+{
+    (void)state;
+    assert_int_equal(nnf_set_allocator(count_alloc, NULL, NULL), NNF_ERR_ARG);
+    assert_int_equal(nnf_set_allocator(NULL, count_free, NULL), NNF_ERR_ARG);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_hook_sees_every_allocation_and_destroy_frees_all, install, uninstall),
+        cmocka_unit_test_setup_teardown(test_train_step_at_unchanged_m_allocates_nothing, install, uninstall),
+        cmocka_unit_test_setup_teardown(test_forward_backward_update_at_unchanged_m_allocate_nothing, install, uninstall),
+        cmocka_unit_test_setup_teardown(test_prediction_at_unchanged_m_allocates_nothing, install, uninstall),
+        cmocka_unit_test_setup_teardown(test_every_failed_allocation_is_nomem_and_loses_nothing, install, uninstall),
+        cmocka_unit_test_setup_teardown(test_allocator_needs_both_functions, install, uninstall),
+    };
+    return cmocka_run_group_tests_name("alloc", tests, NULL, NULL);
+}

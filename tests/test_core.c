@@ -1,0 +1,359 @@
+/* test_core.c - white box: every compute-core kernel against a naive
+ * double-precision loop written from MATH.md. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/core.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MAXN 4096
+
+/* Deterministic test data in [-r, r]. */
+static void fill(float *v, size_t n, uint64_t seed, float r)
+{
+    nnf__rng rng;
+    nnf__rng_seed(&rng, seed, 99);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)((2.0 * nnf__rng_uniform(&rng) - 1.0) * (double)r);
+}
+
+static void assert_close(double got, double want, double rel)
+{
+    double tol = rel * fmax(1.0, fabs(want));
+    if (!(fabs(got - want) <= tol))
+        fail_msg("got %.9g, want %.9g (tolerance %.3g)", got, want, tol);
+}
+
+/* ---- the three products against a triple loop */
+
+static const size_t shapes[][3] = {{1, 1, 1}, {3, 1, 7}, {5, 3, 7}, {17, 129, 1}, {33, 9, 65}};
+
+static void test_linear_forward_is_w_times_a(void **state)
+{
+    (void)state;
+    static float wt[MAXN], a[MAXN], z[MAXN];
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        size_t n_in = shapes[s][0], n_out = shapes[s][1], m = shapes[s][2];
+        fill(wt, n_in * n_out, 1, 1.0f);
+        fill(a, n_in * m, 2, 1.0f);
+        nnf__linear_forward(wt, a, z, n_in, n_out, m);
+        for (size_t j = 0; j < m; j++)
+            for (size_t i = 0; i < n_out; i++) {
+                double sum = 0.0; /* Z[i][j] = sum_k W[i][k] A[k][j], W[i][k] = wt[i*n_in + k] */
+                for (size_t k = 0; k < n_in; k++)
+                    sum += (double)wt[i * n_in + k] * (double)a[j * n_in + k];
+                assert_close(z[j * n_out + i], sum, 1e-5);
+            }
+    }
+}
+
+static void test_linear_weight_grad_is_scaled_dz_times_a_transposed(void **state)
+{
+    (void)state;
+    static float a[MAXN], dz[MAXN], dwt[MAXN];
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        size_t n_in = shapes[s][0], n_out = shapes[s][1], m = shapes[s][2];
+        fill(a, n_in * m, 3, 1.0f);
+        fill(dz, n_out * m, 4, 1.0f);
+        float scale = 1.0f / (float)m;
+        nnf__linear_weight_grad(a, dz, dwt, n_in, n_out, m, scale);
+        for (size_t i = 0; i < n_out; i++)
+            for (size_t k = 0; k < n_in; k++) {
+                double sum = 0.0; /* dW[i][k] = (1/m) sum_j dZ[i][j] A[k][j] */
+                for (size_t j = 0; j < m; j++)
+                    sum += (double)dz[j * n_out + i] * (double)a[j * n_in + k];
+                assert_close(dwt[i * n_in + k], sum / (double)m, 1e-5);
+            }
+    }
+}
+
+static void test_linear_input_grad_is_w_transposed_times_dz(void **state)
+{
+    (void)state;
+    static float wt[MAXN], dz[MAXN], da[MAXN];
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        size_t n_in = shapes[s][0], n_out = shapes[s][1], m = shapes[s][2];
+        fill(wt, n_in * n_out, 5, 1.0f);
+        fill(dz, n_out * m, 6, 1.0f);
+        nnf__linear_input_grad(wt, dz, da, n_in, n_out, m);
+        for (size_t j = 0; j < m; j++)
+            for (size_t k = 0; k < n_in; k++) {
+                double sum = 0.0; /* dA[k][j] = sum_i W[i][k] dZ[i][j] */
+                for (size_t i = 0; i < n_out; i++)
+                    sum += (double)wt[i * n_in + k] * (double)dz[j * n_out + i];
+                assert_close(da[j * n_in + k], sum, 1e-5);
+            }
+    }
+}
+
+/* ---- activations */
+
+static double ref_g(int act, double alpha, double z)
+{
+    switch (act) {
+    case NNF__SIGMOID: return 1.0 / (1.0 + exp(-z));
+    case NNF__TANH: return tanh(z);
+    case NNF__RELU: return z > 0 ? z : 0.0;
+    case NNF__LEAKY: return z > 0 ? z : alpha * z;
+    default: return z;
+    }
+}
+
+/* g'(z) from z, as MATH.md's table defines it (not from a). */
+static double ref_dg(int act, double alpha, double z)
+{
+    switch (act) {
+    case NNF__SIGMOID: return ref_g(act, alpha, z) * (1.0 - ref_g(act, alpha, z));
+    case NNF__TANH: return 1.0 - tanh(z) * tanh(z);
+    case NNF__RELU: return z > 0 ? 1.0 : 0.0;
+    case NNF__LEAKY: return z > 0 ? 1.0 : alpha;
+    default: return 1.0;
+    }
+}
+
+static const float zs[] = {-1000.0f, -88.0f, -20.0f, -3.5f, -1.0f, -0.25f, -1e-30f, 0.0f,
+                           1e-30f, 0.25f, 1.0f, 3.5f, 20.0f, 88.0f, 1000.0f};
+#define NZ (sizeof zs / sizeof zs[0])
+
+static void test_activations_match_their_definitions(void **state)
+{
+    (void)state;
+    float a[NZ];
+    for (int act = 0; act <= 4; act++) {
+        nnf__act_forward(act, 0.05f, zs, a, NZ);
+        for (size_t i = 0; i < NZ; i++) {
+            assert_true(isfinite(a[i]));
+            double want = ref_g(act, 0.05, zs[i]);
+            assert_true(fabs((double)a[i] - want) <= 1e-6 * fmax(1.0, fabs(want)) + 1e-37);
+        }
+    }
+}
+
+static void test_activation_forward_works_in_place(void **state)
+{
+    (void)state;
+    float z[NZ], a[NZ];
+    for (int act = 0; act <= 4; act++) {
+        memcpy(z, zs, sizeof z);
+        nnf__act_forward(act, 0.2f, zs, a, NZ);
+        nnf__act_forward(act, 0.2f, z, z, NZ);
+        assert_memory_equal(a, z, sizeof z);
+    }
+}
+
+static void test_sigmoid_saturates_without_nan(void **state)
+{
+    (void)state;
+    float z[2] = {-1000.0f, 1000.0f}, a[2];
+    nnf__act_forward(NNF__SIGMOID, 0, z, a, 2);
+    assert_true(a[0] == 0.0f);
+    assert_true(a[1] == 1.0f);
+}
+
+static void test_activation_derivatives_from_a_match_g_prime_of_z(void **state)
+{
+    (void)state;
+    float a[NZ], d[NZ], out[NZ];
+    for (int act = 0; act <= 4; act++) {
+        nnf__act_forward(act, 0.05f, zs, a, NZ);
+        fill(d, NZ, 7, 2.0f);
+        nnf__act_backward(act, 0.05f, a, d, out, NZ);
+        for (size_t i = 0; i < NZ; i++) {
+            if (fabsf(zs[i]) > 10.0f && (act == NNF__SIGMOID || act == NNF__TANH))
+                continue; /* g' below float resolution of a: a(1-a) is 0 or tiny */
+            double want = (double)d[i] * ref_dg(act, 0.05, zs[i]);
+            assert_close(out[i], want, 1e-5);
+        }
+    }
+}
+
+static void test_relu_backward_zeroes_negative_and_zero_inputs(void **state)
+{
+    (void)state;
+    float z[3] = {-2.0f, 0.0f, 3.0f}, a[3], d[3] = {1.0f, 1.0f, 1.0f};
+    nnf__act_forward(NNF__RELU, 0, z, a, 3);
+    nnf__act_backward(NNF__RELU, 0, a, d, d, 3);
+    assert_true(d[0] == 0.0f && d[1] == 0.0f && d[2] == 1.0f);
+    float dl[3] = {1.0f, 1.0f, 1.0f};
+    nnf__act_forward(NNF__LEAKY, 0.25f, z, a, 3);
+    nnf__act_backward(NNF__LEAKY, 0.25f, a, dl, dl, 3);
+    assert_true(dl[0] == 0.25f && dl[1] == 0.25f && dl[2] == 1.0f);
+}
+
+/* ---- bias */
+
+static void test_bias_add_broadcasts_over_columns(void **state)
+{
+    (void)state;
+    float z[5 * 7], z0[5 * 7], b[5];
+    fill(z, 35, 8, 1.0f);
+    fill(b, 5, 9, 1.0f);
+    memcpy(z0, z, sizeof z);
+    nnf__bias_add(z, b, 5, 7);
+    for (size_t j = 0; j < 7; j++)
+        for (size_t i = 0; i < 5; i++)
+            assert_true(z[j * 5 + i] == z0[j * 5 + i] + b[i]);
+}
+
+static void test_bias_grad_is_scaled_row_sum(void **state)
+{
+    (void)state;
+    static float dz[17 * 300];
+    float db[17];
+    fill(dz, 17 * 300, 10, 1.0f);
+    nnf__bias_grad(dz, db, 17, 300, 1.0f / 300.0f);
+    for (size_t i = 0; i < 17; i++) {
+        double sum = 0.0;
+        for (size_t j = 0; j < 300; j++)
+            sum += (double)dz[j * 17 + i];
+        assert_close(db[i], sum / 300.0, 1e-5);
+    }
+}
+
+/* ---- losses */
+
+static void test_bce_from_logits_matches_definition(void **state)
+{
+    (void)state;
+    float z[6] = {-3.0f, -0.5f, 0.0f, 0.5f, 2.0f, 6.0f}, y[6] = {0, 1, 0.5f, 0.25f, 1, 0};
+    double want = 0.0;
+    for (int i = 0; i < 6; i++) {
+        double a = 1.0 / (1.0 + exp(-(double)z[i]));
+        want += -(double)y[i] * log(a) - (1.0 - (double)y[i]) * log(1.0 - a);
+    }
+    assert_close(nnf__bce_sum(z, y, 6), want, 1e-12);
+}
+
+static void test_bce_of_saturated_logits_is_large_and_finite(void **state)
+{
+    (void)state;
+    float z[2] = {1000.0f, -1000.0f}, y[2] = {0.0f, 1.0f};
+    double j = nnf__bce_sum(z, y, 2);
+    assert_true(isfinite(j));
+    assert_close(j, 2000.0, 1e-12);
+    float yz[2] = {1.0f, 0.0f}; /* right and confident: loss 0, not NaN */
+    assert_true(nnf__bce_sum(z, yz, 2) == 0.0);
+}
+
+static void test_mse_and_output_grad(void **state)
+{
+    (void)state;
+    float a[3] = {1.0f, -2.0f, 0.5f}, y[3] = {0.0f, 1.0f, 0.5f}, d[3];
+    assert_close(nnf__mse_sum(a, y, 3), 0.5 * (1.0 + 9.0 + 0.0), 1e-15);
+    nnf__output_grad(a, y, d, 3);
+    assert_true(d[0] == 1.0f && d[1] == -3.0f && d[2] == 0.0f);
+}
+
+/* ---- whole-array helpers */
+
+static void test_sgd_subtracts_scaled_gradient(void **state)
+{
+    (void)state;
+    float p[4] = {1, 2, 3, 4}, g[4] = {0.5f, -1, 0, 2};
+    nnf__sgd(p, g, 4, 0.5f);
+    assert_true(p[0] == 0.75f && p[1] == 2.5f && p[2] == 3.0f && p[3] == 3.0f);
+}
+
+static void test_scans_find_the_first_bad_value(void **state)
+{
+    (void)state;
+    float v[5] = {0, 1, 0.5f, 0, 0};
+    assert_int_equal(nnf__find_nonfinite(v, 5), 5);
+    assert_int_equal(nnf__find_outside_unit(v, 5), 5);
+    v[3] = NAN;
+    assert_int_equal(nnf__find_nonfinite(v, 5), 3);
+    assert_int_equal(nnf__find_outside_unit(v, 5), 3);
+    v[3] = 0;
+    v[2] = -INFINITY;
+    assert_int_equal(nnf__find_nonfinite(v, 5), 2);
+    v[2] = 1.0001f;
+    assert_int_equal(nnf__find_nonfinite(v, 5), 5);
+    assert_int_equal(nnf__find_outside_unit(v, 5), 2);
+}
+
+/* ---- the generator */
+
+static void test_rng_streams_are_reproducible_and_distinct(void **state)
+{
+    (void)state;
+    nnf__rng a, b, c;
+    nnf__rng_seed(&a, 7, 1);
+    nnf__rng_seed(&b, 7, 1);
+    nnf__rng_seed(&c, 7, 2);
+    int same = 0;
+    for (int i = 0; i < 100; i++) {
+        uint64_t x = nnf__rng_next(&a), y = nnf__rng_next(&b), z = nnf__rng_next(&c);
+        assert_true(x == y);
+        same += x == z;
+    }
+    assert_int_equal(same, 0);
+}
+
+/* These values pin the generator: if a change (or another machine) gives
+ * different bits, every user's seeded initial weights change with it. */
+static void test_rng_normal_is_bit_identical_to_its_recorded_values(void **state)
+{
+    (void)state;
+    nnf__rng r;
+    nnf__rng_seed(&r, 0, 1);
+    static const double want[4] = {-0x1.2235b6d50d868p-4, 0x1.246883b2796bfp+1,
+                                   0x1.545247be36e6ap-3, 0x1.8aebed9b5a40ep-2};
+    for (int i = 0; i < 4; i++) {
+        double v = nnf__rng_normal(&r);
+        if (v != want[i])
+            fail_msg("draw %d: got %a, recorded %a", i, v, want[i]);
+    }
+}
+
+static void test_rng_normal_has_mean_0_and_variance_1(void **state)
+{
+    (void)state;
+    nnf__rng r;
+    nnf__rng_seed(&r, 12345, 3);
+    double sum = 0, sq = 0, q4 = 0;
+    const int n = 200000;
+    for (int i = 0; i < n; i++) {
+        double v = nnf__rng_normal(&r);
+        sum += v;
+        sq += v * v;
+        q4 += v * v * v * v;
+    }
+    double mean = sum / n, var = sq / n - mean * mean;
+    assert_true(fabs(mean) < 0.01);    /* standard error 0.0022 */
+    assert_true(fabs(var - 1.0) < 0.02); /* standard error 0.0032 */
+    assert_true(fabs(q4 / n - 3.0) < 0.1); /* a normal's fourth moment */
+    for (int i = 0; i < 1000; i++) {
+        double u = nnf__rng_uniform(&r);
+        assert_true(u > 0.0 && u < 1.0);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_linear_forward_is_w_times_a),
+        cmocka_unit_test(test_linear_weight_grad_is_scaled_dz_times_a_transposed),
+        cmocka_unit_test(test_linear_input_grad_is_w_transposed_times_dz),
+        cmocka_unit_test(test_activations_match_their_definitions),
+        cmocka_unit_test(test_activation_forward_works_in_place),
+        cmocka_unit_test(test_sigmoid_saturates_without_nan),
+        cmocka_unit_test(test_activation_derivatives_from_a_match_g_prime_of_z),
+        cmocka_unit_test(test_relu_backward_zeroes_negative_and_zero_inputs),
+        cmocka_unit_test(test_bias_add_broadcasts_over_columns),
+        cmocka_unit_test(test_bias_grad_is_scaled_row_sum),
+        cmocka_unit_test(test_bce_from_logits_matches_definition),
+        cmocka_unit_test(test_bce_of_saturated_logits_is_large_and_finite),
+        cmocka_unit_test(test_mse_and_output_grad),
+        cmocka_unit_test(test_sgd_subtracts_scaled_gradient),
+        cmocka_unit_test(test_scans_find_the_first_bad_value),
+        cmocka_unit_test(test_rng_streams_are_reproducible_and_distinct),
+        cmocka_unit_test(test_rng_normal_is_bit_identical_to_its_recorded_values),
+        cmocka_unit_test(test_rng_normal_has_mean_0_and_variance_1),
+    };
+    return cmocka_run_group_tests_name("core", tests, NULL, NULL);
+}

@@ -1,0 +1,1594 @@
+/*
+ * test_errors.c - black-box: every bad input through nnfast.h gives its
+ * documented status, leaves a message on the net that names the argument,
+ * and changes nothing (every weight, bias, gradient and setting is
+ * bit-identical to before, and the net goes on working).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnfast.h"
+
+/* ---- an allocator that can refuse: a budget of allocations, and a cap so
+ * that a request of gigabytes fails at once (under valgrind and ASan too)
+ * instead of being overcommitted and touched. */
+
+#define ALLOC_CAP ((size_t)64 << 20)
+
+static long g_budget = -1; /* allocations left before all fail; -1: no limit */
+static long g_allocs;      /* allocations asked for */
+
+static void *capped_alloc(void *user, size_t size)
+{
+    (void)user;
+    g_allocs++;
+    if (g_budget == 0 || size > ALLOC_CAP)
+        return NULL;
+    if (g_budget > 0)
+        g_budget--;
+    return malloc(size);
+}
+
+static void capped_free(void *user, void *ptr)
+{
+    (void)user;
+    free(ptr);
+}
+
+static int install_allocator(void **state)
+{
+    (void)state;
+    return nnf_set_allocator(capped_alloc, capped_free, NULL) == NNF_OK ? 0 : -1;
+}
+
+static int restore_allocator(void **state)
+{
+    (void)state;
+    return nnf_set_allocator(NULL, NULL, NULL) == NNF_OK ? 0 : -1;
+}
+
+static int unlimited(void **state)
+{
+    (void)state;
+    g_budget = -1;
+    return 0;
+}
+
+/* ---- data: a batch of M samples of N_IN features, N_OUT outputs */
+
+#define M 5
+#define N_IN 3
+#define N_HID 4
+#define N_OUT 2
+
+static const float X[M][N_IN] = {
+    {0.5f, -1.0f, 0.25f}, {-0.75f, 0.5f, 1.0f}, {1.5f, 0.25f, -0.5f},
+    {0.0f, -0.25f, 0.75f}, {-1.25f, 1.0f, -1.0f}};
+static const float Y[M][N_OUT] = {{1, 0}, {0, 1}, {1, 1}, {0, 0}, {1, 0}};
+
+/* Fail the test with the status and the net's message unless call is OK. */
+#define assert_ok(net, call)                                                 \
+    do {                                                                     \
+        nnf_status st_ = (call);                                             \
+        if (st_ != NNF_OK)                                                   \
+            fail_msg("%s: %s (%s)", #call, nnf_status_str(st_),              \
+                     nnf_net_errmsg(net));                                   \
+    } while (0)
+
+/* ---- snapshots: everything a failed call must leave as it was */
+
+#define MAX_L 6
+#define MAX_W 64
+#define MAX_U 8
+
+typedef struct snapshot {
+    size_t depth, inputs, outputs;
+    nnf_loss loss;
+    double lr;
+    int has_grads;
+    size_t units[MAX_L], fan_in[MAX_L];
+    nnf_act act[MAX_L];
+    float slope[MAX_L];
+    float w[MAX_L][MAX_W], b[MAX_L][MAX_U];
+    float dw[MAX_L][MAX_W], db[MAX_L][MAX_U];
+} snapshot;
+
+/* Read the whole net through the API. (A net without gradients makes the
+ * gradient getters fail, which overwrites the message: take snapshots
+ * before priming the message and after checking it.) */
+static void take(nnf_net *net, snapshot *s)
+{
+    memset(s, 0, sizeof *s);
+    s->depth = nnf_net_depth(net);
+    s->inputs = nnf_net_inputs(net);
+    s->outputs = nnf_net_outputs(net);
+    assert_ok(net, nnf_net_get_loss(net, &s->loss));
+    assert_ok(net, nnf_net_get_param(net, NNF_PARAM_LEARNING_RATE, &s->lr));
+    assert_true(s->depth <= MAX_L);
+    s->has_grads = s->depth > 0 && nnf_layer_get_bias_grad(nnf_net_layer(net, 1), s->db[0]) == NNF_OK;
+    for (size_t l = 0; l < s->depth; l++) {
+        const nnf_layer *ly = nnf_net_layer(net, l + 1);
+        assert_non_null(ly);
+        s->units[l] = nnf_layer_units(ly);
+        s->fan_in[l] = nnf_layer_inputs(ly);
+        s->act[l] = nnf_layer_act(ly);
+        assert_true(s->units[l] <= MAX_U && s->units[l] * s->fan_in[l] <= MAX_W);
+        assert_ok(net, nnf_layer_get_slope(ly, &s->slope[l]));
+        assert_ok(net, nnf_layer_get_weights(ly, s->w[l]));
+        assert_ok(net, nnf_layer_get_bias(ly, s->b[l]));
+        if (s->has_grads) {
+            assert_ok(net, nnf_layer_get_weight_grad(ly, s->dw[l]));
+            assert_ok(net, nnf_layer_get_bias_grad(ly, s->db[l]));
+        }
+    }
+}
+
+static void same_bits(const void *a, const void *b, size_t n, const char *what, size_t l)
+{
+    if (memcmp(a, b, n) != 0)
+        fail_msg("%s of layer %zu changed", what, l);
+}
+
+/* Parameters and settings are bit-identical; with_grads: the gradients too. */
+static void assert_same(const snapshot *a, const snapshot *b, int with_grads)
+{
+    assert_int_equal(a->depth, b->depth);
+    assert_int_equal(a->inputs, b->inputs);
+    assert_int_equal(a->outputs, b->outputs);
+    assert_int_equal(a->loss, b->loss);
+    same_bits(&a->lr, &b->lr, sizeof a->lr, "the learning rate", 0);
+    for (size_t l = 0; l < a->depth; l++) {
+        assert_int_equal(a->units[l], b->units[l]);
+        assert_int_equal(a->fan_in[l], b->fan_in[l]);
+        assert_int_equal(a->act[l], b->act[l]);
+        same_bits(&a->slope[l], &b->slope[l], sizeof(float), "the slope", l + 1);
+        same_bits(a->w[l], b->w[l], sizeof a->w[l], "the weights", l + 1);
+        same_bits(a->b[l], b->b[l], sizeof a->b[l], "the biases", l + 1);
+    }
+    if (!with_grads)
+        return;
+    assert_int_equal(a->has_grads, b->has_grads);
+    for (size_t l = 0; l < a->depth; l++) {
+        same_bits(a->dw[l], b->dw[l], sizeof a->dw[l], "the weight gradient", l + 1);
+        same_bits(a->db[l], b->db[l], sizeof a->db[l], "the bias gradient", l + 1);
+    }
+}
+
+/* Two nets hold the same parameters, settings and gradients, bit for bit. */
+static void assert_twins(nnf_net *a, nnf_net *b)
+{
+    snapshot sa, sb;
+    take(a, &sa);
+    take(b, &sb);
+    assert_same(&sa, &sb, 1);
+}
+
+/* ---- checking a failure */
+
+/* Make the net's message a known one (a failed nnf_net_set_loss, itself
+ * a change-nothing failure), so a call that fails without writing its own
+ * message cannot pass on a stale one. */
+static void prime(nnf_net *net, char *buf, size_t size)
+{
+    assert_int_equal(nnf_net_set_loss(net, (nnf_loss)77), NNF_ERR_ARG);
+    snprintf(buf, size, "%s", nnf_net_errmsg(net));
+    assert_non_null(strstr(buf, "77"));
+}
+
+static void check_failure(const nnf_net *net, const char *call, nnf_status got, nnf_status want,
+                          const char *primed, const char *const *keys)
+{
+    const char *msg = nnf_net_errmsg(net);
+    if (got != want)
+        fail_msg("%s returned %s, expected %s (message: \"%s\")", call, nnf_status_str(got),
+                 nnf_status_str(want), msg);
+    assert_non_null(msg);
+    if (msg[0] == '\0' || strcmp(msg, primed) == 0)
+        fail_msg("%s left no message of its own (message: \"%s\")", call, msg);
+    for (; *keys; keys++)
+        if (!strstr(msg, *keys))
+            fail_msg("%s: message \"%s\" does not contain \"%s\"", call, msg, *keys);
+}
+
+/* call fails with status want and a message containing every key. */
+#define EXPECT_FAIL(net, want, call, ...)                                      \
+    do {                                                                       \
+        char primed_[256];                                                     \
+        prime((net), primed_, sizeof primed_);                                 \
+        nnf_status got_ = (call);                                              \
+        check_failure((net), #call, got_, (want), primed_,                     \
+                      (const char *const[]){__VA_ARGS__, NULL});               \
+    } while (0)
+
+/* ... and the net's parameters and settings (with_grads: and gradients)
+ * are bit-identical afterwards. */
+#define EXPECT_FAIL_KEEPING(with_grads, net, want, call, ...)                  \
+    do {                                                                       \
+        snapshot before_, after_;                                              \
+        take((net), &before_);                                                 \
+        EXPECT_FAIL((net), (want), (call), __VA_ARGS__);                       \
+        take((net), &after_);                                                  \
+        assert_same(&before_, &after_, (with_grads));                          \
+    } while (0)
+
+#define EXPECT_FAIL_UNCHANGED(net, want, call, ...) \
+    EXPECT_FAIL_KEEPING(1, (net), (want), (call), __VA_ARGS__)
+
+/* Failures that can leave no message (NULL handle, const net): the status,
+ * and nothing changed. */
+#define EXPECT_STATUS_UNCHANGED(net, want, call)                               \
+    do {                                                                       \
+        snapshot before_, after_;                                              \
+        take((net), &before_);                                                 \
+        nnf_status got_ = (call);                                              \
+        if (got_ != (want))                                                    \
+            fail_msg("%s returned %s, expected %s", #call, nnf_status_str(got_), \
+                     nnf_status_str(want));                                    \
+        take((net), &after_);                                                  \
+        assert_same(&before_, &after_, 1);                                     \
+    } while (0)
+
+/* ---- nets */
+
+static nnf_net *new_net(size_t n_in, size_t depth, const size_t *units, const nnf_act *acts,
+                        nnf_loss loss)
+{
+    nnf_net *net = NULL;
+    assert_ok(net, nnf_net_create(&net, n_in));
+    assert_non_null(net);
+    for (size_t l = 0; l < depth; l++)
+        assert_ok(net, nnf_net_add_dense(net, units[l], acts[l], NULL));
+    assert_ok(net, nnf_net_set_loss(net, loss));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 0.25));
+    assert_ok(net, nnf_net_init(net, NNF_INIT_DEFAULT, 42));
+    return net;
+}
+
+/* N_IN -> N_HID leaky ReLU (slope 0.2) -> N_OUT act_out, with non-zero
+ * biases so that a change to them shows. */
+static nnf_net *net_with_output(nnf_act act_out, nnf_loss loss)
+{
+    const size_t units[] = {N_HID, N_OUT};
+    const nnf_act acts[] = {NNF_ACT_LEAKY_RELU, act_out};
+    const float b1[N_HID] = {0.1f, -0.2f, 0.3f, -0.4f}, b2[N_OUT] = {0.05f, -0.05f};
+    nnf_net *net = new_net(N_IN, 2, units, acts, loss);
+    assert_ok(net, nnf_layer_set_slope(nnf_net_layer(net, 1), 0.2f));
+    assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, 1), b1));
+    assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, 2), b2));
+    return net;
+}
+
+/* The standard net of these tests: sigmoid output, BCE. */
+static nnf_net *std_net(void)
+{
+    return net_with_output(NNF_ACT_SIGMOID, NNF_LOSS_BCE);
+}
+
+/* The standard net after one train step: it holds applied gradients. */
+static nnf_net *trained_net(void)
+{
+    nnf_net *net = std_net();
+    assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
+    return net;
+}
+
+/* 1 input -> 1 unit act1 [-> 1 unit act2]: nets for numeric failures,
+ * weights w1 (and w2), biases 0. */
+static nnf_net *tiny_net(size_t depth, nnf_act act1, nnf_act act2, nnf_loss loss, float w1, float w2)
+{
+    const size_t units[] = {1, 1};
+    const nnf_act acts[] = {act1, act2};
+    const float zero = 0.0f;
+    nnf_net *net = new_net(1, depth, units, acts, loss);
+    assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 1), &w1));
+    assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, 1), &zero));
+    if (depth > 1) {
+        assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 2), &w2));
+        assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, 2), &zero));
+    }
+    return net;
+}
+
+/* The net works: a train step on good data succeeds with a finite cost. */
+static void assert_usable(nnf_net *net)
+{
+    float x[M * N_IN], y[M * N_OUT], cost = NAN;
+    size_t n_in = nnf_net_inputs(net), n_out = nnf_net_outputs(net);
+    assert_true(n_in <= N_IN && n_out <= N_OUT);
+    for (size_t i = 0; i < M; i++) { /* the first n_in features, n_out labels */
+        for (size_t k = 0; k < n_in; k++)
+            x[i * n_in + k] = X[i][k];
+        for (size_t k = 0; k < n_out; k++)
+            y[i * n_out + k] = Y[i][k];
+    }
+    assert_ok(net, nnf_net_train_step(net, x, y, M, &cost));
+    assert_true(isfinite(cost));
+}
+
+/* The three calls that take a batch, run the same way. */
+enum batch_fn { FORWARD, PREDICT, TRAIN_STEP };
+static const char *const batch_name[] = {"nnf_net_forward", "nnf_net_predict", "nnf_net_train_step"};
+
+static nnf_status run_batch(enum batch_fn fn, nnf_net *net, const float *x, const float *y, size_t m)
+{
+    float out[M * N_OUT];
+    assert_true(m > M || m * nnf_net_outputs(net) <= M * N_OUT);
+    switch (fn) {
+    case FORWARD: return nnf_net_forward(net, x, m, out);
+    case PREDICT: return nnf_net_predict(net, x, m, out);
+    case TRAIN_STEP: return nnf_net_train_step(net, x, y, m, NULL);
+    }
+    return NNF_OK;
+}
+
+/* ======================================================================
+ * Library functions and NULL handles
+ * ====================================================================== */
+
+static void test_status_str_gives_its_own_text_for_every_code_and_unknown_for_others(void **state)
+{
+    static const nnf_status codes[] = {NNF_OK, NNF_ERR_ARG, NNF_ERR_SHAPE, NNF_ERR_NOMEM,
+                                       NNF_ERR_STATE, NNF_ERR_NUMERIC, NNF_ERR_IO, NNF_ERR_FORMAT};
+    static const int unknown[] = {8, 99, -1, INT_MAX};
+    const size_t n = sizeof codes / sizeof codes[0];
+    (void)state;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = nnf_status_str(codes[i]);
+        assert_non_null(s);
+        assert_true(s[0] != '\0');
+        assert_null(strstr(s, "unknown"));
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(s, nnf_status_str(codes[j]));
+    }
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        const char *s = nnf_status_str((nnf_status)unknown[i]);
+        assert_non_null(s);
+        assert_non_null(strstr(s, "unknown"));
+    }
+}
+
+static void test_queries_on_null_handles_give_zero_and_destroy_null_is_a_no_op(void **state)
+{
+    (void)state;
+    nnf_net_destroy(NULL);
+    assert_int_equal(nnf_net_depth(NULL), 0);
+    assert_int_equal(nnf_net_inputs(NULL), 0);
+    assert_int_equal(nnf_net_outputs(NULL), 0);
+    assert_null(nnf_net_layer(NULL, 0));
+    assert_null(nnf_net_layer(NULL, 1));
+    assert_non_null(nnf_net_errmsg(NULL));
+    assert_true(nnf_net_errmsg(NULL)[0] != '\0');
+    assert_int_equal(nnf_layer_units(NULL), 0);
+    assert_int_equal(nnf_layer_inputs(NULL), 0);
+    assert_int_equal(nnf_layer_act(NULL), NNF_ACT_LINEAR);
+}
+
+static void test_every_fallible_call_on_a_null_handle_is_arg(void **state)
+{
+    float buf[MAX_W] = {0}, alpha = 0.5f, cost = 0.0f;
+    double value = 0.0;
+    nnf_loss loss = NNF_LOSS_MSE;
+    (void)state;
+    assert_int_equal(nnf_net_add_dense(NULL, 1, NNF_ACT_RELU, NULL), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_set_loss(NULL, NNF_LOSS_MSE), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_get_loss(NULL, &loss), NNF_ERR_ARG);
+    assert_int_equal(loss, NNF_LOSS_MSE);
+    assert_int_equal(nnf_net_set_param(NULL, NNF_PARAM_LEARNING_RATE, 0.1), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_get_param(NULL, NNF_PARAM_LEARNING_RATE, &value), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_init(NULL, NNF_INIT_DEFAULT, 1), NNF_ERR_ARG);
+    assert_int_equal(nnf_layer_set_slope(NULL, 0.5f), NNF_ERR_ARG);
+    assert_int_equal(nnf_layer_get_slope(NULL, &alpha), NNF_ERR_ARG);
+    assert_int_equal(nnf_layer_get_weights(NULL, buf), NNF_ERR_ARG);
+    assert_int_equal(nnf_layer_set_weights(NULL, buf), NNF_ERR_ARG);
+    assert_int_equal(nnf_layer_get_bias(NULL, buf), NNF_ERR_ARG);
+    assert_int_equal(nnf_layer_set_bias(NULL, buf), NNF_ERR_ARG);
+    assert_int_equal(nnf_layer_get_weight_grad(NULL, buf), NNF_ERR_ARG);
+    assert_int_equal(nnf_layer_get_bias_grad(NULL, buf), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_forward(NULL, &X[0][0], M, buf), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_backward(NULL, &Y[0][0], &cost), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_update(NULL), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_train_step(NULL, &X[0][0], &Y[0][0], M, &cost), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_predict(NULL, &X[0][0], M, buf), NNF_ERR_ARG);
+}
+
+static void test_net_layer_outside_1_to_depth_is_null(void **state)
+{
+    nnf_net *net = std_net();
+    (void)state;
+    assert_null(nnf_net_layer(net, 0));
+    assert_null(nnf_net_layer(net, nnf_net_depth(net) + 1));
+    assert_null(nnf_net_layer(net, SIZE_MAX));
+    assert_non_null(nnf_net_layer(net, 1));
+    assert_non_null(nnf_net_layer(net, nnf_net_depth(net)));
+    nnf_net_destroy(net);
+}
+
+static void test_a_net_that_never_failed_has_an_empty_message(void **state)
+{
+    nnf_net *net = trained_net();
+    (void)state;
+    assert_string_equal(nnf_net_errmsg(net), "");
+    nnf_net_destroy(net);
+}
+
+static void test_set_allocator_with_one_null_function_is_arg_and_keeps_the_hook(void **state)
+{
+    nnf_net *net = NULL;
+    long before;
+    (void)state;
+    assert_int_equal(nnf_set_allocator(capped_alloc, NULL, NULL), NNF_ERR_ARG);
+    assert_int_equal(nnf_set_allocator(NULL, capped_free, NULL), NNF_ERR_ARG);
+    before = g_allocs;
+    assert_ok(net, nnf_net_create(&net, N_IN));
+    assert_true(g_allocs > before); /* still our allocator */
+    nnf_net_destroy(net);
+}
+
+/* ======================================================================
+ * nnf_net_create
+ * ====================================================================== */
+
+static int dummy_object;
+#define NOT_NULL_NET ((nnf_net *)(void *)&dummy_object)
+#define NOT_NULL_LAYER ((nnf_layer *)(void *)&dummy_object)
+
+static void test_create_with_out_null_is_arg(void **state)
+{
+    (void)state;
+    assert_int_equal(nnf_net_create(NULL, N_IN), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_create(NULL, 0), NNF_ERR_ARG);
+}
+
+static void test_create_with_zero_inputs_is_arg_and_sets_out_to_null(void **state)
+{
+    nnf_net *net = NOT_NULL_NET;
+    (void)state;
+    assert_int_equal(nnf_net_create(&net, 0), NNF_ERR_ARG);
+    assert_null(net);
+}
+
+static void test_create_with_inputs_above_int_max_is_shape_and_int_max_is_accepted(void **state)
+{
+    nnf_net *net = NOT_NULL_NET;
+    (void)state;
+    assert_int_equal(nnf_net_create(&net, (size_t)INT_MAX + 1), NNF_ERR_SHAPE);
+    assert_null(net);
+    net = NOT_NULL_NET;
+    assert_int_equal(nnf_net_create(&net, SIZE_MAX), NNF_ERR_SHAPE);
+    assert_null(net);
+    assert_ok(net, nnf_net_create(&net, INT_MAX));
+    assert_int_equal(nnf_net_inputs(net), INT_MAX);
+    assert_int_equal(nnf_net_depth(net), 0);
+    nnf_net_destroy(net);
+}
+
+static void test_create_when_allocation_fails_is_nomem_and_sets_out_to_null(void **state)
+{
+    nnf_net *net = NOT_NULL_NET;
+    (void)state;
+    g_budget = 0;
+    assert_int_equal(nnf_net_create(&net, N_IN), NNF_ERR_NOMEM);
+    assert_null(net);
+    g_budget = -1;
+}
+
+/* ======================================================================
+ * nnf_net_add_dense
+ * ====================================================================== */
+
+static void test_add_dense_with_zero_units_is_arg_and_changes_nothing(void **state)
+{
+    nnf_net *net = trained_net();
+    nnf_layer *layer = NOT_NULL_LAYER;
+    (void)state;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_add_dense(net, 0, NNF_ACT_RELU, &layer),
+                          "nnf_net_add_dense", "units is 0", "at least 1");
+    assert_null(layer);
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+static void test_add_dense_with_unknown_act_is_arg_and_changes_nothing(void **state)
+{
+    static const int bad[] = {5, 99, -1, INT_MAX};
+    nnf_net *net = trained_net();
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        nnf_layer *layer = NOT_NULL_LAYER;
+        char key[32];
+        snprintf(key, sizeof key, "act = %d", bad[i]);
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
+                              nnf_net_add_dense(net, 3, (nnf_act)bad[i], &layer),
+                              "nnf_net_add_dense", key, "0..4");
+        assert_null(layer);
+    }
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+static void test_add_dense_with_units_above_int_max_is_shape_and_changes_nothing(void **state)
+{
+    static const size_t bad[] = {(size_t)INT_MAX + 1, SIZE_MAX / 4 + 1, SIZE_MAX};
+    nnf_net *net = trained_net();
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        nnf_layer *layer = NOT_NULL_LAYER;
+        char key[48];
+        snprintf(key, sizeof key, "units = %zu", bad[i]);
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_SHAPE,
+                              nnf_net_add_dense(net, bad[i], NNF_ACT_RELU, &layer),
+                              "nnf_net_add_dense", key, "2147483647");
+        assert_null(layer);
+    }
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+/* INT_MAX x INT_MAX weights: each size fits BLAS's int. With a 64-bit size_t
+ * the (n_in + 1) * units floats of parameters, 2^62 - 2^31, are
+ * 2^64 - 2^33 bytes: just no overflow, but an allocation that must fail
+ * (NOMEM); with a 32-bit size_t the product overflows (SHAPE). Either way
+ * nothing is added and nothing crashes. */
+static void test_add_dense_of_int_max_by_int_max_weights_fails_without_adding_a_layer(void **state)
+{
+    nnf_net *net = NULL;
+    nnf_layer *layer = NOT_NULL_LAYER;
+    char primed[256];
+    snapshot before, after;
+    nnf_status st;
+    (void)state;
+    assert_ok(net, nnf_net_create(&net, INT_MAX));
+    take(net, &before);
+    prime(net, primed, sizeof primed);
+    st = nnf_net_add_dense(net, INT_MAX, NNF_ACT_RELU, &layer);
+    if (st != NNF_ERR_NOMEM && st != NNF_ERR_SHAPE)
+        fail_msg("add_dense(INT_MAX x INT_MAX) returned %s", nnf_status_str(st));
+    check_failure(net, "add_dense(INT_MAX x INT_MAX)", st, st, primed,
+                  (const char *const[]){"nnf_net_add_dense", "2147483647 x 2147483647", NULL});
+    assert_null(layer);
+    take(net, &after);
+    assert_same(&before, &after, 1);
+    assert_int_equal(nnf_net_outputs(net), 0);
+    nnf_net_destroy(net);
+}
+
+/* The fifth layer allocates the layer, a bigger layer list, and the two
+ * arenas: refusing the first, second, third or fourth allocation is NOMEM
+ * and leaves the four layers as they were. */
+static void test_add_dense_when_an_allocation_fails_is_nomem_and_changes_nothing(void **state)
+{
+    const size_t units[] = {4, 3, 2, 2};
+    const nnf_act acts[] = {NNF_ACT_RELU, NNF_ACT_TANH, NNF_ACT_LEAKY_RELU, NNF_ACT_SIGMOID};
+    nnf_net *net = new_net(N_IN, 4, units, acts, NNF_LOSS_BCE);
+    nnf_layer *layer;
+    (void)state;
+    assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
+    for (long k = 0; k < 4; k++) {
+        layer = NOT_NULL_LAYER;
+        g_budget = k;
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NOMEM, nnf_net_add_dense(net, 2, NNF_ACT_SIGMOID, &layer),
+                              "nnf_net_add_dense", "allocate", "layer 5");
+        g_budget = -1;
+        assert_null(layer);
+    }
+    assert_usable(net);
+    assert_ok(net, nnf_net_add_dense(net, 2, NNF_ACT_SIGMOID, &layer));
+    assert_int_equal(nnf_net_depth(net), 5);
+    assert_ptr_equal(layer, nnf_net_layer(net, 5));
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+/* ======================================================================
+ * Settings: loss, learning rate, init, slope
+ * ====================================================================== */
+
+static void test_set_loss_with_unknown_loss_is_arg_and_keeps_the_loss(void **state)
+{
+    static const int bad[] = {2, 99, -1};
+    nnf_net *net = trained_net();
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "loss = %d", bad[i]);
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_loss(net, (nnf_loss)bad[i]),
+                              "nnf_net_set_loss", key, "0 or 1");
+    }
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+static void test_get_loss_with_null_out_is_arg(void **state)
+{
+    nnf_net *net = trained_net();
+    (void)state;
+    EXPECT_STATUS_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_loss(net, NULL));
+    nnf_net_destroy(net);
+}
+
+static void test_set_param_with_unknown_key_is_arg_and_changes_nothing(void **state)
+{
+    static const int bad[] = {1, 42, -1};
+    nnf_net *net = trained_net();
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "key = %d", bad[i]);
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_param(net, (nnf_param)bad[i], 0.5),
+                              "nnf_net_set_param", key, "nnf_param");
+    }
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+static void test_set_learning_rate_not_positive_or_not_finite_is_arg_and_keeps_the_rate(void **state)
+{
+    const double bad[] = {0.0, -0.0, -1e-3, -1.0, (double)NAN, -(double)NAN,
+                          (double)INFINITY, -(double)INFINITY, 1e300 /* infinite as a float */};
+    nnf_net *net = trained_net();
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
+                              nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, bad[i]),
+                              "nnf_net_set_param", "learning rate", "> 0");
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+static void test_get_param_with_null_value_or_unknown_key_is_arg(void **state)
+{
+    nnf_net *net = trained_net();
+    double value = -7.0;
+    (void)state;
+    EXPECT_STATUS_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, NNF_PARAM_LEARNING_RATE, NULL));
+    EXPECT_STATUS_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, (nnf_param)1, &value));
+    EXPECT_STATUS_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, (nnf_param)-1, &value));
+    assert_true(value == -7.0);
+    nnf_net_destroy(net);
+}
+
+static void test_init_with_unknown_scheme_is_arg_and_changes_nothing(void **state)
+{
+    static const int bad[] = {4, 99, -1};
+    nnf_net *net = trained_net();
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "scheme = %d", bad[i]);
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_init(net, (nnf_init)bad[i], 12345),
+                              "nnf_net_init", key, "0..3");
+    }
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+static void test_set_slope_outside_0_1_or_not_finite_is_arg_and_keeps_the_slope(void **state)
+{
+    const float bad[] = {0.0f, -0.0f, 1.0f, -0.5f, 1.5f, NAN, INFINITY, -INFINITY, -FLT_MIN,
+                         1.0f + FLT_EPSILON};
+    nnf_net *net = trained_net();
+    nnf_layer *leaky = nnf_net_layer(net, 1);
+    (void)state;
+    assert_int_equal(nnf_layer_act(leaky), NNF_ACT_LEAKY_RELU);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_set_slope(leaky, bad[i]),
+                              "nnf_layer_set_slope", "alpha", "layer 1", "0 < alpha < 1");
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+static void test_set_slope_on_a_layer_that_is_not_leaky_relu_is_state(void **state)
+{
+    nnf_net *net = trained_net();
+    (void)state;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_layer_set_slope(nnf_net_layer(net, 2), 0.3f),
+                          "nnf_layer_set_slope", "layer 2", "sigmoid", "leaky_relu");
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+static void test_get_slope_with_null_out_is_arg(void **state)
+{
+    nnf_net *net = trained_net();
+    (void)state;
+    EXPECT_STATUS_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_get_slope(nnf_net_layer(net, 1), NULL));
+    nnf_net_destroy(net);
+}
+
+/* ======================================================================
+ * Layer buffers: weights, biases, gradients
+ * ====================================================================== */
+
+static void test_layer_copies_with_a_null_buffer_are_arg_and_change_nothing(void **state)
+{
+    nnf_net *net = trained_net(); /* so the gradients exist */
+    (void)state;
+    for (size_t l = 1; l <= 2; l++) {
+        nnf_layer *ly = nnf_net_layer(net, l);
+        char layer_key[16], w_count[32], b_count[32];
+        snprintf(layer_key, sizeof layer_key, "layer %zu", l);
+        snprintf(w_count, sizeof w_count, "%zu floats",
+                 nnf_layer_units(ly) * nnf_layer_inputs(ly));
+        snprintf(b_count, sizeof b_count, "%zu floats", nnf_layer_units(ly));
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_get_weights(ly, NULL),
+                              "nnf_layer_get_weights", "w is NULL", w_count, layer_key);
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_set_weights(ly, NULL),
+                              "nnf_layer_set_weights", "w is NULL", w_count, layer_key);
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_get_bias(ly, NULL),
+                              "nnf_layer_get_bias", "b is NULL", b_count, layer_key);
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_set_bias(ly, NULL),
+                              "nnf_layer_set_bias", "b is NULL", b_count, layer_key);
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_get_weight_grad(ly, NULL),
+                              "nnf_layer_get_weight_grad", "dw is NULL", w_count, layer_key);
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_get_bias_grad(ly, NULL),
+                              "nnf_layer_get_bias_grad", "db is NULL", b_count, layer_key);
+    }
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+/* One bad value at the first, a middle and the last position. */
+static void test_set_weights_with_nan_or_infinity_is_numeric_and_changes_nothing(void **state)
+{
+    const float bad[] = {NAN, INFINITY, -INFINITY};
+    const char *const text[] = {"nan", "inf", "-inf"};
+    nnf_net *net = trained_net();
+    (void)state;
+    for (size_t l = 1; l <= 2; l++) {
+        nnf_layer *ly = nnf_net_layer(net, l);
+        size_t n = nnf_layer_units(ly) * nnf_layer_inputs(ly);
+        const size_t pos[] = {0, n / 2 + 1, n - 1};
+        float w[MAX_W];
+        for (size_t p = 0; p < 3; p++) {
+            for (size_t v = 0; v < 3; v++) {
+                char key[32];
+                for (size_t i = 0; i < n; i++)
+                    w[i] = 0.125f * (float)i; /* else good, and unlike the net's */
+                w[pos[p]] = bad[v];
+                snprintf(key, sizeof key, "w[%zu] is %s", pos[p], text[v]);
+                EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_layer_set_weights(ly, w),
+                                      "nnf_layer_set_weights", key, "finite");
+            }
+        }
+    }
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+static void test_set_bias_with_nan_or_infinity_is_numeric_and_changes_nothing(void **state)
+{
+    const float bad[] = {NAN, INFINITY, -INFINITY};
+    const char *const text[] = {"nan", "inf", "-inf"};
+    nnf_net *net = trained_net();
+    (void)state;
+    for (size_t l = 1; l <= 2; l++) {
+        nnf_layer *ly = nnf_net_layer(net, l);
+        size_t n = nnf_layer_units(ly);
+        float b[MAX_U];
+        for (size_t p = 0; p < n; p++) {
+            for (size_t v = 0; v < 3; v++) {
+                char key[32];
+                for (size_t i = 0; i < n; i++)
+                    b[i] = 1.0f + (float)i;
+                b[p] = bad[v];
+                snprintf(key, sizeof key, "b[%zu] is %s", p, text[v]);
+                EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_layer_set_bias(ly, b),
+                                      "nnf_layer_set_bias", key, "finite");
+            }
+        }
+    }
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+/* set_weights discards a stored forward pass, but a failed one does not:
+ * the backward after it gives the gradients of a twin that never failed. */
+static void test_a_failed_set_weights_or_set_bias_keeps_the_forward_pass(void **state)
+{
+    nnf_net *net = std_net(), *twin = std_net();
+    float w[N_HID * N_IN] = {0}, b[N_HID] = {0};
+    (void)state;
+    w[5] = NAN;
+    b[2] = INFINITY;
+    assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
+    assert_ok(twin, nnf_net_forward(twin, &X[0][0], M, NULL));
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_layer_set_weights(nnf_net_layer(net, 1), w),
+                          "w[5]");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_layer_set_bias(nnf_net_layer(net, 1), b),
+                          "b[2]");
+    assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
+    assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
+    assert_twins(net, twin);
+    nnf_net_destroy(net);
+    nnf_net_destroy(twin);
+}
+
+static void test_gradients_before_any_backward_are_state(void **state)
+{
+    nnf_net *net = std_net();
+    float buf[MAX_W];
+    (void)state;
+    for (int pass = 0; pass < 2; pass++) { /* before and after a forward pass */
+        for (size_t l = 1; l <= 2; l++) {
+            EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE,
+                                  nnf_layer_get_weight_grad(nnf_net_layer(net, l), buf),
+                                  "nnf_layer_get_weight_grad", "no gradient", "nnf_net_backward");
+            EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE,
+                                  nnf_layer_get_bias_grad(nnf_net_layer(net, l), buf),
+                                  "nnf_layer_get_bias_grad", "no gradient", "nnf_net_backward");
+        }
+        assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
+    }
+    assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
+    assert_ok(net, nnf_layer_get_weight_grad(nnf_net_layer(net, 1), buf));
+    nnf_net_destroy(net);
+}
+
+/* Adding a layer or re-initializing discards the gradients. */
+static void test_gradients_after_add_dense_or_init_are_state(void **state)
+{
+    nnf_net *net = trained_net();
+    float buf[MAX_W];
+    (void)state;
+    assert_ok(net, nnf_layer_get_weight_grad(nnf_net_layer(net, 1), buf));
+    assert_ok(net, nnf_net_init(net, NNF_INIT_HE, 3));
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_layer_get_weight_grad(nnf_net_layer(net, 1), buf),
+                          "no gradient");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "nnf_net_update", "no gradient");
+    assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
+    assert_ok(net, nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL));
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_layer_get_bias_grad(nnf_net_layer(net, 2), buf),
+                          "no gradient");
+    nnf_net_destroy(net);
+}
+
+/* ======================================================================
+ * forward, predict, train_step: the batch arguments
+ * ====================================================================== */
+
+static void test_batch_calls_with_x_null_are_arg_and_change_nothing(void **state)
+{
+    (void)state;
+    for (int fn = FORWARD; fn <= TRAIN_STEP; fn++) {
+        nnf_net *net = trained_net();
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, run_batch((enum batch_fn)fn, net, NULL, &Y[0][0], M),
+                              batch_name[fn], "x is NULL", "m x 3");
+        assert_usable(net);
+        nnf_net_destroy(net);
+    }
+}
+
+static void test_batch_calls_with_m_zero_are_arg_and_change_nothing(void **state)
+{
+    (void)state;
+    for (int fn = FORWARD; fn <= TRAIN_STEP; fn++) {
+        nnf_net *net = trained_net();
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
+                              run_batch((enum batch_fn)fn, net, &X[0][0], &Y[0][0], 0),
+                              batch_name[fn], "m is 0", "at least one");
+        assert_usable(net);
+        nnf_net_destroy(net);
+    }
+}
+
+/* m above INT_MAX is refused before x is read (x holds M samples only). */
+static void test_batch_calls_with_m_above_int_max_are_shape_and_change_nothing(void **state)
+{
+    static const size_t bad[] = {(size_t)INT_MAX + 1, SIZE_MAX / N_IN + 1, SIZE_MAX};
+    (void)state;
+    for (int fn = FORWARD; fn <= TRAIN_STEP; fn++) {
+        nnf_net *net = trained_net();
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            char key[40];
+            snprintf(key, sizeof key, "m = %zu", bad[i]);
+            EXPECT_FAIL_UNCHANGED(net, NNF_ERR_SHAPE,
+                                  run_batch((enum batch_fn)fn, net, &X[0][0], &Y[0][0], bad[i]),
+                                  batch_name[fn], key, "2147483647");
+        }
+        assert_usable(net);
+        nnf_net_destroy(net);
+    }
+}
+
+static void test_batch_calls_on_a_net_with_no_layer_are_state(void **state)
+{
+    (void)state;
+    for (int fn = FORWARD; fn <= TRAIN_STEP; fn++) {
+        nnf_net *net = new_net(N_IN, 0, NULL, NULL, NNF_LOSS_MSE);
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE,
+                              run_batch((enum batch_fn)fn, net, &X[0][0], &Y[0][0], M),
+                              batch_name[fn], "no layer", "nnf_net_add_dense");
+        assert_ok(net, nnf_net_add_dense(net, N_OUT, NNF_ACT_LINEAR, NULL));
+        assert_ok(net, run_batch((enum batch_fn)fn, net, &X[0][0], &Y[0][0], M));
+        nnf_net_destroy(net);
+    }
+}
+
+/* NaN, +inf and -inf at the first, an inner and the last element of x:
+ * NUMERIC, and the message names the element as x[sample][feature]. */
+static void check_non_finite_x(enum batch_fn fn)
+{
+    const float bad[] = {NAN, INFINITY, -INFINITY};
+    const char *const text[] = {"nan", "inf", "-inf"};
+    const size_t pos[][2] = {{0, 0}, {3, 1}, {M - 1, N_IN - 1}};
+    nnf_net *net = trained_net();
+    for (size_t p = 0; p < 3; p++) {
+        for (size_t v = 0; v < 3; v++) {
+            float x[M][N_IN];
+            char key[48];
+            memcpy(x, X, sizeof x);
+            x[pos[p][0]][pos[p][1]] = bad[v];
+            snprintf(key, sizeof key, "x[%zu][%zu] is %s", pos[p][0], pos[p][1], text[v]);
+            EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, run_batch(fn, net, &x[0][0], &Y[0][0], M),
+                                  batch_name[fn], key, "finite");
+        }
+    }
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+static void test_forward_with_nan_or_infinity_in_x_is_numeric_and_names_the_element(void **state)
+{
+    (void)state;
+    check_non_finite_x(FORWARD);
+}
+
+static void test_predict_with_nan_or_infinity_in_x_is_numeric_and_names_the_element(void **state)
+{
+    (void)state;
+    check_non_finite_x(PREDICT);
+}
+
+static void test_train_step_with_nan_or_infinity_in_x_is_numeric_and_changes_nothing(void **state)
+{
+    (void)state;
+    check_non_finite_x(TRAIN_STEP);
+}
+
+static void test_predict_with_y_null_is_arg_and_changes_nothing(void **state)
+{
+    nnf_net *net = trained_net();
+    (void)state;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_predict(net, &X[0][0], M, NULL),
+                          "nnf_net_predict", "y is NULL", "m x 2");
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+/* Failed forward and predict calls keep the stored forward pass: the
+ * backward after them matches a twin that never failed. */
+static void test_failed_forward_or_predict_keeps_the_stored_forward_pass(void **state)
+{
+    nnf_net *net = std_net(), *twin = std_net();
+    float x[M][N_IN];
+    (void)state;
+    memcpy(x, X, sizeof x);
+    x[2][2] = NAN;
+    assert_ok(net, nnf_net_forward(net, &X[0][0], 3, NULL));
+    assert_ok(twin, nnf_net_forward(twin, &X[0][0], 3, NULL));
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_forward(net, &x[0][0], M, NULL), "x[2][2]");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_forward(net, &X[0][0], 0, NULL), "m is 0");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_predict(net, &X[0][0], M, NULL), "y is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_predict(net, &x[0][0], M, &x[0][0]),
+                          "x[2][2]");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_train_step(net, &x[0][0], &Y[0][0], M, NULL),
+                          "x[2][2]");
+    assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
+    assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
+    assert_twins(net, twin);
+    nnf_net_destroy(net);
+    nnf_net_destroy(twin);
+}
+
+/* 1 -> 1 linear -> 1 linear with weights 1e30: the output 1e60 overflows. */
+static void test_forward_with_a_non_finite_output_is_numeric_and_discards_the_forward_pass(void **state)
+{
+    const float x[2] = {0.0f, 1.0f}, y[2] = {0.0f, 0.0f};
+    nnf_net *net = tiny_net(2, NNF_ACT_LINEAR, NNF_ACT_LINEAR, NNF_LOSS_MSE, 1e30f, 1e30f);
+    float out[2] = {0};
+    (void)state;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_forward(net, x, 2, out),
+                          "A[2]", "sample 1", "not finite");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, y, NULL),
+                          "nnf_net_backward", "no forward pass");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_predict(net, x, 2, out),
+                          "A[2]", "not finite");
+    /* the second sample alone: now it is sample 0 */
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_forward(net, x + 1, 1, out),
+                          "A[2]", "sample 0");
+    {
+        const float w = 1e-30f; /* outputs 0 and 1 */
+        assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 2), &w));
+    }
+    assert_ok(net, nnf_net_forward(net, x, 2, out));
+    assert_ok(net, nnf_net_backward(net, y, NULL));
+    nnf_net_destroy(net);
+}
+
+/* When the workspace (or the copy of x) cannot be allocated, forward,
+ * predict and train_step are NOMEM and change nothing. */
+static void test_batch_calls_when_allocation_fails_are_nomem_and_change_nothing(void **state)
+{
+    (void)state;
+    for (int fn = FORWARD; fn <= TRAIN_STEP; fn++) {
+        nnf_net *net = std_net();
+        g_budget = 0;
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NOMEM,
+                              run_batch((enum batch_fn)fn, net, &X[0][0], &Y[0][0], M),
+                              "allocate", "m = 5");
+        g_budget = -1;
+        assert_usable(net);
+        nnf_net_destroy(net);
+    }
+}
+
+static void test_forward_when_the_copy_of_x_cannot_be_allocated_is_nomem(void **state)
+{
+    nnf_net *net = std_net();
+    (void)state;
+    g_budget = 1; /* the workspace, not the copy of x */
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NOMEM, nnf_net_forward(net, &X[0][0], M, NULL),
+                          "nnf_net_forward", "allocate", "for x");
+    g_budget = -1;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], NULL),
+                          "no forward pass");
+    assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
+    assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
+    nnf_net_destroy(net);
+}
+
+/* A workspace that cannot grow keeps the forward pass of the smaller batch. */
+static void test_forward_whose_workspace_cannot_grow_keeps_the_stored_forward_pass(void **state)
+{
+    nnf_net *net = std_net(), *twin = std_net();
+    (void)state;
+    assert_ok(net, nnf_net_forward(net, &X[0][0], 2, NULL));
+    assert_ok(twin, nnf_net_forward(twin, &X[0][0], 2, NULL));
+    g_budget = 0;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NOMEM, nnf_net_forward(net, &X[0][0], M, NULL), "allocate");
+    g_budget = -1;
+    assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
+    assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
+    assert_twins(net, twin);
+    nnf_net_destroy(net);
+    nnf_net_destroy(twin);
+}
+
+/* ======================================================================
+ * nnf_net_backward
+ * ====================================================================== */
+
+static void test_backward_without_a_forward_pass_is_state(void **state)
+{
+    nnf_net *net = std_net();
+    (void)state;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], NULL),
+                          "nnf_net_backward", "no forward pass", "nnf_net_forward");
+    nnf_net_destroy(net);
+    /* nor after a train step, nor after predict: neither leaves one */
+    net = trained_net();
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], NULL),
+                          "no forward pass");
+    {
+        float out[M * N_OUT];
+        assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
+        assert_ok(net, nnf_net_predict(net, &X[0][0], M, out));
+    }
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], NULL),
+                          "no forward pass");
+    nnf_net_destroy(net);
+    /* a net with no layer cannot have one */
+    net = new_net(N_IN, 0, NULL, NULL, NNF_LOSS_MSE);
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], NULL),
+                          "no forward pass");
+    nnf_net_destroy(net);
+}
+
+static void test_backward_twice_after_one_forward_is_state_and_keeps_the_gradients(void **state)
+{
+    nnf_net *net = std_net();
+    float cost = NAN;
+    (void)state;
+    assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
+    assert_ok(net, nnf_net_backward(net, &Y[0][0], &cost));
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], &cost),
+                          "nnf_net_backward", "no forward pass");
+    assert_ok(net, nnf_net_update(net));
+    nnf_net_destroy(net);
+}
+
+/* The checks of y come before anything is computed: the forward pass is
+ * kept, and a backward with good labels then matches an untouched twin. */
+static void test_backward_with_y_null_is_arg_and_keeps_the_forward_pass(void **state)
+{
+    nnf_net *net = std_net(), *twin = std_net();
+    (void)state;
+    assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
+    assert_ok(twin, nnf_net_forward(twin, &X[0][0], M, NULL));
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_backward(net, NULL, NULL),
+                          "nnf_net_backward", "y is NULL", "m x 2");
+    assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
+    assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
+    assert_twins(net, twin);
+    nnf_net_destroy(net);
+    nnf_net_destroy(twin);
+}
+
+static void test_backward_with_nan_or_infinity_in_y_is_numeric_and_keeps_the_forward_pass(void **state)
+{
+    const float bad[] = {NAN, INFINITY, -INFINITY};
+    const char *const text[] = {"nan", "inf", "-inf"};
+    const size_t pos[][2] = {{0, 0}, {2, 1}, {M - 1, N_OUT - 1}};
+    (void)state;
+    for (int loss = NNF_LOSS_BCE; loss <= NNF_LOSS_MSE; loss++) {
+        nnf_net *net = std_net(), *twin = std_net();
+        assert_ok(net, nnf_net_set_loss(net, (nnf_loss)loss));
+        assert_ok(twin, nnf_net_set_loss(twin, (nnf_loss)loss));
+        assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
+        assert_ok(twin, nnf_net_forward(twin, &X[0][0], M, NULL));
+        for (size_t p = 0; p < 3; p++) {
+            for (size_t v = 0; v < 3; v++) {
+                float y[M][N_OUT];
+                char key[48];
+                memcpy(y, Y, sizeof y);
+                y[pos[p][0]][pos[p][1]] = bad[v];
+                snprintf(key, sizeof key, "y[%zu][%zu] is %s", pos[p][0], pos[p][1], text[v]);
+                EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_backward(net, &y[0][0], NULL),
+                                      "nnf_net_backward", key, "finite");
+            }
+        }
+        assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
+        assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
+        assert_twins(net, twin);
+        nnf_net_destroy(net);
+        nnf_net_destroy(twin);
+    }
+}
+
+static void test_backward_with_bce_label_outside_0_1_is_arg_and_keeps_the_forward_pass(void **state)
+{
+    const float bad[] = {-0.5f, 1.5f, -1e-7f, 1.0f + FLT_EPSILON, -INFINITY /* NUMERIC first */};
+    nnf_net *net = std_net(), *twin = std_net();
+    (void)state;
+    assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
+    assert_ok(twin, nnf_net_forward(twin, &X[0][0], M, NULL));
+    for (size_t v = 0; v < 4; v++) {
+        float y[M][N_OUT];
+        char key[48];
+        memcpy(y, Y, sizeof y);
+        y[1][0] = bad[v];
+        snprintf(key, sizeof key, "y[1][0] = %g", (double)bad[v]);
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_backward(net, &y[0][0], NULL),
+                              "nnf_net_backward", key, "BCE", "[0, 1]");
+    }
+    {
+        float y[M][N_OUT];
+        memcpy(y, Y, sizeof y);
+        y[1][0] = bad[4];
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_backward(net, &y[0][0], NULL),
+                              "y[1][0] is -inf");
+    }
+    assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
+    assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
+    assert_twins(net, twin);
+    nnf_net_destroy(net);
+    nnf_net_destroy(twin);
+}
+
+/* BCE needs a sigmoid output; MSE does not care about labels' range. */
+static void test_backward_with_bce_on_a_non_sigmoid_output_is_state_and_mse_works(void **state)
+{
+    static const nnf_act outs[] = {NNF_ACT_LINEAR, NNF_ACT_TANH, NNF_ACT_RELU, NNF_ACT_LEAKY_RELU};
+    static const char *const names[] = {"is linear", "is tanh", "is relu", "is leaky_relu"};
+    (void)state;
+    for (size_t i = 0; i < 4; i++) {
+        nnf_net *net = net_with_output(outs[i], NNF_LOSS_BCE);
+        nnf_net *twin = net_with_output(outs[i], NNF_LOSS_MSE);
+        float y[M][N_OUT];
+        assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
+        assert_ok(twin, nnf_net_forward(twin, &X[0][0], M, NULL));
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], NULL),
+                              "nnf_net_backward", "BCE", "sigmoid", "layer 2", names[i]);
+        /* the forward pass survived: switch to MSE, labels outside [0, 1] */
+        memcpy(y, Y, sizeof y);
+        y[0][1] = -2.5f;
+        y[4][0] = 3.0f;
+        assert_ok(net, nnf_net_set_loss(net, NNF_LOSS_MSE));
+        assert_ok(net, nnf_net_backward(net, &y[0][0], NULL));
+        assert_ok(twin, nnf_net_backward(twin, &y[0][0], NULL));
+        assert_twins(net, twin);
+        assert_ok(net, nnf_net_update(net));
+        nnf_net_destroy(net);
+        nnf_net_destroy(twin);
+    }
+}
+
+/* 1 -> 1 linear (w 1e-10) -> 1 sigmoid (w 1e30), BCE, x = 1e10, y = 0:
+ * the output saturates (finite), the cost is 1e30 (finite), but
+ * dW[1] = W[2] dZ[2] x = 1e30 * 1e10 overflows. */
+static nnf_net *net_with_overflowing_gradient(void)
+{
+    return tiny_net(2, NNF_ACT_LINEAR, NNF_ACT_SIGMOID, NNF_LOSS_BCE, 1e-10f, 1e30f);
+}
+
+static const float BIG_X[1] = {1e10f}, ZERO_Y[1] = {0.0f};
+
+static void test_backward_with_a_non_finite_gradient_is_numeric_and_keeps_no_gradient(void **state)
+{
+    nnf_net *net = net_with_overflowing_gradient();
+    float out[1] = {0}, buf[1];
+    (void)state;
+    assert_ok(net, nnf_net_forward(net, BIG_X, 1, out));
+    assert_true(isfinite(out[0]));
+    EXPECT_FAIL_KEEPING(0, net, NNF_ERR_NUMERIC, nnf_net_backward(net, ZERO_Y, NULL),
+                        "gradient", "layer 1", "not finite");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_layer_get_weight_grad(nnf_net_layer(net, 1), buf),
+                          "no gradient");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "nnf_net_update", "no gradient");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, ZERO_Y, NULL), "no forward pass");
+    nnf_net_destroy(net);
+}
+
+/* 1 -> 1 linear (w 1e20), MSE, x = 1, y = 0: the output 1e20 is finite, the
+ * gradients 1e20 too, but the cost 5e39 is not a float. Earlier gradients
+ * are not kept either. */
+static void test_backward_with_a_non_finite_cost_is_numeric_and_keeps_no_gradient(void **state)
+{
+    const float x[1] = {1.0f}, small = 0.5f;
+    nnf_net *net = tiny_net(1, NNF_ACT_LINEAR, NNF_ACT_LINEAR, NNF_LOSS_MSE, 0.5f, 0.0f);
+    (void)state;
+    assert_ok(net, nnf_net_train_step(net, x, ZERO_Y, 1, NULL)); /* gradients exist */
+    {
+        const float w = 1e20f;
+        assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 1), &w));
+    }
+    assert_ok(net, nnf_net_forward(net, x, 1, NULL));
+    EXPECT_FAIL_KEEPING(0, net, NNF_ERR_NUMERIC, nnf_net_backward(net, ZERO_Y, NULL),
+                        "cost", "not finite");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "no gradient");
+    assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 1), &small));
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+/* ======================================================================
+ * nnf_net_update
+ * ====================================================================== */
+
+static void test_update_without_a_backward_is_state_and_changes_nothing(void **state)
+{
+    nnf_net *net = std_net();
+    (void)state;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "nnf_net_update", "no gradient",
+                          "nnf_net_backward");
+    assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "no gradient");
+    nnf_net_destroy(net);
+    net = new_net(N_IN, 0, NULL, NULL, NNF_LOSS_MSE);
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "no gradient");
+    nnf_net_destroy(net);
+}
+
+static void test_update_twice_after_one_backward_is_state_and_changes_nothing(void **state)
+{
+    nnf_net *net = std_net();
+    (void)state;
+    assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
+    assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
+    assert_ok(net, nnf_net_update(net));
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "nnf_net_update",
+                          "already applied", "nnf_net_backward");
+    nnf_net_destroy(net);
+    /* a train step applies its gradients itself */
+    net = trained_net();
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "already applied");
+    nnf_net_destroy(net);
+}
+
+/* ======================================================================
+ * nnf_net_train_step: labels, loss, and steps that go non-finite
+ * ====================================================================== */
+
+static void test_train_step_with_y_null_is_arg_and_changes_nothing(void **state)
+{
+    nnf_net *net = trained_net();
+    (void)state;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_train_step(net, &X[0][0], NULL, M, NULL),
+                          "nnf_net_train_step", "y is NULL", "m x 2");
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+static void test_train_step_with_nan_or_infinity_in_y_is_numeric_and_changes_nothing(void **state)
+{
+    const float bad[] = {NAN, INFINITY, -INFINITY};
+    const char *const text[] = {"nan", "inf", "-inf"};
+    (void)state;
+    for (int loss = NNF_LOSS_BCE; loss <= NNF_LOSS_MSE; loss++) {
+        nnf_net *net = trained_net();
+        assert_ok(net, nnf_net_set_loss(net, (nnf_loss)loss));
+        for (size_t v = 0; v < 3; v++) {
+            float y[M][N_OUT];
+            char key[48];
+            memcpy(y, Y, sizeof y);
+            y[M - 1][1] = bad[v];
+            snprintf(key, sizeof key, "y[%d][1] is %s", M - 1, text[v]);
+            EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC,
+                                  nnf_net_train_step(net, &X[0][0], &y[0][0], M, NULL),
+                                  "nnf_net_train_step", key, "finite");
+        }
+        assert_usable(net);
+        nnf_net_destroy(net);
+    }
+}
+
+static void test_train_step_with_bce_label_outside_0_1_is_arg_and_changes_nothing(void **state)
+{
+    const float bad[] = {-0.5f, 1.5f};
+    const char *const key[] = {"y[3][1] = -0.5", "y[3][1] = 1.5"};
+    nnf_net *net = trained_net();
+    (void)state;
+    for (size_t v = 0; v < 2; v++) {
+        float y[M][N_OUT];
+        memcpy(y, Y, sizeof y);
+        y[3][1] = bad[v];
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_train_step(net, &X[0][0], &y[0][0], M, NULL),
+                              "nnf_net_train_step", key[v], "BCE", "[0, 1]");
+    }
+    assert_usable(net);
+    nnf_net_destroy(net);
+}
+
+static void test_train_step_with_bce_on_a_non_sigmoid_output_is_state_and_mse_works(void **state)
+{
+    static const nnf_act outs[] = {NNF_ACT_LINEAR, NNF_ACT_TANH, NNF_ACT_RELU, NNF_ACT_LEAKY_RELU};
+    static const char *const names[] = {"is linear", "is tanh", "is relu", "is leaky_relu"};
+    (void)state;
+    for (size_t i = 0; i < 4; i++) {
+        nnf_net *net = net_with_output(outs[i], NNF_LOSS_BCE);
+        nnf_net *twin = net_with_output(outs[i], NNF_LOSS_MSE);
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE,
+                              nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL),
+                              "nnf_net_train_step", "BCE", "sigmoid", "layer 2", names[i]);
+        assert_ok(net, nnf_net_set_loss(net, NNF_LOSS_MSE));
+        assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
+        assert_ok(twin, nnf_net_train_step(twin, &X[0][0], &Y[0][0], M, NULL));
+        assert_twins(net, twin);
+        nnf_net_destroy(net);
+        nnf_net_destroy(twin);
+    }
+}
+
+/* The same three overflows as above, inside a train step: NUMERIC, and
+ * every parameter bit-identical to before the step. */
+static void test_train_step_with_a_non_finite_output_is_numeric_and_changes_nothing(void **state)
+{
+    const float x[1] = {1.0f};
+    nnf_net *net = tiny_net(2, NNF_ACT_LINEAR, NNF_ACT_LINEAR, NNF_LOSS_MSE, 1e30f, 1e30f);
+    (void)state;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_train_step(net, x, ZERO_Y, 1, NULL),
+                          "A[2]", "not finite");
+    nnf_net_destroy(net);
+}
+
+static void test_train_step_with_a_non_finite_cost_is_numeric_and_changes_nothing(void **state)
+{
+    const float x[1] = {1.0f};
+    nnf_net *net = tiny_net(1, NNF_ACT_LINEAR, NNF_ACT_LINEAR, NNF_LOSS_MSE, 1e20f, 0.0f);
+    (void)state;
+    EXPECT_FAIL_KEEPING(0, net, NNF_ERR_NUMERIC, nnf_net_train_step(net, x, ZERO_Y, 1, NULL),
+                        "cost", "not finite");
+    nnf_net_destroy(net);
+}
+
+static void test_train_step_with_a_non_finite_gradient_is_numeric_and_changes_nothing(void **state)
+{
+    nnf_net *net = net_with_overflowing_gradient();
+    float cost = 123.0f;
+    (void)state;
+    /* first gradients to lose (x = 0: finite, and no update) */
+    {
+        const float x[1] = {0.0f};
+        assert_ok(net, nnf_net_forward(net, x, 1, NULL));
+        assert_ok(net, nnf_net_backward(net, ZERO_Y, NULL));
+    }
+    EXPECT_FAIL_KEEPING(0, net, NNF_ERR_NUMERIC, nnf_net_train_step(net, BIG_X, ZERO_Y, 1, &cost),
+                        "gradient", "layer 1", "not finite");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "no gradient");
+    nnf_net_destroy(net);
+}
+
+/* Gradient descent on 1 -> 1 linear, MSE with a learning rate of 1000
+ * multiplies the error by about -2000 a step: within a few steps the cost
+ * overflows. That step is NUMERIC and leaves the (finite) parameters of
+ * the step before, bit for bit; the net then trains again from good
+ * weights and a sane learning rate. */
+static void test_train_step_that_diverges_fails_without_changing_the_parameters(void **state)
+{
+    const float x[1] = {1.0f}, good = 0.5f;
+    nnf_net *net = tiny_net(1, NNF_ACT_LINEAR, NNF_ACT_LINEAR, NNF_LOSS_MSE, 0.5f, 0.0f);
+    nnf_status st = NNF_OK;
+    int step;
+    (void)state;
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1000.0));
+    for (step = 0; step < 100; step++) {
+        snapshot before, after;
+        float w, b;
+        take(net, &before);
+        assert_ok(net, nnf_layer_get_weights(nnf_net_layer(net, 1), &w));
+        assert_ok(net, nnf_layer_get_bias(nnf_net_layer(net, 1), &b));
+        assert_true(isfinite(w) && isfinite(b));
+        st = nnf_net_train_step(net, x, ZERO_Y, 1, NULL);
+        if (st != NNF_OK) {
+            if (st != NNF_ERR_NUMERIC)
+                fail_msg("step %d: %s (%s)", step, nnf_status_str(st), nnf_net_errmsg(net));
+            assert_non_null(strstr(nnf_net_errmsg(net), "not finite"));
+            take(net, &after);
+            assert_same(&before, &after, 0);
+            break;
+        }
+    }
+    assert_int_equal(st, NNF_ERR_NUMERIC);
+    assert_true(step >= 2); /* it did diverge, over several good steps */
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 0.1));
+    assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 1), &good));
+    assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, 1), &good));
+    assert_ok(net, nnf_net_train_step(net, x, ZERO_Y, 1, NULL));
+    nnf_net_destroy(net);
+}
+
+/* 1 -> 1 linear, MSE, lr = FLT_MAX: the gradient (2w x^2 = 4) is finite,
+ * but W - lr dW is -inf. The update is NUMERIC and writes nothing, through
+ * nnf_net_update (which keeps the gradients for a smaller rate) and inside
+ * a train step. */
+static void test_update_whose_result_would_overflow_is_numeric_and_changes_nothing(void **state)
+{
+    const float x[1] = {2.0f};
+    nnf_net *net = tiny_net(1, NNF_ACT_LINEAR, NNF_ACT_LINEAR, NNF_LOSS_MSE, 1.0f, 0.0f);
+    (void)state;
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, (double)FLT_MAX));
+    assert_ok(net, nnf_net_forward(net, x, 1, NULL));
+    assert_ok(net, nnf_net_backward(net, ZERO_Y, NULL));
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_update(net), "layer 1", "learning rate",
+                          "too large");
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 0.01));
+    assert_ok(net, nnf_net_update(net));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, (double)FLT_MAX));
+    EXPECT_FAIL_KEEPING(0, net, NNF_ERR_NUMERIC, nnf_net_train_step(net, x, ZERO_Y, 1, NULL),
+                        "layer 1", "learning rate");
+    nnf_net_destroy(net);
+}
+
+/* ======================================================================
+ * After failures the net behaves exactly as if they never happened
+ * ====================================================================== */
+
+static void test_a_net_after_many_failed_calls_trains_exactly_like_an_untouched_twin(void **state)
+{
+    nnf_net *net = trained_net(), *twin = trained_net();
+    nnf_layer *l1 = nnf_net_layer(net, 1), *l2 = nnf_net_layer(net, 2);
+    float x[M][N_IN], y[M][N_OUT], w[MAX_W] = {0}, out[M * N_OUT], cost_a = 0, cost_b = 0;
+    (void)state;
+    memcpy(x, X, sizeof x);
+    memcpy(y, Y, sizeof y);
+    x[1][2] = NAN;
+    y[2][0] = 2.0f;
+    w[0] = INFINITY;
+    assert_int_equal(nnf_net_add_dense(net, 0, NNF_ACT_RELU, NULL), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_add_dense(net, 2, (nnf_act)7, NULL), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_set_loss(net, (nnf_loss)5), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, -1.0), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_init(net, (nnf_init)8, 1), NNF_ERR_ARG);
+    assert_int_equal(nnf_layer_set_slope(l1, 1.0f), NNF_ERR_ARG);
+    assert_int_equal(nnf_layer_set_slope(l2, 0.5f), NNF_ERR_STATE);
+    assert_int_equal(nnf_layer_set_weights(l2, w), NNF_ERR_NUMERIC);
+    assert_int_equal(nnf_layer_set_bias(l1, w), NNF_ERR_NUMERIC);
+    assert_int_equal(nnf_net_backward(net, &Y[0][0], NULL), NNF_ERR_STATE);
+    assert_int_equal(nnf_net_update(net), NNF_ERR_STATE);
+    assert_int_equal(nnf_net_forward(net, &x[0][0], M, out), NNF_ERR_NUMERIC);
+    assert_int_equal(nnf_net_predict(net, &X[0][0], M, NULL), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_train_step(net, &X[0][0], &y[0][0], M, NULL), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_train_step(net, &x[0][0], &Y[0][0], M, NULL), NNF_ERR_NUMERIC);
+    assert_int_equal(nnf_net_train_step(net, &X[0][0], &Y[0][0], (size_t)INT_MAX + 1, NULL),
+                     NNF_ERR_SHAPE);
+    g_budget = 0;
+    assert_int_equal(nnf_net_add_dense(net, 3, NNF_ACT_RELU, NULL), NNF_ERR_NOMEM);
+    /* same batch size as before: a step allocates nothing */
+    assert_int_equal(nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL), NNF_OK);
+    assert_int_equal(nnf_net_train_step(twin, &X[0][0], &Y[0][0], M, NULL), NNF_OK);
+    g_budget = -1;
+    for (int i = 0; i < 3; i++) {
+        assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, &cost_a));
+        assert_ok(twin, nnf_net_train_step(twin, &X[0][0], &Y[0][0], M, &cost_b));
+        assert_memory_equal(&cost_a, &cost_b, sizeof cost_a);
+    }
+    assert_twins(net, twin);
+    /* the seed is not readable, but a new layer's weights come from it */
+    assert_ok(net, nnf_net_add_dense(net, 2, NNF_ACT_SIGMOID, NULL));
+    assert_ok(twin, nnf_net_add_dense(twin, 2, NNF_ACT_SIGMOID, NULL));
+    assert_twins(net, twin);
+    nnf_net_destroy(net);
+    nnf_net_destroy(twin);
+}
+
+#define T(name) cmocka_unit_test_setup(name, unlimited)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_status_str_gives_its_own_text_for_every_code_and_unknown_for_others),
+        T(test_queries_on_null_handles_give_zero_and_destroy_null_is_a_no_op),
+        T(test_every_fallible_call_on_a_null_handle_is_arg),
+        T(test_net_layer_outside_1_to_depth_is_null),
+        T(test_a_net_that_never_failed_has_an_empty_message),
+        T(test_set_allocator_with_one_null_function_is_arg_and_keeps_the_hook),
+        T(test_create_with_out_null_is_arg),
+        T(test_create_with_zero_inputs_is_arg_and_sets_out_to_null),
+        T(test_create_with_inputs_above_int_max_is_shape_and_int_max_is_accepted),
+        T(test_create_when_allocation_fails_is_nomem_and_sets_out_to_null),
+        T(test_add_dense_with_zero_units_is_arg_and_changes_nothing),
+        T(test_add_dense_with_unknown_act_is_arg_and_changes_nothing),
+        T(test_add_dense_with_units_above_int_max_is_shape_and_changes_nothing),
+        T(test_add_dense_of_int_max_by_int_max_weights_fails_without_adding_a_layer),
+        T(test_add_dense_when_an_allocation_fails_is_nomem_and_changes_nothing),
+        T(test_set_loss_with_unknown_loss_is_arg_and_keeps_the_loss),
+        T(test_get_loss_with_null_out_is_arg),
+        T(test_set_param_with_unknown_key_is_arg_and_changes_nothing),
+        T(test_set_learning_rate_not_positive_or_not_finite_is_arg_and_keeps_the_rate),
+        T(test_get_param_with_null_value_or_unknown_key_is_arg),
+        T(test_init_with_unknown_scheme_is_arg_and_changes_nothing),
+        T(test_set_slope_outside_0_1_or_not_finite_is_arg_and_keeps_the_slope),
+        T(test_set_slope_on_a_layer_that_is_not_leaky_relu_is_state),
+        T(test_get_slope_with_null_out_is_arg),
+        T(test_layer_copies_with_a_null_buffer_are_arg_and_change_nothing),
+        T(test_set_weights_with_nan_or_infinity_is_numeric_and_changes_nothing),
+        T(test_set_bias_with_nan_or_infinity_is_numeric_and_changes_nothing),
+        T(test_a_failed_set_weights_or_set_bias_keeps_the_forward_pass),
+        T(test_gradients_before_any_backward_are_state),
+        T(test_gradients_after_add_dense_or_init_are_state),
+        T(test_batch_calls_with_x_null_are_arg_and_change_nothing),
+        T(test_batch_calls_with_m_zero_are_arg_and_change_nothing),
+        T(test_batch_calls_with_m_above_int_max_are_shape_and_change_nothing),
+        T(test_batch_calls_on_a_net_with_no_layer_are_state),
+        T(test_forward_with_nan_or_infinity_in_x_is_numeric_and_names_the_element),
+        T(test_predict_with_nan_or_infinity_in_x_is_numeric_and_names_the_element),
+        T(test_train_step_with_nan_or_infinity_in_x_is_numeric_and_changes_nothing),
+        T(test_predict_with_y_null_is_arg_and_changes_nothing),
+        T(test_failed_forward_or_predict_keeps_the_stored_forward_pass),
+        T(test_forward_with_a_non_finite_output_is_numeric_and_discards_the_forward_pass),
+        T(test_batch_calls_when_allocation_fails_are_nomem_and_change_nothing),
+        T(test_forward_when_the_copy_of_x_cannot_be_allocated_is_nomem),
+        T(test_forward_whose_workspace_cannot_grow_keeps_the_stored_forward_pass),
+        T(test_backward_without_a_forward_pass_is_state),
+        T(test_backward_twice_after_one_forward_is_state_and_keeps_the_gradients),
+        T(test_backward_with_y_null_is_arg_and_keeps_the_forward_pass),
+        T(test_backward_with_nan_or_infinity_in_y_is_numeric_and_keeps_the_forward_pass),
+        T(test_backward_with_bce_label_outside_0_1_is_arg_and_keeps_the_forward_pass),
+        T(test_backward_with_bce_on_a_non_sigmoid_output_is_state_and_mse_works),
+        T(test_backward_with_a_non_finite_gradient_is_numeric_and_keeps_no_gradient),
+        T(test_backward_with_a_non_finite_cost_is_numeric_and_keeps_no_gradient),
+        T(test_update_without_a_backward_is_state_and_changes_nothing),
+        T(test_update_twice_after_one_backward_is_state_and_changes_nothing),
+        T(test_train_step_with_y_null_is_arg_and_changes_nothing),
+        T(test_train_step_with_nan_or_infinity_in_y_is_numeric_and_changes_nothing),
+        T(test_train_step_with_bce_label_outside_0_1_is_arg_and_changes_nothing),
+        T(test_train_step_with_bce_on_a_non_sigmoid_output_is_state_and_mse_works),
+        T(test_train_step_with_a_non_finite_output_is_numeric_and_changes_nothing),
+        T(test_train_step_with_a_non_finite_cost_is_numeric_and_changes_nothing),
+        T(test_train_step_with_a_non_finite_gradient_is_numeric_and_changes_nothing),
+        T(test_train_step_that_diverges_fails_without_changing_the_parameters),
+        T(test_update_whose_result_would_overflow_is_numeric_and_changes_nothing),
+        T(test_a_net_after_many_failed_calls_trains_exactly_like_an_untouched_twin),
+    };
+    return cmocka_run_group_tests(tests, install_allocator, restore_allocator);
+}
