@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "assert_ok.h"
+
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -76,14 +78,6 @@ static const float X[M][N_IN] = {
     {0.0f, -0.25f, 0.75f}, {-1.25f, 1.0f, -1.0f}};
 static const float Y[M][N_OUT] = {{1, 0}, {0, 1}, {1, 1}, {0, 0}, {1, 0}};
 
-/* Fail the test with the status and the net's message unless call is OK. */
-#define assert_ok(net, call)                                                 \
-    do {                                                                     \
-        nnf_status st_ = (call);                                             \
-        if (st_ != NNF_OK)                                                   \
-            fail_msg("%s: %s (%s)", #call, nnf_status_str(st_),              \
-                     nnf_net_errmsg(net));                                   \
-    } while (0)
 
 /* ---- snapshots: everything a failed call must leave as it was */
 

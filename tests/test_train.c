@@ -9,19 +9,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "assert_ok.h"
+
 #include <math.h>
 
 #include "nnfast.h"
 #include "planar.h"
 
-/* Fail the test with the status and the net's message unless call is OK. */
-#define assert_ok(net, call)                                                 \
-    do {                                                                     \
-        nnf_status st_ = (call);                                             \
-        if (st_ != NNF_OK)                                                   \
-            fail_msg("%s: %s (%s)", #call, nnf_status_str(st_),              \
-                     nnf_net_errmsg(net));                                   \
-    } while (0)
 
 #define MAX_M PLANAR_M
 
