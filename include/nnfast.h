@@ -57,7 +57,7 @@ extern "C" {
 /** @name Version (this header is the one source of the version)
  *  @{ */
 #define NNF_VERSION_MAJOR 1
-#define NNF_VERSION_MINOR 0
+#define NNF_VERSION_MINOR 1
 #define NNF_VERSION_PATCH 0
 /** MAJOR * 10000 + MINOR * 100 + PATCH, as nnf_version_number() returns. */
 #define NNF_VERSION_NUMBER \
@@ -150,6 +150,16 @@ typedef void (*nnf_free_fn)(void *user, void *ptr);
  *  Returns NNF_ERR_ARG when exactly one of the two is NULL. */
 NNF_API nnf_status nnf_set_allocator(nnf_alloc_fn alloc_fn, nnf_free_fn free_fn,
                                      void *user);
+
+/** Run each large matrix product on n threads (OpenBLAS's thread pool; the
+ *  elementwise kernels always run on the calling thread). Global to the
+ *  process, like OpenBLAS's own setting, which it replaces; call it while no
+ *  net is computing. The default is OpenBLAS's (OPENBLAS_NUM_THREADS, else
+ *  every core). Small products run on one thread whatever n is.
+ *  Returns NNF_ERR_ARG for n < 1. Since 1.1. */
+NNF_API nnf_status nnf_set_threads(int n);
+/** The thread count products run with (see nnf_set_threads()). Since 1.1. */
+NNF_API int nnf_get_threads(void);
 /** @} */
 
 /** @name Network

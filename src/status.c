@@ -1,5 +1,5 @@
 /* status.c - static texts of the status codes, the per-net error message,
- * and the run-time version. */
+ * the run-time version, and the process-wide thread count. */
 #include "internal.h"
 
 #include <stdarg.h>
@@ -16,6 +16,19 @@ NNF_API unsigned nnf_version_number(void)
 NNF_API const char *nnf_version_string(void)
 {
     return NNF__STR(NNF_VERSION_MAJOR) "." NNF__STR(NNF_VERSION_MINOR) "." NNF__STR(NNF_VERSION_PATCH);
+}
+
+NNF_API nnf_status nnf_set_threads(int n)
+{
+    if (n < 1)
+        return NNF_ERR_ARG;
+    nnf__set_threads(n);
+    return NNF_OK;
+}
+
+NNF_API int nnf_get_threads(void)
+{
+    return nnf__get_threads();
 }
 
 NNF_API const char *nnf_status_str(nnf_status status)

@@ -17,7 +17,8 @@ static void test_version_matches_header(void **state)
     (void)state;
     char want[32];
     assert_int_equal(nnf_version_number(), NNF_VERSION_NUMBER);
-    assert_int_equal(NNF_VERSION_NUMBER, 10000);
+    assert_int_equal(NNF_VERSION_NUMBER,
+                     NNF_VERSION_MAJOR * 10000 + NNF_VERSION_MINOR * 100 + NNF_VERSION_PATCH);
     snprintf(want, sizeof want, "%d.%d.%d", NNF_VERSION_MAJOR, NNF_VERSION_MINOR, NNF_VERSION_PATCH);
     assert_string_equal(nnf_version_string(), want);
 }
@@ -204,6 +205,19 @@ static void test_init_schemes_have_their_documented_scale(void **state)
     assert_true(fabs(weight_std(NNF_ACT_SIGMOID, NNF_INIT_DEFAULT, &babs) / sqrt(2.0 / 768) - 1) < 0.01);
 }
 
+static void test_thread_count_is_settable(void **state)
+{
+    (void)state;
+    int before = nnf_get_threads();
+    assert_true(before >= 1);
+    assert_int_equal(nnf_set_threads(0), NNF_ERR_ARG);
+    assert_int_equal(nnf_set_threads(-3), NNF_ERR_ARG);
+    assert_int_equal(nnf_get_threads(), before);
+    assert_int_equal(nnf_set_threads(1), NNF_OK);
+    assert_int_equal(nnf_get_threads(), 1);
+    assert_int_equal(nnf_set_threads(before), NNF_OK);
+}
+
 static void test_errmsg_keeps_the_last_failure(void **state)
 {
     (void)state;
@@ -225,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_weights_are_row_per_unit),
         cmocka_unit_test(test_same_seed_gives_bit_identical_weights),
         cmocka_unit_test(test_init_schemes_have_their_documented_scale),
+        cmocka_unit_test(test_thread_count_is_settable),
         cmocka_unit_test(test_errmsg_keeps_the_last_failure),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, NULL);

@@ -35,6 +35,10 @@ void nnf__gemm(int trans_a, int trans_b, size_t rows, size_t cols, size_t inner,
                float alpha, const float *a, size_t lda, const float *b, size_t ldb,
                float beta, float *c, size_t ldc);
 
+/* The thread count of the BLAS products (process-wide). */
+void nnf__set_threads(int n);
+int nnf__get_threads(void);
+
 /* Z = Wt^T A.                    Wt: n_in x n_out, A: n_in x m, Z: n_out x m */
 void nnf__linear_forward(const float *wt, const float *a, float *z,
                          size_t n_in, size_t n_out, size_t m);

@@ -34,3 +34,13 @@ void nnf__linear_input_grad(const float *wt, const float *dz, float *da,
 {
     nnf__gemm(0, 0, n_in, m, n_out, 1.0f, wt, n_in, dz, n_out, 0.0f, da, n_in);
 }
+
+void nnf__set_threads(int n)
+{
+    openblas_set_num_threads(n);
+}
+
+int nnf__get_threads(void)
+{
+    return openblas_get_num_threads();
+}
