@@ -320,12 +320,17 @@ NNF_API nnf_status nnf_layer_get_bias_grad(const nnf_layer *layer, float *db)
 /* ---- training and inference */
 
 /* After check_batch: what a forward pass over (x, m) checks, and the
- * workspace it needs, before it touches the net. */
+ * workspace it needs, before it touches the net. NaN and infinity in x are
+ * found by the forward pass itself (nnf__net_forward); only when a stored
+ * forward pass would be lost by a failure is x scanned first, so that the
+ * failing call changes nothing. */
 static nnf_status prepare_forward(nnf_net *net, const char *fn, const float *x, size_t m)
 {
-    nnf_status st = check_finite(net, fn, "x", x, net->n_in, m);
+    nnf_status st = NNF_OK;
+    if (net->fwd_m)
+        st = check_finite(net, fn, "x", x, net->n_in, m);
     if (st == NNF_OK)
-        st = nnf__net_reserve(net, m);
+        st = nnf__net_reserve(net, fn, m);
     return st;
 }
 
@@ -355,7 +360,7 @@ NNF_API nnf_status nnf_net_forward(nnf_net *net, const float *x, size_t m, float
         net->x_cap = nx;
     }
     memcpy(net->x_copy, x, nx * sizeof(float));
-    st = nnf__net_forward(net, net->x_copy, m);
+    st = nnf__net_forward(net, __func__, net->x_copy, m);
     if (st == NNF_OK)
         copy_output(net, y, m);
     return st;
@@ -403,7 +408,7 @@ NNF_API nnf_status nnf_net_train_step(nnf_net *net, const float *x, const float 
         st = prepare_forward(net, __func__, x, m);
     /* x is the caller's: it is read in this call only, never kept */
     if (st == NNF_OK)
-        st = nnf__net_forward(net, x, m);
+        st = nnf__net_forward(net, __func__, x, m);
     if (st == NNF_OK)
         st = nnf__net_backward(net, y, cost);
     if (st == NNF_OK) /* also finds a non-finite gradient */
@@ -423,7 +428,7 @@ NNF_API nnf_status nnf_net_predict(nnf_net *net, const float *x, size_t m, float
     st = prepare_forward(net, __func__, x, m);
     if (st != NNF_OK)
         return st;
-    st = nnf__net_forward(net, x, m);
+    st = nnf__net_forward(net, __func__, x, m);
     nnf__net_forget(net);
     if (st == NNF_OK)
         copy_output(net, y, m);

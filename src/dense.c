@@ -1,11 +1,12 @@
 /* dense.c - a fully-connected layer written as core calls (MATH.md). */
 #include "internal.h"
 
-/* Z = W A_in + b.   A_in: n_in x m, Z: n_out x m */
-void nnf__dense_forward(const nnf_layer *layer, const float *a_in, float *z, size_t m)
+/* Z = W A_in + b, A = g(Z).   A_in: n_in x m, Z, A: n_out x m (a == z: in
+ * place). Returns 1 if Z has a NaN or infinity. */
+int nnf__dense_forward(const nnf_layer *layer, const float *a_in, float *z, float *a, size_t m)
 {
     nnf__linear_forward(layer->wt, a_in, z, layer->n_in, layer->n_out, m);
-    nnf__bias_add(z, layer->b, layer->n_out, m);
+    return nnf__bias_act_forward(layer->act, layer->alpha, z, layer->b, a, layer->n_out, m);
 }
 
 /* dW = (1/m) dZ A_in^T, db = (1/m) rowsum(dZ), and, when da_in is not NULL,

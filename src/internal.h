@@ -66,16 +66,16 @@ nnf_status nnf__fail(nnf_net *net, nnf_status st, const char *fmt, ...);
 nnf_status nnf__net_create(nnf_net **out, size_t n_in);
 void nnf__net_destroy(nnf_net *net);
 nnf_status nnf__net_add_layer(nnf_net *net, size_t units, int act);
-nnf_status nnf__net_reserve(nnf_net *net, size_t m);
+nnf_status nnf__net_reserve(nnf_net *net, const char *fn, size_t m);
 void nnf__net_forget(nnf_net *net);
-nnf_status nnf__net_forward(nnf_net *net, const float *x, size_t m);
+nnf_status nnf__net_forward(nnf_net *net, const char *fn, const float *x, size_t m);
 nnf_status nnf__net_backward(nnf_net *net, const float *y, float *cost);
 nnf_status nnf__net_check_grads(nnf_net *net);
 nnf_status nnf__net_update(nnf_net *net);
 const float *nnf__net_output(const nnf_net *net);
 
 /* dense.c */
-void nnf__dense_forward(const nnf_layer *layer, const float *a_in, float *z, size_t m);
+int nnf__dense_forward(const nnf_layer *layer, const float *a_in, float *z, float *a, size_t m);
 void nnf__dense_backward(nnf_layer *layer, const float *a_in, const float *dz,
                          float *da_in, size_t m);
 

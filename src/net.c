@@ -143,18 +143,18 @@ static size_t work_floats(const nnf_net *net, size_t m)
 
 /* Make the workspace hold at least m columns. Below the largest m seen it
  * does nothing, so steady training and inference never allocate. */
-nnf_status nnf__net_reserve(nnf_net *net, size_t m)
+nnf_status nnf__net_reserve(nnf_net *net, const char *fn, size_t m)
 {
     if (m <= net->cap_m)
         return NNF_OK;
     size_t floats = work_floats(net, m);
     if (!floats)
         return nnf__fail(net, NNF_ERR_SHAPE,
-                         "batch of m = %zu samples: the workspace would overflow size_t", m);
+                         "%s: batch of m = %zu samples: the workspace would overflow size_t", fn, m);
     float *work = nnf__malloc(floats * sizeof(float));
     if (!work)
-        return nnf__fail(net, NNF_ERR_NOMEM, "could not allocate %zu bytes of workspace for m = %zu",
-                         floats * sizeof(float), m);
+        return nnf__fail(net, NNF_ERR_NOMEM, "%s: could not allocate %zu bytes of workspace for "
+                         "m = %zu", fn, floats * sizeof(float), m);
     nnf__free(net->work);
     net->work = work;
     net->cap_m = m;
@@ -175,31 +175,48 @@ const float *nnf__net_output(const nnf_net *net)
     return net->layers[net->depth - 1]->a;
 }
 
+/* Why the forward pass stopped at layer l: name the bad value. A NaN or
+ * infinity anywhere in x always reaches Z[1] (NaN times any weight is NaN,
+ * infinity times zero is NaN), so the pass does not scan a wide x up front:
+ * it checks the small Z[l] in the pass that already reads it, and only on
+ * failure looks for the cause. */
+static nnf_status forward_failure(nnf_net *net, const char *fn, const float *x, size_t m,
+                                  size_t l)
+{
+    nnf_layer *ly = net->layers[l];
+    size_t nx = net->n_in * m, bad = nnf__find_nonfinite(x, nx);
+    nnf__net_forget(net);
+    if (l == 0 && bad < nx)
+        return nnf__fail(net, NNF_ERR_NUMERIC, "%s: x[%zu][%zu] is %g (expected a finite value)",
+                         fn, bad / net->n_in, bad % net->n_in, (double)x[bad]);
+    if (l + 1 == net->depth) {
+        size_t n = ly->n_out * m, k = nnf__find_nonfinite(net->logits, n);
+        if (k < n)
+            return nnf__fail(net, NNF_ERR_NUMERIC,
+                             "%s: the output A[%zu] of sample %zu, unit %zu is not finite "
+                             "(Z = %g): the weights or inputs are too large",
+                             fn, net->depth, k / ly->n_out, k % ly->n_out, (double)net->logits[k]);
+    }
+    return nnf__fail(net, NNF_ERR_NUMERIC, "%s: the pre-activation Z[%zu] of layer %zu is not "
+                     "finite: the weights or inputs are too large", fn, l + 1, l + 1);
+}
+
 /* Z[l] = W[l] A[l-1] + b[l], A[l] = g(Z[l]) for l = 1..L. Hidden layers
  * compute Z in place in A's buffer; the output layer keeps its logits for
- * the stable BCE. Needs nnf__net_reserve(net, m) first. */
-nnf_status nnf__net_forward(nnf_net *net, const float *x, size_t m)
+ * the stable BCE. Every Z[l] is checked for NaN and infinity on the way.
+ * Needs nnf__net_reserve(net, m) first. */
+nnf_status nnf__net_forward(nnf_net *net, const char *fn, const float *x, size_t m)
 {
     const float *a_in = x;
     for (size_t l = 0; l < net->depth; l++) {
         nnf_layer *ly = net->layers[l];
         float *z = l + 1 == net->depth ? net->logits : ly->a;
-        nnf__dense_forward(ly, a_in, z, m);
-        nnf__act_forward(ly->act, ly->alpha, z, ly->a, ly->n_out * m);
+        if (nnf__dense_forward(ly, a_in, z, ly->a, m))
+            return forward_failure(net, fn, x, m, l);
         a_in = ly->a;
     }
     net->fwd_m = m;
     net->fwd_x = x;
-
-    const float *out = nnf__net_output(net);
-    size_t n_out = net->layers[net->depth - 1]->n_out, bad = nnf__find_nonfinite(out, n_out * m);
-    if (bad < n_out * m) {
-        nnf__net_forget(net);
-        return nnf__fail(net, NNF_ERR_NUMERIC,
-                         "the output A[%zu] of sample %zu, unit %zu is not finite (%g): "
-                         "the weights or inputs are too large",
-                         net->depth, bad / n_out, bad % n_out, (double)out[bad]);
-    }
     return NNF_OK;
 }
 
@@ -216,7 +233,7 @@ static double output_layer_grad(nnf_net *net, const float *y, size_t m)
     } else {
         sum = nnf__mse_sum(out->a, y, n);
         nnf__output_grad(out->a, y, net->logits, n);
-        nnf__act_backward(out->act, out->alpha, out->a, net->logits, net->logits, n);
+        nnf__act_backward(out->act, out->alpha, out->a, net->logits, n);
     }
     return sum / (double)m;
 }
@@ -237,8 +254,8 @@ nnf_status nnf__net_backward(nnf_net *net, const float *y, float *cost)
         if (l) {
             nnf_layer *prev = net->layers[l - 1];
             /* dZ[l-1] = dA[l-1] * g'(A[l-1]), written over A[l-1] */
-            nnf__act_backward(prev->act, prev->alpha, prev->a, net->scratch, prev->a,
-                              prev->n_out * m);
+            nnf__act_backward_over_a(prev->act, prev->alpha, prev->a, net->scratch,
+                                     prev->n_out * m);
             dz = prev->a;
         }
     }

@@ -1,62 +1,114 @@
-/* act.c - activation kernels g(z) and their derivatives g'(.) computed from
- * the activation a alone, so a layer keeps only A[l] for backward (MATH.md). */
+/* act.c - activation kernels: the forward pass's bias broadcast fused with
+ * g(z), and g'(.) computed from the activation a alone, so a layer keeps only
+ * A[l] for backward (MATH.md). Each activation has its own loop so that the
+ * compiler vectorizes it; in-place and out-of-place loops are separate for
+ * the same reason (an overlap check would send the vector loop to scalar). */
 #include "core.h"
+#include "vmath.h"
 
-#include <math.h>
-
-/* sigma(z) = 1 / (1 + e^-z), written so that e^x never overflows:
- * for z < 0, sigma(z) = e^z / (1 + e^z). */
-static float sigmoid(float z)
+/* 1 when v is NaN or infinite: all exponent bits set. */
+static inline uint32_t nonfinite(float v)
 {
-    if (z >= 0.0f)
-        return 1.0f / (1.0f + expf(-z));
-    float e = expf(z);
-    return e / (1.0f + e);
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return (u & 0x7f800000u) == 0x7f800000u;
 }
 
-void nnf__act_forward(int act, float alpha, const float *z, float *a, size_t n)
+/* v = Z + b, A = G(v), over the matrix in blocks of w values (core.h);
+ * bw is the bias repeated to the block's width. */
+#define BIAS_ACT_LOOP(G)                                                        \
+    do {                                                                        \
+        for (size_t off = 0; off < total; off += w) {                           \
+            size_t len = total - off < w ? total - off : w;                     \
+            float *zc = z + off;                                                \
+            if (a == z) {                                                       \
+                for (size_t t = 0; t < len; t++) {                              \
+                    float v = zc[t] + bw[t];                                    \
+                    bad |= nonfinite(v);                                        \
+                    zc[t] = (G);                                                \
+                }                                                               \
+            } else {                                                            \
+                float *ac = a + off;                                            \
+                for (size_t t = 0; t < len; t++) {                              \
+                    float v = zc[t] + bw[t];                                    \
+                    bad |= nonfinite(v);                                        \
+                    zc[t] = v;                                                  \
+                    ac[t] = (G);                                                \
+                }                                                               \
+            }                                                                   \
+        }                                                                       \
+    } while (0)
+
+NNF__VECTOR
+int nnf__bias_act_forward(int act, float alpha, float *z, const float *b, float *a,
+                          size_t n, size_t m)
 {
-    size_t i;
+    float rep[NNF__MAX_BLOCK];
+    size_t w = nnf__block_width(n), total = n * m;
+    const float *bw = b;
+    uint32_t bad = 0;
+    if (w != n) {
+        for (size_t t = 0; t < w; t++)
+            rep[t] = b[t % n];
+        bw = rep;
+    }
     switch (act) {
-    case NNF__SIGMOID:
-        for (i = 0; i < n; i++) a[i] = sigmoid(z[i]);
+    case NNF__SIGMOID: /* 1 / (1 + e^-z) */
+        BIAS_ACT_LOOP(nnf__sigmoidf(v));
         break;
     case NNF__TANH:
-        for (i = 0; i < n; i++) a[i] = tanhf(z[i]);
+        BIAS_ACT_LOOP(nnf__tanhf(v));
         break;
     case NNF__RELU: /* max(0, z) */
-        for (i = 0; i < n; i++) a[i] = z[i] > 0.0f ? z[i] : 0.0f;
+        BIAS_ACT_LOOP(v > 0.0f ? v : 0.0f);
         break;
     case NNF__LEAKY: /* z if z > 0 else alpha z */
-        for (i = 0; i < n; i++) a[i] = z[i] > 0.0f ? z[i] : alpha * z[i];
+        BIAS_ACT_LOOP(v > 0.0f ? v : alpha * v);
         break;
     default: /* linear: g(z) = z */
-        if (a != z)
-            for (i = 0; i < n; i++) a[i] = z[i];
+        BIAS_ACT_LOOP(v);
         break;
     }
+    return bad != 0;
 }
 
-void nnf__act_backward(int act, float alpha, const float *a, const float *d_in,
-                       float *d_out, size_t n)
-{
-    size_t i;
-    switch (act) {
-    case NNF__SIGMOID: /* g' = a (1 - a) */
-        for (i = 0; i < n; i++) d_out[i] = d_in[i] * (a[i] * (1.0f - a[i]));
-        break;
-    case NNF__TANH: /* g' = 1 - a^2 */
-        for (i = 0; i < n; i++) d_out[i] = d_in[i] * (1.0f - a[i] * a[i]);
-        break;
-    case NNF__RELU: /* g' = 1 if z > 0 else 0; a > 0 exactly when z > 0 */
-        for (i = 0; i < n; i++) d_out[i] = a[i] > 0.0f ? d_in[i] : 0.0f;
-        break;
-    case NNF__LEAKY: /* g' = 1 if z > 0 else alpha; alpha > 0 keeps the sign */
-        for (i = 0; i < n; i++) d_out[i] = a[i] > 0.0f ? d_in[i] : alpha * d_in[i];
-        break;
-    default: /* linear: g' = 1 */
-        if (d_out != d_in)
-            for (i = 0; i < n; i++) d_out[i] = d_in[i];
-        break;
+/* d = d * G, G an expression of the activation av (d's own value is dv). */
+#define DERIV_LOOP(out, G)                                                      \
+    for (size_t i = 0; i < n; i++) {                                            \
+        float av = a[i], dv = d[i];                                             \
+        (void)av;                                                               \
+        out[i] = (G);                                                           \
     }
+
+#define DERIV_SWITCH(out)                                                       \
+    switch (act) {                                                              \
+    case NNF__SIGMOID: /* g' = a (1 - a) */                                     \
+        DERIV_LOOP(out, dv * (av * (1.0f - av)));                               \
+        break;                                                                  \
+    case NNF__TANH: /* g' = 1 - a^2 */                                          \
+        DERIV_LOOP(out, dv * (1.0f - av * av));                                 \
+        break;                                                                  \
+    case NNF__RELU: /* g' = 1 if z > 0 else 0; a > 0 exactly when z > 0 */      \
+        DERIV_LOOP(out, av > 0.0f ? dv : 0.0f);                                 \
+        break;                                                                  \
+    case NNF__LEAKY: /* g' = 1 if z > 0 else alpha; alpha > 0 keeps the sign */ \
+        DERIV_LOOP(out, av > 0.0f ? dv : alpha * dv);                           \
+        break;                                                                  \
+    default: /* linear: g' = 1 */                                               \
+        DERIV_LOOP(out, dv);                                                    \
+        break;                                                                  \
+    }
+
+/* d = d * g'(a) */
+NNF__VECTOR
+void nnf__act_backward(int act, float alpha, const float *a, float *d, size_t n)
+{
+    DERIV_SWITCH(d)
+}
+
+/* a = d * g'(a): dZ written over the activation it was computed from. */
+NNF__VECTOR
+void nnf__act_backward_over_a(int act, float alpha, float *a, const float *d, size_t n)
+{
+    DERIV_SWITCH(a)
 }

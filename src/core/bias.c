@@ -1,28 +1,31 @@
-/* bias.c - the bias broadcast of the forward pass and its reduction, the
- * bias gradient, of the backward pass. */
+/* bias.c - the bias reduction of the backward pass, db = (1/m) rowsum(dZ).
+ * (The forward broadcast is fused with the activation in act.c.) */
 #include "core.h"
 
-/* Z[:, j] += b for every column j.   Z: n x m, b: n */
-void nnf__bias_add(float *z, const float *b, size_t n, size_t m)
-{
-    for (size_t j = 0; j < m; j++) {
-        float *col = z + j * n;
-        for (size_t i = 0; i < n; i++)
-            col[i] += b[i];
-    }
-}
-
 /* db = scale * sum_j dZ[:, j].   dZ: n x m, db: n.
- * Columns are added in order into a float accumulator per row: the sum
- * walks memory contiguously and its rounding does not depend on threads. */
+ * The columns are added in order, in blocks of w values (core.h), into
+ * float accumulators; a narrow layer's block holds w / n columns, folded
+ * into db at the end. The order is fixed: the rounding does not depend on
+ * threads or on the machine. */
+NNF__VECTOR
 void nnf__bias_grad(const float *dz, float *db, size_t n, size_t m, float scale)
 {
-    for (size_t i = 0; i < n; i++)
-        db[i] = 0.0f;
-    for (size_t j = 0; j < m; j++) {
-        const float *col = dz + j * n;
+    float acc[NNF__MAX_BLOCK];
+    size_t w = nnf__block_width(n), total = n * m;
+    float *sum = w == n ? db : acc;
+    for (size_t t = 0; t < w; t++)
+        sum[t] = 0.0f;
+    for (size_t off = 0; off < total; off += w) {
+        size_t len = total - off < w ? total - off : w;
+        const float *col = dz + off;
+        for (size_t t = 0; t < len; t++)
+            sum[t] += col[t];
+    }
+    if (sum != db) {
         for (size_t i = 0; i < n; i++)
-            db[i] += col[i];
+            db[i] = 0.0f;
+        for (size_t t = 0; t < w; t++)
+            db[t % n] += acc[t];
     }
     for (size_t i = 0; i < n; i++)
         db[i] *= scale;

@@ -23,6 +23,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Elementwise kernels walk an n x m matrix in blocks of w values: one column
+ * (w = n) for wide layers, and for narrow ones (n < 16) w = the least
+ * multiple of n that is a multiple of 8, so that a per-row vector (the bias)
+ * repeats exactly inside a block and the inner loop is long enough to
+ * vectorize. (Per-column loops over 1 or 4 units stay scalar: on the 2-4-1
+ * planar net they took half of a step.) */
+enum { NNF__NARROW = 16, NNF__MAX_BLOCK = 120 };
+static inline size_t nnf__block_width(size_t n)
+{
+    size_t w = n;
+    if (n < NNF__NARROW)
+        while (w % 8)
+            w += n;
+    return w;
+}
+
+/* The elementwise kernels are compiled twice on x86-64 with GCC, for AVX2 and
+ * for the baseline, and the loader picks one (an ifunc). Each lane computes
+ * the same IEEE-754 operations in the same order, so both give identical
+ * bits; AVX2 halves the time of the activations (planar 2-4-1 step: SSE2
+ * 10.0 us, AVX2 see docs/performance.md). */
+#ifndef NNF__VECTOR
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define NNF__VECTOR __attribute__((target_clones("avx2", "default")))
+#else
+#define NNF__VECTOR
+#endif
+#endif
+
 /* Activation codes; the same numbers as the public nnf_act. */
 enum { NNF__LINEAR = 0, NNF__SIGMOID = 1, NNF__TANH = 2, NNF__RELU = 3, NNF__LEAKY = 4 };
 
@@ -51,17 +80,19 @@ void nnf__linear_input_grad(const float *wt, const float *dz, float *da,
 
 /* ---- act.c: activations and their derivatives (from A alone). */
 
-/* a = g(z), elementwise over n values; a and z may be the same array. */
-void nnf__act_forward(int act, float alpha, const float *z, float *a, size_t n);
-/* d_out = d_in * g'(.) with g' computed from the activation a (MATH.md's
- * table), elementwise; d_out may be the same array as a or as d_in. */
-void nnf__act_backward(int act, float alpha, const float *a, const float *d_in,
-                       float *d_out, size_t n);
+/* Z += b broadcast over the columns, then A = g(Z), in one pass. With
+ * a == z the activation replaces Z (hidden layers); otherwise z keeps the
+ * biased logits and a receives g of them (the output layer).
+ * Returns 1 if any Z + b is NaN or infinite, else 0.   Z, A: n x m, b: n */
+int nnf__bias_act_forward(int act, float alpha, float *z, const float *b, float *a,
+                          size_t n, size_t m);
+/* d = d * g'(.) with g' computed from the activation a (MATH.md's table). */
+void nnf__act_backward(int act, float alpha, const float *a, float *d, size_t n);
+/* a = d * g'(a): dZ[l] written over A[l], which backward no longer needs. */
+void nnf__act_backward_over_a(int act, float alpha, float *a, const float *d, size_t n);
 
-/* ---- bias.c */
+/* ---- bias.c (the broadcast is fused into nnf__bias_act_forward) */
 
-/* Z += b broadcast over the m columns.       Z: n x m, b: n */
-void nnf__bias_add(float *z, const float *b, size_t n, size_t m);
 /* db = scale * rowsum(dZ).                   dZ: n x m, db: n */
 void nnf__bias_grad(const float *dz, float *db, size_t n, size_t m, float scale);
 

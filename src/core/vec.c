@@ -24,6 +24,7 @@ static int all_finite(const float *restrict x, size_t n)
     return !bad;
 }
 
+NNF__VECTOR
 size_t nnf__find_nonfinite(const float *x, size_t n)
 {
     if (all_finite(x, n))
@@ -43,6 +44,7 @@ size_t nnf__find_outside_unit(const float *x, size_t n)
 }
 
 /* W -= alpha dW, b -= alpha db: one pass over the parameter arena. */
+NNF__VECTOR
 void nnf__sgd(float *restrict p, const float *restrict g, size_t n, float lr)
 {
     for (size_t i = 0; i < n; i++)
@@ -52,6 +54,7 @@ void nnf__sgd(float *restrict p, const float *restrict g, size_t n, float lr)
 /* The first i where p[i] - lr g[i] (exactly as nnf__sgd computes it) is not
  * finite, or n: checked before the update so that a failing one writes
  * nothing. A non-finite gradient is caught here too. */
+NNF__VECTOR
 size_t nnf__sgd_find_nonfinite(const float *restrict p, const float *restrict g, size_t n,
                                float lr)
 {
