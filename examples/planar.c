@@ -1,5 +1,5 @@
 /*
- * planar.c - the flower and XOR data sets, a seeded generator for them,
+ * planar.c - the flower, spirals and XOR data sets, a seeded generator for them,
  * and binary accuracy. Example code: plain C, no nnfast calls.
  */
 #include "planar.h"
@@ -68,6 +68,31 @@ void planar_flower(float *x, float *y, size_t m, uint64_t seed)
     planar_rng_seed(&rng, seed);
     flower_class(&rng, x, y, n0, 0.0, 3.12, 0.0f);
     flower_class(&rng, x + 2 * n0, y + n0, m - n0, 3.12, 6.24, 1.0f);
+}
+
+void planar_spirals(float *x, float *y, size_t m, size_t classes, uint64_t seed)
+{
+    const double noise = 0.2; /* standard deviation of the angle noise */
+    size_t n, k, i, j;
+    planar_rng rng;
+
+    if (classes == 0)
+        return;
+    n = m / classes;
+    planar_rng_seed(&rng, seed);
+    for (k = 0; k < classes; k++) {
+        for (i = 0; i < n; i++) {
+            size_t p = k * n + i;
+            double frac = n > 1 ? (double)i / (double)(n - 1) : 0.0;
+            double r = frac;
+            double t = 4.0 * (double)k + 4.0 * frac + noise * planar_rng_normal(&rng);
+
+            x[2 * p] = (float)(r * sin(t));
+            x[2 * p + 1] = (float)(r * cos(t));
+            for (j = 0; j < classes; j++)
+                y[p * classes + j] = j == k ? 1.0f : 0.0f;
+        }
+    }
 }
 
 void xor_data(float *x, float *y)

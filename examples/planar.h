@@ -1,6 +1,7 @@
 /*
  * planar.h - small data sets for the examples and the tests: the "flower"
- * of deeplearning.ai's planar classification exercise, and XOR.
+ * of deeplearning.ai's planar classification exercise, CS231n's spirals,
+ * and XOR.
  *
  * Example code, not part of the nnfast API. Data use nnfast's layout:
  * inputs are `float x[m][2]` (one sample after another), labels `float y[m][1]`.
@@ -39,6 +40,16 @@ double planar_rng_normal(planar_rng *rng);
  *  x is `float x[m][2]`, y is `float y[m][1]`. The same seed gives the
  *  same points (up to the last bit of libm's sin and cos). */
 void planar_flower(float *x, float *y, size_t m, uint64_t seed);
+
+/** CS231n's spirals: m points in `classes` classes, m / classes per class
+ *  (m must be a multiple of classes; if not, the last m % classes points are
+ *  left untouched). With n = m / classes, class k (the points k n .. k n + n - 1) has
+ *      r = linspace(0, 1, n)
+ *      t = linspace(4 k, 4 (k + 1), n) + 0.2 N(0,1)
+ *      x = (r sin t, r cos t),  y = one-hot(k).
+ *  x is `float x[m][2]`, y is `float y[m][classes]` (one-hot). The same seed
+ *  gives the same points (up to the last bit of libm's sin and cos). */
+void planar_spirals(float *x, float *y, size_t m, size_t classes, uint64_t seed);
 
 /** XOR: x = (0,0), (0,1), (1,0), (1,1) and y = 0, 1, 1, 0.
  *  x is `float x[4][2]`, y is `float y[4][1]`. */

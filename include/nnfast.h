@@ -28,9 +28,13 @@
  *
  * Threads
  * -------
- * A net (and its layers) is used by one thread at a time; distinct nets are
- * independent and may be used from different threads at once. The allocator
- * hook is global and is set before any other call.
+ * A net (and its layers) is used by one thread at a time, including calls
+ * that only read it (getters, nnf_net_save, nnf_net_clone, which may record
+ * an error message on it). Distinct nets are independent and may be used
+ * from different threads at once: for parallel inference or training, give
+ * each thread its own net, e.g. with nnf_net_clone(). The allocator hook and
+ * the thread count (nnf_set_threads) are global and are set before nets are
+ * used from several threads. The library has no other shared state.
  */
 #ifndef NNFAST_H
 #define NNFAST_H
@@ -57,7 +61,7 @@ extern "C" {
 /** @name Version (this header is the one source of the version)
  *  @{ */
 #define NNF_VERSION_MAJOR 1
-#define NNF_VERSION_MINOR 1
+#define NNF_VERSION_MINOR 2
 #define NNF_VERSION_PATCH 0
 /** MAJOR * 10000 + MINOR * 100 + PATCH, as nnf_version_number() returns. */
 #define NNF_VERSION_NUMBER \
@@ -91,7 +95,9 @@ typedef enum nnf_act {
     NNF_ACT_SIGMOID = 1,   /**< g(z) = 1 / (1 + e^-z) */
     NNF_ACT_TANH = 2,      /**< g(z) = tanh(z) */
     NNF_ACT_RELU = 3,      /**< g(z) = max(0, z); g'(0) = 0 */
-    NNF_ACT_LEAKY_RELU = 4 /**< g(z) = z if z > 0 else alpha z; alpha per layer */
+    NNF_ACT_LEAKY_RELU = 4, /**< g(z) = z if z > 0 else alpha z; alpha per layer */
+    NNF_ACT_SOFTMAX = 5    /**< a_k = e^z_k / sum_j e^z_j per sample; output
+                                layer only, with NNF_LOSS_CROSS_ENTROPY. Since 1.2 */
 } nnf_act;
 
 /** Loss of a net; the cost J is the mean over samples of the per-sample
@@ -99,14 +105,52 @@ typedef enum nnf_act {
 typedef enum nnf_loss {
     NNF_LOSS_BCE = 0, /**< binary cross-entropy; needs a sigmoid output layer
                            and labels in [0, 1] */
-    NNF_LOSS_MSE = 1  /**< L = 1/2 sum_k (a_k - y_k)^2 per sample */
+    NNF_LOSS_MSE = 1, /**< L = 1/2 sum_k (a_k - y_k)^2 per sample */
+    NNF_LOSS_CROSS_ENTROPY = 2 /**< categorical: L = -sum_k y_k log a_k; needs a
+                                    softmax output layer and labels in [0, 1]
+                                    (one-hot rows, or any rows: the gradient
+                                    is dZ = A sum_k y_k - Y, which is A - Y
+                                    for rows summing to 1). Since 1.2 */
 } nnf_loss;
 
 /** Keys of nnf_net_set_param() / nnf_net_get_param(). */
 typedef enum nnf_param {
-    NNF_PARAM_LEARNING_RATE = 0 /**< alpha of the update; finite, > 0;
-                                     default 0.01 */
+    NNF_PARAM_LEARNING_RATE = 0, /**< alpha of the update; finite, > 0;
+                                      default 0.01 */
+    NNF_PARAM_OPTIMIZER = 1,     /**< an nnf_optimizer value; default
+                                      NNF_OPT_SGD. Choosing another optimizer
+                                      resets the state (choosing the current
+                                      one keeps it), as do nnf_net_init() and
+                                      adding a layer. Since 1.2 */
+    NNF_PARAM_MOMENTUM = 2,      /**< beta of NNF_OPT_MOMENTUM, 0 <= beta < 1;
+                                      default 0.9. Since 1.2 */
+    NNF_PARAM_ADAM_BETA1 = 3,    /**< Adam's beta1, 0 <= beta1 < 1; default 0.9.
+                                      Since 1.2 */
+    NNF_PARAM_ADAM_BETA2 = 4,    /**< Adam's beta2, 0 <= beta2 < 1; default
+                                      0.999. Since 1.2 */
+    NNF_PARAM_ADAM_EPSILON = 5,  /**< Adam's epsilon, finite, > 0; default 1e-8.
+                                      Since 1.2 */
+    NNF_PARAM_L2_PENALTY = 6     /**< lambda of the L2 penalty added to the cost
+                                      (coupled, as in the course, not decoupled
+                                      weight decay): J += lambda/(2m) sum_l
+                                      ||W[l]||^2 and dW[l] += (lambda/m) W[l];
+                                      biases are not penalized. Finite, >= 0;
+                                      default 0. Since 1.2 */
 } nnf_param;
+
+/** Optimizers, the value of NNF_PARAM_OPTIMIZER. With g = dW (or db) of the
+ *  last backward, alpha the learning rate, t the number of updates made with
+ *  this optimizer (1 at the first):
+ *  - NNF_OPT_SGD:      W -= alpha g
+ *  - NNF_OPT_MOMENTUM: v = beta v + (1 - beta) g;  W -= alpha v   (v starts at 0)
+ *  - NNF_OPT_ADAM:     m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;
+ *                      W -= alpha (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + epsilon)
+ *  Since 1.2. */
+typedef enum nnf_optimizer {
+    NNF_OPT_SGD = 0,
+    NNF_OPT_MOMENTUM = 1,
+    NNF_OPT_ADAM = 2
+} nnf_optimizer;
 
 /** Weight initialization schemes of nnf_net_init(). Biases start at 0.
  *  N(0,1) draws come from nnfast's own seeded generator, computed with
@@ -119,6 +163,10 @@ typedef enum nnf_init {
     NNF_INIT_XAVIER = 2,       /**< N(0,1) * sqrt(2 / (n_{l-1} + n_l)) (Glorot) */
     NNF_INIT_SMALL_NORMAL = 3  /**< N(0,1) * 0.01 (the course's first scheme) */
 } nnf_init;
+
+/** The most layers a net can have (a saved model stores at most this many).
+ *  Since 1.2. */
+#define NNF_MAX_DEPTH 65535u
 
 /** The seed nnf_net_add_dense() initializes with until nnf_net_init()
  *  chooses another. */
@@ -185,7 +233,8 @@ NNF_API void nnf_net_destroy(nnf_net *net);
  *  to 0. *layer (if layer is not NULL) receives the new layer.
  *  Adding a layer discards a stored forward pass and gradients.
  *  Returns NNF_ERR_ARG (units 0, unknown act), NNF_ERR_SHAPE (units above
- *  INT_MAX, parameter count overflow) or NNF_ERR_NOMEM. */
+ *  INT_MAX, parameter count overflow, more than NNF_MAX_DEPTH layers),
+ *  NNF_ERR_STATE (a layer after a softmax layer) or NNF_ERR_NOMEM. */
 NNF_API nnf_status nnf_net_add_dense(nnf_net *net, size_t units, nnf_act act,
                                      nnf_layer **layer);
 
@@ -288,9 +337,12 @@ NNF_API nnf_status nnf_net_forward(nnf_net *net, const float *x, size_t m,
  *  no gradient is then kept). */
 NNF_API nnf_status nnf_net_backward(nnf_net *net, const float *y, float *cost);
 
-/** Gradient descent with the gradients of the last backward:
- *  W -= alpha dW, b -= alpha db. Each backward's gradients are applied once:
- *  a second update without a new backward is NNF_ERR_STATE. */
+/** One step of the net's optimizer with the gradients of the last backward
+ *  (for the default NNF_OPT_SGD: W -= alpha dW, b -= alpha db; see
+ *  nnf_optimizer). Each backward's gradients are applied once: a second
+ *  update without a new backward is NNF_ERR_STATE. NNF_ERR_NUMERIC, with
+ *  nothing written, when a parameter or the optimizer's state would become
+ *  NaN or infinite. */
 NNF_API nnf_status nnf_net_update(nnf_net *net);
 
 /** One training step on the batch (x, y) of m samples: forward, backward and
@@ -307,6 +359,91 @@ NNF_API nnf_status nnf_net_train_step(nnf_net *net, const float *x,
  *  the gradients). Returns as nnf_net_forward(); y NULL is NNF_ERR_ARG. */
 NNF_API nnf_status nnf_net_predict(nnf_net *net, const float *x, size_t m,
                                    float *y);
+
+/** Progress callback of nnf_net_train(), called after every mini-batch step
+ *  with the epoch (from 0), the batch within it (from 0) and the mean cost J
+ *  of the epoch's batches so far (weighted by batch size). Return 0 to go on,
+ *  anything else to stop after this step. Since 1.2. */
+typedef int (*nnf_progress_fn)(void *user, size_t epoch, size_t batch, float cost);
+
+/** Mini-batch training: epochs passes over the data set (x, y) of m samples
+ *  in batches of batch_size (the last batch of an epoch may be shorter; a
+ *  batch_size above m is m). With shuffle non-zero the sample order is
+ *  shuffled before each epoch from seed (the same seed gives the same run);
+ *  otherwise batches are taken in order, and batch_size = m is exactly
+ *  epochs calls of nnf_net_train_step(). The data set is not copied: each
+ *  shuffled batch is gathered into a buffer of batch_size samples.
+ *  progress (may be NULL) can stop training early. *steps (may be NULL)
+ *  receives the number of steps made (epochs completed = steps / batches
+ *  per epoch). A step that fails stops training with its status and message
+ *  (naming epoch and batch); the parameters are those after the last
+ *  successful step. Returns NNF_ERR_ARG (NULL data, m, batch_size or epochs
+ *  0, labels out of range), the statuses of nnf_net_train_step(), or
+ *  NNF_ERR_NOMEM. Allocates the order and batch buffers on each call.
+ *  Since 1.2. */
+NNF_API nnf_status nnf_net_train(nnf_net *net, const float *x, const float *y,
+                                 size_t m, size_t batch_size, size_t epochs,
+                                 int shuffle, uint64_t seed,
+                                 nnf_progress_fn progress, void *user,
+                                 size_t *steps);
+
+/** The cost J (including the L2 penalty, as training reports it) and the
+ *  accuracy of the net on (x, y), m samples, without changing a parameter
+ *  (it computes in chunks of the workspace, discarding a stored forward
+ *  pass). Accuracy: with BCE, the share of output values on the right side
+ *  of 0.5; with cross-entropy, the share of samples whose largest output is
+ *  the largest label; with MSE, NaN. cost and accuracy may be NULL.
+ *  Returns as nnf_net_train_step() would for the same data. Since 1.2. */
+NNF_API nnf_status nnf_net_evaluate(nnf_net *net, const float *x, const float *y,
+                                    size_t m, float *cost, float *accuracy);
+/** @} */
+
+/** @name Saving, loading and cloning
+ *
+ * The format is specified byte by byte in docs/format.md: little-endian
+ * IEEE-754 on every host, explicit sizes, a CRC-32 over the content. A saved
+ * net holds its architecture, activations and slopes, loss, optimizer and
+ * hyper-parameters, and parameters; with NNF_SAVE_OPTIMIZER_STATE also the
+ * optimizer's state, so that training resumes exactly. Gradients and the
+ * workspace are never saved.
+ *  @{ */
+
+/** Flags of the save calls. Since 1.2. */
+#define NNF_SAVE_OPTIMIZER_STATE 1u
+
+/** Bytes nnf_net_save_mem() writes for net with flags, through *size. */
+NNF_API nnf_status nnf_net_saved_size(const nnf_net *net, unsigned flags,
+                                      size_t *size);
+/** Serialize net into buf (cap bytes). *size (may be NULL) receives the
+ *  bytes written. NNF_ERR_ARG when cap is too small (nothing is written
+ *  past cap) or flags has unknown bits. Since 1.2. */
+NNF_API nnf_status nnf_net_save_mem(const nnf_net *net, void *buf, size_t cap,
+                                    unsigned flags, size_t *size);
+/** Save net to the file path, atomically: it writes a temporary file in the
+ *  same directory, flushes it to disk and renames it over path, so path
+ *  holds either the old content or the whole new one. NNF_ERR_IO (with the
+ *  system's reason in the message) when that fails. Since 1.2. */
+NNF_API nnf_status nnf_net_save(const nnf_net *net, const char *path, unsigned flags);
+
+/** Load a net saved by nnf_net_save_mem() from size bytes at buf. Everything
+ *  is checked before it is trusted (magic, version, sizes against limits
+ *  and overflow, CRC, enum values, finite parameters): malformed data is
+ *  NNF_ERR_FORMAT, never a crash, and nothing is allocated beyond what the
+ *  data's size justifies; size must be exactly the saved size (trailing
+ *  bytes are malformed). On failure *out is NULL and, if errbuf is not
+ *  NULL, errbuf (errbuf_size bytes) receives a message saying what is
+ *  wrong. Since 1.2. */
+NNF_API nnf_status nnf_net_load_mem(nnf_net **out, const void *buf, size_t size,
+                                    char *errbuf, size_t errbuf_size);
+/** Load a net from the file path, as nnf_net_load_mem(); NNF_ERR_IO when the
+ *  file cannot be read. Since 1.2. */
+NNF_API nnf_status nnf_net_load(nnf_net **out, const char *path, char *errbuf,
+                                size_t errbuf_size);
+
+/** A new, independent net with the same architecture, settings, parameters
+ *  and optimizer state as net (not its gradients, stored forward pass or
+ *  workspace): for one copy per thread. net is only read. Since 1.2. */
+NNF_API nnf_status nnf_net_clone(const nnf_net *net, nnf_net **out);
 /** @} */
 
 #ifdef __cplusplus

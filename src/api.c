@@ -13,11 +13,12 @@
 #define CHECK(net, cond, st, ...) \
     do { if (!(cond)) return FAIL((net), (st), __VA_ARGS__); } while (0)
 
-static const char *const act_names[] = {"linear", "sigmoid", "tanh", "relu", "leaky_relu"};
+static const char *const act_names[] = {"linear", "sigmoid", "tanh", "relu", "leaky_relu",
+                                        "softmax"};
 
 static int valid_act(nnf_act act)
 {
-    return act >= NNF_ACT_LINEAR && act <= NNF_ACT_LEAKY_RELU;
+    return act >= NNF_ACT_LINEAR && act <= NNF_ACT_SOFTMAX;
 }
 
 static nnf_layer *output_layer(const nnf_net *net)
@@ -53,12 +54,19 @@ static nnf_status check_finite(nnf_net *net, const char *fn, const char *name,
     return NNF_OK;
 }
 
+/* The loss and the output layer must belong together: BCE with sigmoid,
+ * cross-entropy with softmax, and softmax with nothing but cross-entropy. */
 static nnf_status check_loss(nnf_net *net, const char *fn)
 {
     nnf_layer *out = output_layer(net);
+    CHECK(net, out->act != NNF_ACT_SOFTMAX || net->loss == NNF_LOSS_CROSS_ENTROPY, NNF_ERR_STATE,
+          "%s: the softmax output layer %zu needs loss NNF_LOSS_CROSS_ENTROPY", fn, out->index);
     CHECK(net, net->loss != NNF_LOSS_BCE || out->act == NNF_ACT_SIGMOID, NNF_ERR_STATE,
           "%s: loss BCE needs a sigmoid output layer, but layer %zu is %s "
           "(use NNF_LOSS_MSE or a sigmoid output)", fn, out->index, act_names[out->act]);
+    CHECK(net, net->loss != NNF_LOSS_CROSS_ENTROPY || out->act == NNF_ACT_SOFTMAX, NNF_ERR_STATE,
+          "%s: loss cross-entropy needs a softmax output layer, but layer %zu is %s",
+          fn, out->index, act_names[out->act]);
     return NNF_OK;
 }
 
@@ -69,10 +77,11 @@ static nnf_status check_labels(nnf_net *net, const char *fn, const float *y, siz
     nnf_status st = check_finite(net, fn, "y", y, n, m);
     if (st != NNF_OK)
         return st;
-    if (net->loss == NNF_LOSS_BCE) {
+    if (net->loss != NNF_LOSS_MSE) {
         size_t bad = nnf__find_outside_unit(y, n * m);
-        CHECK(net, bad == n * m, NNF_ERR_ARG, "%s: y[%zu][%zu] = %g (BCE labels must be in [0, 1])",
-              fn, bad / n, bad % n, bad < n * m ? (double)y[bad] : 0.0);
+        CHECK(net, bad == n * m, NNF_ERR_ARG, "%s: y[%zu][%zu] = %g (%s labels must be in [0, 1])",
+              fn, bad / n, bad % n, bad < n * m ? (double)y[bad] : 0.0,
+              net->loss == NNF_LOSS_BCE ? "BCE" : "cross-entropy");
     }
     return NNF_OK;
 }
@@ -106,7 +115,12 @@ NNF_API nnf_status nnf_net_add_dense(nnf_net *net, size_t units, nnf_act act, nn
     size_t n_in = net->depth ? output_layer(net)->n_out : net->n_in;
     CHECK(net, units > 0, NNF_ERR_ARG, "nnf_net_add_dense: units is 0 (expected at least 1)");
     CHECK(net, valid_act(act), NNF_ERR_ARG,
-          "nnf_net_add_dense: act = %d is not an nnf_act (expected 0..4)", (int)act);
+          "nnf_net_add_dense: act = %d is not an nnf_act (expected 0..5)", (int)act);
+    CHECK(net, !net->depth || output_layer(net)->act != NNF_ACT_SOFTMAX, NNF_ERR_STATE,
+          "nnf_net_add_dense: layer %zu is softmax, which is for the output layer only: "
+          "no layer can follow it", net->depth);
+    CHECK(net, net->depth < NNF_MAX_DEPTH, NNF_ERR_SHAPE,
+          "nnf_net_add_dense: the net has %zu layers, the most a net can have", net->depth);
     CHECK(net, units <= INT_MAX, NNF_ERR_SHAPE,
           "nnf_net_add_dense: units = %zu exceeds BLAS's limit of %d", units, INT_MAX);
     size_t limit = SIZE_MAX / sizeof(float);
@@ -144,8 +158,8 @@ NNF_API nnf_status nnf_net_set_loss(nnf_net *net, nnf_loss loss)
 {
     if (!net)
         return NNF_ERR_ARG;
-    CHECK(net, loss == NNF_LOSS_BCE || loss == NNF_LOSS_MSE, NNF_ERR_ARG,
-          "nnf_net_set_loss: loss = %d is not an nnf_loss (expected 0 or 1)", (int)loss);
+    CHECK(net, loss >= NNF_LOSS_BCE && loss <= NNF_LOSS_CROSS_ENTROPY, NNF_ERR_ARG,
+          "nnf_net_set_loss: loss = %d is not an nnf_loss (expected 0..2)", (int)loss);
     net->loss = loss;
     return NNF_OK;
 }
@@ -156,6 +170,12 @@ NNF_API nnf_status nnf_net_get_loss(const nnf_net *net, nnf_loss *loss)
         return NNF_ERR_ARG;
     *loss = net->loss;
     return NNF_OK;
+}
+
+/* A beta-like setting: 0 <= v < 1. */
+static int unit_interval(double v)
+{
+    return v >= 0.0 && v < 1.0;
 }
 
 NNF_API nnf_status nnf_net_set_param(nnf_net *net, nnf_param key, double value)
@@ -169,10 +189,41 @@ NNF_API nnf_status nnf_net_set_param(nnf_net *net, nnf_param key, double value)
               value);
         net->lr = value;
         return NNF_OK;
+    case NNF_PARAM_OPTIMIZER: {
+        CHECK(net, value == 0.0 || value == 1.0 || value == 2.0, NNF_ERR_ARG,
+              "nnf_net_set_param: optimizer %g is not an nnf_optimizer (expected 0, 1 or 2)", value);
+        nnf_optimizer opt = (nnf_optimizer)(int)value;
+        if (opt == net->optimizer)
+            return NNF_OK;
+        nnf_status st = nnf__optim_reset(net, opt);
+        CHECK(net, st == NNF_OK, st, "nnf_net_set_param: could not allocate the optimizer's state");
+        return NNF_OK;
+    }
+    case NNF_PARAM_MOMENTUM:
+        CHECK(net, unit_interval(value), NNF_ERR_ARG,
+              "nnf_net_set_param: momentum %g is out of range (expected 0 <= beta < 1)", value);
+        net->momentum = value;
+        return NNF_OK;
+    case NNF_PARAM_ADAM_BETA1:
+    case NNF_PARAM_ADAM_BETA2:
+        CHECK(net, unit_interval(value), NNF_ERR_ARG,
+              "nnf_net_set_param: Adam beta%d %g is out of range (expected 0 <= beta < 1)",
+              key == NNF_PARAM_ADAM_BETA1 ? 1 : 2, value);
+        *(key == NNF_PARAM_ADAM_BETA1 ? &net->beta1 : &net->beta2) = value;
+        return NNF_OK;
+    case NNF_PARAM_ADAM_EPSILON:
+        CHECK(net, isfinite(value) && value > 0.0 && value <= (double)FLT_MAX, NNF_ERR_ARG,
+              "nnf_net_set_param: Adam epsilon %g is out of range (expected > 0)", value);
+        net->epsilon = value;
+        return NNF_OK;
+    case NNF_PARAM_L2_PENALTY:
+        CHECK(net, isfinite(value) && value >= 0.0 && value <= (double)FLT_MAX, NNF_ERR_ARG,
+              "nnf_net_set_param: L2 penalty %g is out of range (expected finite and >= 0)", value);
+        net->l2 = value;
+        return NNF_OK;
     }
     return FAIL(net, NNF_ERR_ARG,
-                "nnf_net_set_param: key = %d is not an nnf_param (expected NNF_PARAM_LEARNING_RATE)",
-                (int)key);
+                "nnf_net_set_param: key = %d is not an nnf_param (expected 0..6)", (int)key);
 }
 
 NNF_API nnf_status nnf_net_get_param(const nnf_net *net, nnf_param key, double *value)
@@ -180,9 +231,13 @@ NNF_API nnf_status nnf_net_get_param(const nnf_net *net, nnf_param key, double *
     if (!net || !value)
         return NNF_ERR_ARG;
     switch (key) {
-    case NNF_PARAM_LEARNING_RATE:
-        *value = net->lr;
-        return NNF_OK;
+    case NNF_PARAM_LEARNING_RATE: *value = net->lr; return NNF_OK;
+    case NNF_PARAM_OPTIMIZER: *value = (double)net->optimizer; return NNF_OK;
+    case NNF_PARAM_MOMENTUM: *value = net->momentum; return NNF_OK;
+    case NNF_PARAM_ADAM_BETA1: *value = net->beta1; return NNF_OK;
+    case NNF_PARAM_ADAM_BETA2: *value = net->beta2; return NNF_OK;
+    case NNF_PARAM_ADAM_EPSILON: *value = net->epsilon; return NNF_OK;
+    case NNF_PARAM_L2_PENALTY: *value = net->l2; return NNF_OK;
     }
     return NNF_ERR_ARG;
 }
@@ -198,6 +253,11 @@ NNF_API nnf_status nnf_net_init(nnf_net *net, nnf_init scheme, uint64_t seed)
         nnf__layer_init(net->layers[l], scheme, seed);
     nnf__net_forget(net);
     net->grads_valid = 0;
+    /* training starts over: so does the optimizer */
+    size_t n_state = nnf__optim_state_floats(net->optimizer, net->n_params);
+    if (n_state)
+        memset(net->opt_state, 0, n_state * sizeof(float));
+    net->opt_t = 0;
     return NNF_OK;
 }
 
@@ -408,11 +468,7 @@ NNF_API nnf_status nnf_net_train_step(nnf_net *net, const float *x, const float 
         st = prepare_forward(net, __func__, x, m);
     /* x is the caller's: it is read in this call only, never kept */
     if (st == NNF_OK)
-        st = nnf__net_forward(net, __func__, x, m);
-    if (st == NNF_OK)
-        st = nnf__net_backward(net, y, cost);
-    if (st == NNF_OK) /* also finds a non-finite gradient */
-        st = nnf__net_update(net);
+        st = nnf__net_step(net, __func__, x, y, m, cost);
     return st;
 }
 
@@ -433,4 +489,138 @@ NNF_API nnf_status nnf_net_predict(nnf_net *net, const float *x, size_t m, float
     if (st == NNF_OK)
         copy_output(net, y, m);
     return st;
+}
+
+/* ---- mini-batches and evaluation (train.c) */
+
+NNF_API nnf_status nnf_net_train(nnf_net *net, const float *x, const float *y, size_t m,
+                                 size_t batch_size, size_t epochs, int shuffle, uint64_t seed,
+                                 nnf_progress_fn progress, void *user, size_t *steps)
+{
+    if (steps)
+        *steps = 0;
+    if (!net)
+        return NNF_ERR_ARG;
+    CHECK(net, batch_size > 0, NNF_ERR_ARG, "nnf_net_train: batch_size is 0 (expected at least 1)");
+    CHECK(net, epochs > 0, NNF_ERR_ARG, "nnf_net_train: epochs is 0 (expected at least 1)");
+    /* the batch goes to BLAS; the data set only has to be addressable */
+    size_t batch = batch_size < m ? batch_size : m;
+    nnf_status st = check_batch(net, __func__, x, batch);
+    if (st == NNF_OK) {
+        size_t width = net->n_in > output_layer(net)->n_out ? net->n_in : output_layer(net)->n_out;
+        CHECK(net, width <= SIZE_MAX / sizeof(float) / m, NNF_ERR_SHAPE,
+              "nnf_net_train: a data set of m = %zu samples overflows size_t", m);
+    }
+    if (st == NNF_OK)
+        st = check_loss(net, __func__);
+    if (st == NNF_OK)
+        st = check_labels(net, __func__, y, m);
+    if (st == NNF_OK) /* bad data fails before the first step, not in epoch 3 */
+        st = check_finite(net, __func__, "x", x, net->n_in, m);
+    if (st == NNF_OK)
+        st = nnf__train(net, x, y, m, batch, epochs, shuffle, seed, progress, user, steps);
+    return st;
+}
+
+NNF_API nnf_status nnf_net_evaluate(nnf_net *net, const float *x, const float *y, size_t m,
+                                    float *cost, float *accuracy)
+{
+    if (!net)
+        return NNF_ERR_ARG;
+    nnf_status st = check_batch(net, __func__, x, m);
+    if (st == NNF_OK)
+        st = check_loss(net, __func__);
+    if (st == NNF_OK)
+        st = check_labels(net, __func__, y, m);
+    if (st == NNF_OK && net->fwd_m) /* a failure must not cost the stored forward pass */
+        st = check_finite(net, __func__, "x", x, net->n_in, m);
+    if (st == NNF_OK)
+        st = nnf__evaluate(net, x, y, m, cost, accuracy);
+    return st;
+}
+
+/* ---- saving, loading, cloning (serialize.c, io.c) */
+
+#define NNF__SAVE_FLAGS NNF_SAVE_OPTIMIZER_STATE
+
+NNF_API nnf_status nnf_net_saved_size(const nnf_net *net, unsigned flags, size_t *size)
+{
+    if (!net)
+        return NNF_ERR_ARG;
+    nnf_net *w = (nnf_net *)(uintptr_t)net; /* only its message is written */
+    CHECK(w, size, NNF_ERR_ARG, "nnf_net_saved_size: size is NULL");
+    CHECK(w, !(flags & ~NNF__SAVE_FLAGS), NNF_ERR_ARG,
+          "nnf_net_saved_size: flags 0x%x has unknown bits (expected NNF_SAVE_OPTIMIZER_STATE)",
+          flags);
+    *size = nnf__saved_size(net, flags);
+    return NNF_OK;
+}
+
+NNF_API nnf_status nnf_net_save_mem(const nnf_net *net, void *buf, size_t cap, unsigned flags,
+                                    size_t *size)
+{
+    if (size)
+        *size = 0;
+    if (!net)
+        return NNF_ERR_ARG;
+    nnf_net *w = (nnf_net *)(uintptr_t)net;
+    CHECK(w, buf, NNF_ERR_ARG, "nnf_net_save_mem: buf is NULL");
+    CHECK(w, !(flags & ~NNF__SAVE_FLAGS), NNF_ERR_ARG,
+          "nnf_net_save_mem: flags 0x%x has unknown bits (expected NNF_SAVE_OPTIMIZER_STATE)",
+          flags);
+    size_t need = nnf__saved_size(net, flags);
+    CHECK(w, cap >= need, NNF_ERR_ARG,
+          "nnf_net_save_mem: cap = %zu bytes is too small (the net needs %zu)", cap, need);
+    nnf__save_mem(net, buf, flags);
+    if (size)
+        *size = need;
+    return NNF_OK;
+}
+
+NNF_API nnf_status nnf_net_save(const nnf_net *net, const char *path, unsigned flags)
+{
+    if (!net)
+        return NNF_ERR_ARG;
+    nnf_net *w = (nnf_net *)(uintptr_t)net;
+    CHECK(w, path, NNF_ERR_ARG, "nnf_net_save: path is NULL");
+    CHECK(w, !(flags & ~NNF__SAVE_FLAGS), NNF_ERR_ARG,
+          "nnf_net_save: flags 0x%x has unknown bits (expected NNF_SAVE_OPTIMIZER_STATE)", flags);
+    return nnf__save_file(w, path, flags);
+}
+
+NNF_API nnf_status nnf_net_load_mem(nnf_net **out, const void *buf, size_t size, char *errbuf,
+                                    size_t errbuf_size)
+{
+    if (errbuf && errbuf_size)
+        errbuf[0] = '\0';
+    if (!out)
+        return NNF_ERR_ARG;
+    *out = NULL;
+    if (!buf)
+        return NNF_ERR_ARG;
+    return nnf__load_mem(out, buf, size, errbuf, errbuf_size);
+}
+
+NNF_API nnf_status nnf_net_load(nnf_net **out, const char *path, char *errbuf,
+                                size_t errbuf_size)
+{
+    if (errbuf && errbuf_size)
+        errbuf[0] = '\0';
+    if (!out)
+        return NNF_ERR_ARG;
+    *out = NULL;
+    if (!path)
+        return NNF_ERR_ARG;
+    return nnf__load_file(out, path, errbuf, errbuf_size);
+}
+
+NNF_API nnf_status nnf_net_clone(const nnf_net *net, nnf_net **out)
+{
+    if (out)
+        *out = NULL;
+    if (!net || !out)
+        return NNF_ERR_ARG;
+    nnf_status st = nnf__net_clone(net, out);
+    CHECK((nnf_net *)(uintptr_t)net, st == NNF_OK, st, "nnf_net_clone: could not allocate the copy");
+    return NNF_OK;
 }

@@ -6,6 +6,8 @@
 int nnf__dense_forward(const nnf_layer *layer, const float *a_in, float *z, float *a, size_t m)
 {
     nnf__linear_forward(layer->wt, a_in, z, layer->n_in, layer->n_out, m);
+    if (layer->act == NNF_ACT_SOFTMAX) /* the output layer: z != a */
+        return nnf__bias_softmax_forward(z, layer->b, a, layer->n_out, m);
     return nnf__bias_act_forward(layer->act, layer->alpha, z, layer->b, a, layer->n_out, m);
 }
 

@@ -32,6 +32,14 @@ struct nnf_net {
     double lr;
     uint64_t seed;
 
+    /* Optimizer (optim.c). opt_state has the arenas' layout: for momentum
+     * v (n_params floats), for Adam m then v (2 n_params); NULL for SGD. */
+    nnf_optimizer optimizer;
+    double momentum, beta1, beta2, epsilon;
+    double l2;              /* lambda of the L2 penalty */
+    uint64_t opt_t;         /* updates made since the state was reset */
+    float *opt_state;
+
     size_t n_params;        /* floats in each arena */
     float *params, *grads;
 
@@ -71,8 +79,35 @@ void nnf__net_forget(nnf_net *net);
 nnf_status nnf__net_forward(nnf_net *net, const char *fn, const float *x, size_t m);
 nnf_status nnf__net_backward(nnf_net *net, const float *y, float *cost);
 nnf_status nnf__net_check_grads(nnf_net *net);
+size_t nnf__net_layer_of(const nnf_net *net, size_t i);
 nnf_status nnf__net_update(nnf_net *net);
 const float *nnf__net_output(const nnf_net *net);
+
+nnf_status nnf__net_step(nnf_net *net, const char *fn, const float *x, const float *y,
+                         size_t m, float *cost);
+double nnf__net_loss_sum(nnf_net *net, const float *y, size_t m);
+nnf_status nnf__net_clone(const nnf_net *net, nnf_net **out);
+
+/* optim.c */
+size_t nnf__optim_state_floats(nnf_optimizer opt, size_t n_params);
+nnf_status nnf__optim_reset(nnf_net *net, nnf_optimizer opt);
+nnf_status nnf__optim_update(nnf_net *net);
+double nnf__l2_apply(nnf_net *net, size_t m);
+
+/* train.c: mini-batches and evaluation; arguments checked by api.c */
+nnf_status nnf__train(nnf_net *net, const float *x, const float *y, size_t m, size_t batch,
+                      size_t epochs, int shuffle, uint64_t seed, nnf_progress_fn progress,
+                      void *user, size_t *steps);
+nnf_status nnf__evaluate(nnf_net *net, const float *x, const float *y, size_t m, float *cost,
+                         float *accuracy);
+
+/* serialize.c: the format of docs/format.md; io.c: files */
+size_t nnf__saved_size(const nnf_net *net, unsigned flags);
+void nnf__save_mem(const nnf_net *net, unsigned char *buf, unsigned flags);
+nnf_status nnf__load_mem(nnf_net **out, const unsigned char *buf, size_t size, char *errbuf,
+                         size_t errbuf_size);
+nnf_status nnf__save_file(nnf_net *net, const char *path, unsigned flags);
+nnf_status nnf__load_file(nnf_net **out, const char *path, char *errbuf, size_t errbuf_size);
 
 /* dense.c */
 int nnf__dense_forward(const nnf_layer *layer, const float *a_in, float *z, float *a, size_t m);

@@ -16,6 +16,11 @@ nnf_status nnf__net_create(nnf_net **out, size_t n_in)
     net->loss = NNF_LOSS_BCE;
     net->lr = 0.01;
     net->seed = NNF_DEFAULT_SEED;
+    net->optimizer = NNF_OPT_SGD;
+    net->momentum = 0.9;
+    net->beta1 = 0.9;
+    net->beta2 = 0.999;
+    net->epsilon = 1e-8;
     *out = net;
     return NNF_OK;
 }
@@ -29,6 +34,7 @@ void nnf__net_destroy(nnf_net *net)
     nnf__free(net->grads);
     nnf__free(net->work);
     nnf__free(net->x_copy);
+    nnf__free(net->opt_state);
     nnf__free(net);
 }
 
@@ -66,18 +72,28 @@ nnf_status nnf__net_add_layer(nnf_net *net, size_t units, int act)
     size_t cap = net->depth < net->layers_cap ? net->layers_cap
                                               : (net->layers_cap ? 2 * net->layers_cap : 4);
 
+    size_t n_state = nnf__optim_state_floats(net->optimizer, total);
+
     nnf_layer *ly = nnf__malloc(sizeof *ly);
     nnf_layer **layers = cap != net->layers_cap ? nnf__malloc(cap * sizeof *layers) : net->layers;
     float *params = nnf__malloc(total * sizeof(float));
     float *grads = nnf__malloc(total * sizeof(float));
-    if (!ly || !layers || !params || !grads) {
+    float *state = n_state ? nnf__malloc(n_state * sizeof(float)) : NULL;
+    if (!ly || !layers || !params || !grads || (n_state && !state)) {
         nnf__free(ly);
         if (layers != net->layers)
             nnf__free(layers);
         nnf__free(params);
         nnf__free(grads);
+        nnf__free(state);
         return NNF_ERR_NOMEM;
     }
+    /* a new layer restarts the optimizer: its state follows the arenas */
+    if (n_state)
+        memset(state, 0, n_state * sizeof(float));
+    nnf__free(net->opt_state);
+    net->opt_state = state;
+    net->opt_t = 0;
 
     if (layers != net->layers) {
         if (net->depth)
@@ -220,21 +236,32 @@ nnf_status nnf__net_forward(nnf_net *net, const char *fn, const float *x, size_t
     return NNF_OK;
 }
 
+/* The loss summed over the batch, from the last forward pass: BCE and
+ * cross-entropy from the logits (stable), MSE from A[L]. */
+double nnf__net_loss_sum(nnf_net *net, const float *y, size_t m)
+{
+    nnf_layer *out = net->layers[net->depth - 1];
+    switch (net->loss) {
+    case NNF_LOSS_BCE: return nnf__bce_sum(net->logits, y, out->n_out * m);
+    case NNF_LOSS_CROSS_ENTROPY: return nnf__ce_sum(net->logits, y, out->n_out, m);
+    default: return nnf__mse_sum(out->a, y, out->n_out * m);
+    }
+}
+
 /* The cost J and dZ[L] into the logits buffer (A[L] stays intact).
- * BCE (sigmoid output): dZ = A - Y.  MSE: dZ = (A - Y) * g'(A). */
+ * Sigmoid + BCE: dZ = A - Y. Softmax + cross-entropy: dZ = A sum_k y_k - Y.
+ * MSE: dZ = (A - Y) * g'(A). */
 static double output_layer_grad(nnf_net *net, const float *y, size_t m)
 {
     nnf_layer *out = net->layers[net->depth - 1];
     size_t n = out->n_out * m;
-    double sum;
-    if (net->loss == NNF_LOSS_BCE) {
-        sum = nnf__bce_sum(net->logits, y, n);
+    double sum = nnf__net_loss_sum(net, y, m);
+    if (net->loss == NNF_LOSS_CROSS_ENTROPY)
+        nnf__ce_output_grad(out->a, y, net->logits, out->n_out, m);
+    else
         nnf__output_grad(out->a, y, net->logits, n);
-    } else {
-        sum = nnf__mse_sum(out->a, y, n);
-        nnf__output_grad(out->a, y, net->logits, n);
+    if (net->loss == NNF_LOSS_MSE)
         nnf__act_backward(out->act, out->alpha, out->a, net->logits, n);
-    }
     return sum / (double)m;
 }
 
@@ -260,6 +287,7 @@ nnf_status nnf__net_backward(nnf_net *net, const float *y, float *cost)
         }
     }
     nnf__net_forget(net);
+    j += nnf__l2_apply(net, m);
 
     float jf = (float)j;
     if (!isfinite(jf)) {
@@ -275,7 +303,7 @@ nnf_status nnf__net_backward(nnf_net *net, const float *y, float *cost)
 }
 
 /* The layer (1..L) that holds arena index i. */
-static size_t layer_of(const nnf_net *net, size_t i)
+size_t nnf__net_layer_of(const nnf_net *net, size_t i)
 {
     size_t l = 0;
     while (l + 1 < net->depth && net->layers[l + 1]->offset <= i)
@@ -290,23 +318,94 @@ nnf_status nnf__net_check_grads(nnf_net *net)
         return NNF_OK;
     net->grads_valid = 0;
     return nnf__fail(net, NNF_ERR_NUMERIC, "a gradient of layer %zu is not finite "
-                     "(the inputs or weights are too large)", layer_of(net, bad));
+                     "(the inputs or weights are too large)", nnf__net_layer_of(net, bad));
 }
 
-/* W -= alpha dW, b -= alpha db over the whole parameter arena at once,
- * after checking that no parameter would become NaN or infinite. */
+/* One step of the optimizer with the gradients of the last backward. */
 nnf_status nnf__net_update(nnf_net *net)
 {
-    float lr = (float)net->lr;
-    size_t n = net->n_params, bad = nnf__sgd_find_nonfinite(net->params, net->grads, n, lr);
-    if (bad < n) {
-        if (!isfinite(net->grads[bad]))
-            return nnf__net_check_grads(net);
-        return nnf__fail(net, NNF_ERR_NUMERIC, "the update would make a parameter of layer %zu "
-                         "infinite: the learning rate %g is too large", layer_of(net, bad),
-                         net->lr);
+    nnf_status st = nnf__optim_update(net);
+    if (st == NNF_OK)
+        net->grads_applied = 1;
+    return st;
+}
+
+/* A train step on a checked batch: forward, backward, update. x is read in
+ * this call only. On failure no parameter has changed. */
+nnf_status nnf__net_step(nnf_net *net, const char *fn, const float *x, const float *y,
+                         size_t m, float *cost)
+{
+    nnf_status st = nnf__net_reserve(net, fn, m);
+    if (st == NNF_OK)
+        st = nnf__net_forward(net, fn, x, m);
+    if (st == NNF_OK)
+        st = nnf__net_backward(net, y, cost);
+    if (st == NNF_OK) /* also finds a non-finite gradient */
+        st = nnf__net_update(net);
+    return st;
+}
+
+/* Copy a block of n floats into a new allocation (NULL for n = 0). */
+static float *dup_floats(const float *src, size_t n, int *failed)
+{
+    if (!n)
+        return NULL;
+    float *p = nnf__malloc(n * sizeof(float));
+    if (p)
+        memcpy(p, src, n * sizeof(float));
+    else
+        *failed = 1;
+    return p;
+}
+
+/* Same layers, settings, parameters and optimizer state; no gradients, no
+ * forward pass, no workspace (it grows again at the first call). */
+nnf_status nnf__net_clone(const nnf_net *net, nnf_net **out)
+{
+    nnf_net *c = nnf__malloc(sizeof *c);
+    if (!c)
+        return NNF_ERR_NOMEM;
+    memset(c, 0, sizeof *c);
+    c->n_in = net->n_in;
+    c->loss = net->loss;
+    c->lr = net->lr;
+    c->seed = net->seed;
+    c->optimizer = net->optimizer;
+    c->momentum = net->momentum;
+    c->beta1 = net->beta1;
+    c->beta2 = net->beta2;
+    c->epsilon = net->epsilon;
+    c->l2 = net->l2;
+    c->opt_t = net->opt_t;
+    c->n_params = net->n_params;
+
+    int failed = 0;
+    c->params = dup_floats(net->params, net->n_params, &failed);
+    c->grads = net->n_params ? nnf__malloc(net->n_params * sizeof(float)) : NULL;
+    failed |= net->n_params && !c->grads;
+    c->opt_state = dup_floats(net->opt_state,
+                              nnf__optim_state_floats(net->optimizer, net->n_params), &failed);
+    c->layers = net->depth ? nnf__malloc(net->depth * sizeof *c->layers) : NULL;
+    failed |= net->depth && !c->layers;
+    for (size_t l = 0; !failed && l < net->depth; l++) {
+        nnf_layer *ly = nnf__malloc(sizeof *ly);
+        if (!ly) {
+            failed = 1;
+            break;
+        }
+        *ly = *net->layers[l];
+        ly->net = c;
+        ly->a = NULL;
+        c->layers[c->depth++] = ly;
     }
-    nnf__sgd(net->params, net->grads, n, lr);
-    net->grads_applied = 1;
+    c->layers_cap = c->depth;
+    if (failed) {
+        nnf__net_destroy(c);
+        return NNF_ERR_NOMEM;
+    }
+    if (c->grads)
+        memset(c->grads, 0, c->n_params * sizeof(float));
+    bind_arenas(c);
+    *out = c;
     return NNF_OK;
 }

@@ -1,6 +1,7 @@
 /*
  * ref.c - the double-precision reference network of the tests: MATH.md's
- * forward, cost, backward and update as naive loops, written for reading.
+ * forward, cost, backward and update as naive loops, written for reading;
+ * with softmax + cross-entropy, the L2 penalty, momentum and Adam.
  */
 #include "ref.h"
 
@@ -32,9 +33,15 @@ void ref_net_free(ref_net *r)
         free(r->b[l]);
         free(r->dw[l]);
         free(r->db[l]);
+        free(r->mw[l]);
+        free(r->mb[l]);
+        free(r->vw[l]);
+        free(r->vb[l]);
         r->w[l] = r->b[l] = r->dw[l] = r->db[l] = NULL;
+        r->mw[l] = r->mb[l] = r->vw[l] = r->vb[l] = NULL;
     }
     r->L = 0;
+    r->t = 0;
 }
 
 int ref_net_init(ref_net *r, size_t L, const size_t *n, const nnf_act *act,
@@ -45,6 +52,12 @@ int ref_net_init(ref_net *r, size_t L, const size_t *n, const nnf_act *act,
         return -1;
     if (loss == NNF_LOSS_BCE && act[L - 1] != NNF_ACT_SIGMOID)
         return -1;
+    /* softmax: the output layer only, and exactly with cross-entropy */
+    if ((loss == NNF_LOSS_CROSS_ENTROPY) != (act[L - 1] == NNF_ACT_SOFTMAX))
+        return -1;
+    for (size_t l = 0; l + 1 < L; l++)
+        if (act[l] == NNF_ACT_SOFTMAX)
+            return -1;
     r->L = L;
     r->loss = loss;
     r->n[0] = n[0];
@@ -84,6 +97,8 @@ double ref_act(nnf_act act, double slope, double z)
         return z > 0 ? z : 0.0;
     case NNF_ACT_LEAKY_RELU:
         return z > 0 ? z : slope * z;
+    case NNF_ACT_SOFTMAX: /* not elementwise */
+        break;
     }
     return (double)NAN;
 }
@@ -103,6 +118,8 @@ double ref_act_deriv(nnf_act act, double slope, double z)
         return z > 0 ? 1.0 : 0.0; /* g'(0) = 0 by definition */
     case NNF_ACT_LEAKY_RELU:
         return z > 0 ? 1.0 : slope;
+    case NNF_ACT_SOFTMAX: /* not elementwise */
+        break;
     }
     return (double)NAN;
 }
@@ -135,9 +152,49 @@ const double *ref_forward(ref_net *r, const double *x, size_t m)
                 AT(r->z[l], nout, i, j) = z;
                 AT(r->a[l], nout, i, j) = ref_act(r->act[l], r->slope[l], z);
             }
+            if (r->act[l] == NNF_ACT_SOFTMAX) {
+                /* a_j = e^(z_j - max) / sum_k e^(z_k - max), per sample */
+                double mx = -HUGE_VAL, sum = 0.0;
+                for (size_t j = 0; j < nout; j++)
+                    mx = fmax(mx, AT(r->z[l], nout, i, j));
+                for (size_t j = 0; j < nout; j++) {
+                    AT(r->a[l], nout, i, j) = exp(AT(r->z[l], nout, i, j) - mx);
+                    sum += AT(r->a[l], nout, i, j);
+                }
+                for (size_t j = 0; j < nout; j++)
+                    AT(r->a[l], nout, i, j) /= sum;
+            }
         }
     }
     return r->a[r->L];
+}
+
+/* l2/(2m) sum_l ||W[l]||^2 for a batch of m; 0 when l2 is 0. */
+static double l2_penalty(const ref_net *r, size_t m)
+{
+    double sum = 0.0;
+
+    if (r->l2 == 0.0)
+        return 0.0;
+    for (size_t l = 1; l <= r->L; l++)
+        for (size_t i = 0; i < r->n[l] * r->n[l - 1]; i++)
+            sum += r->w[l][i] * r->w[l][i];
+    return r->l2 / (2.0 * (double)m) * sum;
+}
+
+/* -sum_k y_k log softmax(z)_k of one sample of n logits, from the logits:
+ * log softmax(z)_k = z_k - max - log sum_j e^(z_j - max). */
+static double ce_sample(const double *z, const double *y, size_t n)
+{
+    double mx = -HUGE_VAL, s = 0.0, loss = 0.0;
+
+    for (size_t k = 0; k < n; k++)
+        mx = fmax(mx, z[k]);
+    for (size_t k = 0; k < n; k++)
+        s += exp(z[k] - mx);
+    for (size_t k = 0; k < n; k++)
+        loss -= y[k] * (z[k] - mx - log(s));
+    return loss;
 }
 
 double ref_cost(const ref_net *r, const double *y)
@@ -147,6 +204,10 @@ double ref_cost(const ref_net *r, const double *y)
     double sum = 0.0;
 
     for (size_t i = 0; i < m; i++) {
+        if (r->loss == NNF_LOSS_CROSS_ENTROPY) {
+            sum += ce_sample(z + i * nL, y + i * nL, nL);
+            continue;
+        }
         for (size_t k = 0; k < nL; k++) {
             double zk = AT(z, nL, i, k), ak = AT(a, nL, i, k), yk = AT(y, nL, i, k);
             if (r->loss == NNF_LOSS_BCE)
@@ -155,7 +216,7 @@ double ref_cost(const ref_net *r, const double *y)
                 sum += 0.5 * (ak - yk) * (ak - yk);
         }
     }
-    return sum / (double)m;
+    return sum / (double)m + l2_penalty(r, m);
 }
 
 int ref_backward(ref_net *r, const double *y)
@@ -175,14 +236,15 @@ int ref_backward(ref_net *r, const double *y)
         return -1;
     }
 
-    /* dA[L] = A[L] - Y for MSE; for BCE with a sigmoid output the chain
-     * rule collapses to dZ[L] = A[L] - Y. */
+    /* dA[L] = A[L] - Y for MSE; for BCE with a sigmoid output and for
+     * cross-entropy with a softmax output the chain rule collapses to
+     * dZ[L] = A[L] - Y. */
     for (size_t i = 0; i < m * r->n[L]; i++)
         da[i] = r->a[L][i] - y[i];
 
     for (size_t l = L; l >= 1; l--) {
         size_t nin = r->n[l - 1], nout = r->n[l];
-        int fused = (l == L && r->loss == NNF_LOSS_BCE);
+        int fused = (l == L && r->loss != NNF_LOSS_MSE);
 
         /* dZ[l] = dA[l] * g'(Z[l]), or dZ[L] = A[L] - Y when fused */
         for (size_t i = 0; i < m; i++) {
@@ -203,7 +265,9 @@ int ref_backward(ref_net *r, const double *y)
                 double sw = 0.0;
                 for (size_t i = 0; i < m; i++)
                     sw += AT(dz, nout, i, j) * AT(r->a[l - 1], nin, i, k);
-                AT(r->dw[l], nin, j, k) = sw / (double)m;
+                /* + (lambda/m) W[l]: the L2 penalty's term (none for b) */
+                AT(r->dw[l], nin, j, k) = sw / (double)m
+                                          + r->l2 / (double)m * AT(r->w[l], nin, j, k);
             }
         }
 
@@ -232,6 +296,90 @@ void ref_update(ref_net *r, double lr)
         for (size_t j = 0; j < r->n[l]; j++)
             r->b[l][j] -= lr * r->db[l][j];
     }
+}
+
+/* Allocate the zeroed optimizer state (adam: m and v, else v only). */
+static int alloc_state(ref_net *r, int adam)
+{
+    for (size_t l = 1; l <= r->L; l++) {
+        size_t nw = r->n[l] * r->n[l - 1];
+        if (r->mw[l] == NULL)
+            r->mw[l] = calloc(nw, sizeof(double));
+        if (r->mb[l] == NULL)
+            r->mb[l] = calloc(r->n[l], sizeof(double));
+        if (adam && r->vw[l] == NULL)
+            r->vw[l] = calloc(nw, sizeof(double));
+        if (adam && r->vb[l] == NULL)
+            r->vb[l] = calloc(r->n[l], sizeof(double));
+        if (!r->mw[l] || !r->mb[l] || (adam && (!r->vw[l] || !r->vb[l])))
+            return -1;
+    }
+    return 0;
+}
+
+void ref_optim_reset(ref_net *r)
+{
+    for (size_t l = 1; l <= r->L; l++) {
+        size_t nw = r->n[l] * r->n[l - 1];
+        if (r->mw[l])
+            memset(r->mw[l], 0, nw * sizeof(double));
+        if (r->mb[l])
+            memset(r->mb[l], 0, r->n[l] * sizeof(double));
+        if (r->vw[l])
+            memset(r->vw[l], 0, nw * sizeof(double));
+        if (r->vb[l])
+            memset(r->vb[l], 0, r->n[l] * sizeof(double));
+    }
+    r->t = 0;
+}
+
+/* v = beta v + (1 - beta) g;  p -= lr v */
+static void momentum_block(double *p, double *v, const double *g, size_t n, double lr,
+                           double beta)
+{
+    for (size_t i = 0; i < n; i++) {
+        v[i] = beta * v[i] + (1.0 - beta) * g[i];
+        p[i] -= lr * v[i];
+    }
+}
+
+int ref_update_momentum(ref_net *r, double lr, double beta)
+{
+    if (alloc_state(r, 0) != 0)
+        return -1;
+    for (size_t l = 1; l <= r->L; l++) {
+        momentum_block(r->w[l], r->mw[l], r->dw[l], r->n[l] * r->n[l - 1], lr, beta);
+        momentum_block(r->b[l], r->mb[l], r->db[l], r->n[l], lr, beta);
+    }
+    r->t++;
+    return 0;
+}
+
+/* m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= lr mhat / (sqrt(vhat) + eps) */
+static void adam_block(double *p, double *m, double *v, const double *g, size_t n, double lr,
+                       double b1, double b2, double eps, double t)
+{
+    for (size_t i = 0; i < n; i++) {
+        m[i] = b1 * m[i] + (1.0 - b1) * g[i];
+        v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
+        double mhat = m[i] / (1.0 - pow(b1, t));
+        double vhat = v[i] / (1.0 - pow(b2, t));
+        p[i] -= lr * mhat / (sqrt(vhat) + eps);
+    }
+}
+
+int ref_update_adam(ref_net *r, double lr, double b1, double b2, double eps)
+{
+    if (alloc_state(r, 1) != 0)
+        return -1;
+    double t = (double)(r->t + 1);
+    for (size_t l = 1; l <= r->L; l++) {
+        adam_block(r->w[l], r->mw[l], r->vw[l], r->dw[l], r->n[l] * r->n[l - 1], lr, b1, b2,
+                   eps, t);
+        adam_block(r->b[l], r->mb[l], r->vb[l], r->db[l], r->n[l], lr, b1, b2, eps, t);
+    }
+    r->t++;
+    return 0;
 }
 
 double ref_kink_shift(const ref_net *r, size_t l, size_t j, double margin)

@@ -8,6 +8,11 @@
  *   z[l], a[l] `double [m][n_l]` (sample-major = column-major n_l x m).
  * Layer l runs from 1 to L as in MATH.md; the arrays in ref_net are indexed
  * by l (entry 0 of w, b, act, slope is unused; a[0] is a copy of x).
+ *
+ * Besides MATH.md's plain gradient descent the reference has the parts of
+ * nnfast 1.2 (formulas in nnfast.h): a softmax output layer with
+ * categorical cross-entropy, the L2 penalty (field l2), and the momentum
+ * and Adam optimizers, all in double.
  */
 #ifndef NNF_TESTS_REF_H
 #define NNF_TESTS_REF_H
@@ -29,39 +34,69 @@ typedef struct ref_net {
     double *dw[REF_MAX_LAYERS + 1], *db[REF_MAX_LAYERS + 1]; /* of ref_backward */
     size_t m;                             /* batch size of the last forward (0: none) */
     double *z[REF_MAX_LAYERS + 1], *a[REF_MAX_LAYERS + 1];   /* of the last forward */
+    double l2;                            /* lambda of the L2 penalty; 0 after init */
+    /* Optimizer state, allocated (zeroed) by the first ref_update_momentum()
+     * or ref_update_adam(): mw, mb are momentum's v or Adam's m, vw, vb
+     * Adam's v; t counts the updates since the last ref_optim_reset(). */
+    double *mw[REF_MAX_LAYERS + 1], *mb[REF_MAX_LAYERS + 1];
+    double *vw[REF_MAX_LAYERS + 1], *vb[REF_MAX_LAYERS + 1];
+    unsigned long t;
 } ref_net;
 
 /* Set up a net with L layers: n[0..L] sizes, act[0..L-1] the activation of
  * layers 1..L, slope[0..L-1] their leaky-ReLU alphas (slope NULL: 0.01 for
- * every layer). Parameters and gradients start at 0.
+ * every layer). Parameters and gradients start at 0, l2 at 0.
  * Returns 0, or -1 for bad arguments (L out of 1..REF_MAX_LAYERS, a zero
- * size, BCE without a sigmoid output) or a failed allocation. */
+ * size, BCE without a sigmoid output, softmax on a hidden layer, softmax
+ * output without cross-entropy or cross-entropy without softmax output) or
+ * a failed allocation. */
 int ref_net_init(ref_net *r, size_t L, const size_t *n, const nnf_act *act,
                  const double *slope, nnf_loss loss);
 /* Free everything ref_net_init() and ref_forward() allocated; r may be zeroed. */
 void ref_net_free(ref_net *r);
 
 /* g(z) and g'(z) of MATH.md's table for one value (g'(0) = 0 for ReLU,
- * alpha for leaky ReLU). */
+ * alpha for leaky ReLU). NaN for softmax, which is not elementwise. */
 double ref_act(nnf_act act, double slope, double z);
 double ref_act_deriv(nnf_act act, double slope, double z);
 
 /* Forward pass of x (m samples): keeps z[l] and a[l] for l = 0..L and
- * returns a[L] (`double [m][n_L]`), or NULL when an allocation fails. */
+ * returns a[L] (`double [m][n_L]`), or NULL when an allocation fails.
+ * A softmax output is computed per sample from z - max(z). */
 const double *ref_forward(ref_net *r, const double *x, size_t m);
 
 /* Cost J of the last forward against labels y: mean over samples of the
  * per-sample loss summed over output units. BCE comes from the logits,
- * max(z,0) - z y + log(1 + e^-|z|); MSE is 1/2 sum_k (a_k - y_k)^2. */
+ * max(z,0) - z y + log(1 + e^-|z|); MSE is 1/2 sum_k (a_k - y_k)^2;
+ * cross-entropy also from the logits, per sample
+ * -sum_k y_k (z_k - max - log sum_j e^(z_j - max)) (finite for any finite z).
+ * With l2 > 0, J += l2/(2m) sum_l ||W[l]||^2 (biases are not penalized). */
 double ref_cost(const ref_net *r, const double *y);
 
 /* Backward pass for the last forward against labels y: fills dw[l], db[l]
- * for every layer (MATH.md's "Backward propagation"). Returns 0, or -1 when
+ * for every layer (MATH.md's "Backward propagation"); dZ[L] = A[L] - Y for
+ * sigmoid + BCE and for softmax + cross-entropy (exact when every row of y
+ * sums to 1). With l2 > 0, dw[l] += (l2/m) w[l]. Returns 0, or -1 when
  * there is no forward pass or an allocation fails. */
 int ref_backward(ref_net *r, const double *y);
 
 /* Gradient descent: w[l] -= lr dw[l], b[l] -= lr db[l] for every layer. */
 void ref_update(ref_net *r, double lr);
+
+/* Momentum, for every weight and bias p with gradient g (dw, db):
+ *     v = beta v + (1 - beta) g;  p -= lr v      (v starts at 0)
+ * Returns 0, or -1 when the state cannot be allocated (nothing changed). */
+int ref_update_momentum(ref_net *r, double lr, double beta);
+
+/* Adam with bias correction; t = r->t + 1 is the number of this update:
+ *     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+ *     p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+ * Returns 0, or -1 when the state cannot be allocated (nothing changed). */
+int ref_update_adam(ref_net *r, double lr, double b1, double b2, double eps);
+
+/* Zero the optimizer's state and its step count t (a new optimizer, or
+ * training that starts over). */
+void ref_optim_reset(ref_net *r);
 
 /* Smallest shift d >= 0 (a multiple of 2.5 margin) such that every
  * |z[l][i][j] + d| of the last forward is >= margin, for unit j of a ReLU or

@@ -184,7 +184,7 @@ static double weight_std(nnf_act act, nnf_init scheme, double *bias_abs)
         sq += (double)w[i] * (double)w[i];
     }
     for (size_t i = 0; i < 256; i++)
-        *bias_abs += fabs(b[i]);
+        *bias_abs += fabs((double)b[i]);
     nnf_net_destroy(net);
     double n = 256.0 * 512.0, mean = sum / n;
     assert_true(fabs(mean) < 0.01 * sqrt(sq / n));

@@ -494,7 +494,7 @@ static void test_add_dense_with_zero_units_is_arg_and_changes_nothing(void **sta
 
 static void test_add_dense_with_unknown_act_is_arg_and_changes_nothing(void **state)
 {
-    static const int bad[] = {5, 99, -1, INT_MAX};
+    static const int bad[] = {6, 99, -1, INT_MAX};
     nnf_net *net = trained_net();
     (void)state;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -503,7 +503,7 @@ static void test_add_dense_with_unknown_act_is_arg_and_changes_nothing(void **st
         snprintf(key, sizeof key, "act = %d", bad[i]);
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
                               nnf_net_add_dense(net, 3, (nnf_act)bad[i], &layer),
-                              "nnf_net_add_dense", key, "0..4");
+                              "nnf_net_add_dense", key, "0..5");
         assert_null(layer);
     }
     assert_usable(net);
@@ -589,14 +589,14 @@ static void test_add_dense_when_an_allocation_fails_is_nomem_and_changes_nothing
 
 static void test_set_loss_with_unknown_loss_is_arg_and_keeps_the_loss(void **state)
 {
-    static const int bad[] = {2, 99, -1};
+    static const int bad[] = {3, 99, -1};
     nnf_net *net = trained_net();
     (void)state;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char key[32];
         snprintf(key, sizeof key, "loss = %d", bad[i]);
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_loss(net, (nnf_loss)bad[i]),
-                              "nnf_net_set_loss", key, "0 or 1");
+                              "nnf_net_set_loss", key, "0..2");
     }
     assert_usable(net);
     nnf_net_destroy(net);
@@ -612,7 +612,7 @@ static void test_get_loss_with_null_out_is_arg(void **state)
 
 static void test_set_param_with_unknown_key_is_arg_and_changes_nothing(void **state)
 {
-    static const int bad[] = {1, 42, -1};
+    static const int bad[] = {7, 42, -1};
     nnf_net *net = trained_net();
     (void)state;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -645,7 +645,7 @@ static void test_get_param_with_null_value_or_unknown_key_is_arg(void **state)
     double value = -7.0;
     (void)state;
     EXPECT_STATUS_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, NNF_PARAM_LEARNING_RATE, NULL));
-    EXPECT_STATUS_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, (nnf_param)1, &value));
+    EXPECT_STATUS_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, (nnf_param)7, &value));
     EXPECT_STATUS_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, (nnf_param)-1, &value));
     assert_true(value == -7.0);
     nnf_net_destroy(net);
@@ -1464,6 +1464,96 @@ static void test_update_whose_result_would_overflow_is_numeric_and_changes_nothi
 }
 
 /* ======================================================================
+ * Optimizer and L2 settings (nnf_param keys 1..6)
+ * ====================================================================== */
+
+#define N_PARAMS 7
+
+/* Every setting of nnf_param, bit for bit. */
+static void take_settings(nnf_net *net, double *v)
+{
+    for (int k = 0; k < N_PARAMS; k++)
+        assert_ok(net, nnf_net_get_param(net, (nnf_param)k, &v[k]));
+}
+
+/* A net whose optimizer has a state: std_net with optimizer opt, two steps. */
+static nnf_net *net_with_optimizer(nnf_optimizer opt)
+{
+    nnf_net *net = std_net();
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, (double)opt));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_L2_PENALTY, 0.125));
+    for (int i = 0; i < 2; i++)
+        assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
+    return net;
+}
+
+/* set_param(key, each bad value) is ARG with a message naming the setting;
+ * parameters, gradients and every setting are unchanged, and so is the
+ * optimizer's state: afterwards the net trains exactly like a twin that
+ * never saw the failures. */
+static void expect_bad_settings(nnf_param key, const double *bad, size_t n, const char *name)
+{
+    for (int opt = NNF_OPT_SGD; opt <= NNF_OPT_ADAM; opt++) {
+        nnf_net *net = net_with_optimizer((nnf_optimizer)opt);
+        nnf_net *twin = net_with_optimizer((nnf_optimizer)opt);
+        double before[N_PARAMS], after[N_PARAMS];
+        take_settings(net, before);
+        for (size_t i = 0; i < n; i++) {
+            EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_param(net, key, bad[i]),
+                                  "nnf_net_set_param", name);
+            take_settings(net, after);
+            if (memcmp(before, after, sizeof before) != 0)
+                fail_msg("set_param(%d, %g) failed but changed a setting", (int)key, bad[i]);
+        }
+        for (int s = 0; s < 3; s++) {
+            assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
+            assert_ok(twin, nnf_net_train_step(twin, &X[0][0], &Y[0][0], M, NULL));
+        }
+        assert_twins(net, twin);
+        nnf_net_destroy(net);
+        nnf_net_destroy(twin);
+    }
+}
+
+static void test_set_optimizer_to_a_non_optimizer_value_is_arg_and_changes_nothing(void **state)
+{
+    const double bad[] = {3.0, -1.0, 0.5, (double)NAN, 2.5, 1e9, (double)INFINITY};
+    (void)state;
+    expect_bad_settings(NNF_PARAM_OPTIMIZER, bad, sizeof bad / sizeof bad[0], "optimizer");
+}
+
+static void test_set_momentum_outside_0_1_is_arg_and_changes_nothing(void **state)
+{
+    const double bad[] = {1.0, -0.1, (double)NAN, 1.5, (double)INFINITY, -(double)INFINITY};
+    (void)state;
+    expect_bad_settings(NNF_PARAM_MOMENTUM, bad, sizeof bad / sizeof bad[0], "momentum");
+}
+
+static void test_set_adam_betas_outside_0_1_is_arg_and_changes_nothing(void **state)
+{
+    const double bad[] = {1.0, -0.1, (double)NAN, 1.5, (double)INFINITY, -(double)INFINITY};
+    (void)state;
+    expect_bad_settings(NNF_PARAM_ADAM_BETA1, bad, sizeof bad / sizeof bad[0], "beta1");
+    expect_bad_settings(NNF_PARAM_ADAM_BETA2, bad, sizeof bad / sizeof bad[0], "beta2");
+}
+
+static void test_set_adam_epsilon_not_positive_or_not_finite_is_arg_and_changes_nothing(void **state)
+{
+    const double bad[] = {0.0, -1.0, (double)INFINITY, -0.0, (double)NAN,
+                          -(double)INFINITY, 1e300 /* infinite as a float */};
+    (void)state;
+    expect_bad_settings(NNF_PARAM_ADAM_EPSILON, bad, sizeof bad / sizeof bad[0], "epsilon");
+}
+
+static void test_set_l2_penalty_negative_or_not_finite_is_arg_and_changes_nothing(void **state)
+{
+    const double bad[] = {-1.0, (double)NAN, (double)INFINITY, -1e-12,
+                          -(double)INFINITY, 1e300 /* infinite as a float */};
+    (void)state;
+    expect_bad_settings(NNF_PARAM_L2_PENALTY, bad, sizeof bad / sizeof bad[0], "L2 penalty");
+}
+
+/* ======================================================================
  * After failures the net behaves exactly as if they never happened
  * ====================================================================== */
 
@@ -1582,6 +1672,11 @@ int main(void)
         T(test_train_step_with_a_non_finite_gradient_is_numeric_and_changes_nothing),
         T(test_train_step_that_diverges_fails_without_changing_the_parameters),
         T(test_update_whose_result_would_overflow_is_numeric_and_changes_nothing),
+        T(test_set_optimizer_to_a_non_optimizer_value_is_arg_and_changes_nothing),
+        T(test_set_momentum_outside_0_1_is_arg_and_changes_nothing),
+        T(test_set_adam_betas_outside_0_1_is_arg_and_changes_nothing),
+        T(test_set_adam_epsilon_not_positive_or_not_finite_is_arg_and_changes_nothing),
+        T(test_set_l2_penalty_negative_or_not_finite_is_arg_and_changes_nothing),
         T(test_a_net_after_many_failed_calls_trains_exactly_like_an_untouched_twin),
     };
     return cmocka_run_group_tests(tests, install_allocator, restore_allocator);

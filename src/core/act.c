@@ -6,6 +6,8 @@
 #include "core.h"
 #include "vmath.h"
 
+#include <float.h>
+
 /* 1 when v is NaN or infinite: all exponent bits set. */
 static inline uint32_t nonfinite(float v)
 {
@@ -111,4 +113,30 @@ NNF__VECTOR
 void nnf__act_backward_over_a(int act, float alpha, float *a, const float *d, size_t n)
 {
     DERIV_SWITCH(a)
+}
+
+/* softmax(z)_k = e^(z_k - max) / sum_j e^(z_j - max), one column (sample) at
+ * a time: subtracting the column's max keeps every e^x in (0, 1]. */
+NNF__VECTOR
+int nnf__bias_softmax_forward(float *z, const float *b, float *a, size_t n, size_t m)
+{
+    uint32_t bad = 0;
+    for (size_t j = 0; j < m; j++) {
+        float *zc = z + j * n, *ac = a + j * n;
+        float max = -FLT_MAX, sum = 0.0f;
+        for (size_t i = 0; i < n; i++) {
+            float v = zc[i] + b[i];
+            bad |= nonfinite(v);
+            zc[i] = v;
+            max = v > max ? v : max;
+        }
+        for (size_t i = 0; i < n; i++) {
+            ac[i] = nnf__expf(zc[i] - max);
+            sum += ac[i];
+        }
+        float inv = 1.0f / sum;
+        for (size_t i = 0; i < n; i++)
+            ac[i] *= inv;
+    }
+    return bad != 0;
 }

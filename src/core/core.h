@@ -96,26 +96,55 @@ void nnf__act_backward_over_a(int act, float alpha, float *a, const float *d, si
 /* db = scale * rowsum(dZ).                   dZ: n x m, db: n */
 void nnf__bias_grad(const float *dz, float *db, size_t n, size_t m, float scale);
 
+/* z = Z + b, A = softmax(z) per column (the column max is subtracted
+ * before e^z). Out of place only (the output layer keeps its logits).
+ * Returns 1 if any Z + b is NaN or infinite.   Z, A: n x m, b: n */
+int nnf__bias_softmax_forward(float *z, const float *b, float *a, size_t n, size_t m);
+
 /* ---- loss.c: loss values (sums over all n values, in double) and output
  * gradients. The caller divides a sum by m to get J. */
 
 /* sum of max(z,0) - z y + log(1 + e^-|z|): BCE from the logits z. */
 double nnf__bce_sum(const float *z, const float *y, size_t n);
+/* sum over the m columns of -sum_k y_k log softmax(z)_k, from the logits:
+ * log softmax(z)_k = z_k - max - log(sum_j e^(z_j - max)).   Z, Y: n x m */
+double nnf__ce_sum(const float *z, const float *y, size_t n, size_t m);
 /* sum of 1/2 (a - y)^2: MSE. */
 double nnf__mse_sum(const float *a, const float *y, size_t n);
 /* d = a - y: dZ for sigmoid+BCE (fused), dA for MSE. */
 void nnf__output_grad(const float *a, const float *y, float *d, size_t n);
+/* dZ = A sum_k y_k - Y per column: softmax + cross-entropy (fused). */
+void nnf__ce_output_grad(const float *a, const float *y, float *d, size_t n, size_t m);
 
 /* ---- vec.c: whole-array helpers. */
 
-/* p -= lr g over n values (the gradient-descent update on an arena). */
-void nnf__sgd(float *p, const float *g, size_t n, float lr);
-/* The first i where p[i] - lr g[i] is NaN or infinite, or n if none. */
-size_t nnf__sgd_find_nonfinite(const float *p, const float *g, size_t n, float lr);
 /* Index of the first NaN or infinity in x[0..n), or n if all are finite. */
 size_t nnf__find_nonfinite(const float *x, size_t n);
 /* Index of the first value outside [0, 1] (or NaN), or n if none. */
 size_t nnf__find_outside_unit(const float *x, size_t n);
+/* sum of x^2 in double (the L2 penalty). */
+double nnf__sum_squares(const float *x, size_t n);
+/* y += a x (the L2 penalty's gradient term). */
+void nnf__add_scaled(float *y, const float *x, size_t n, float a);
+
+/* ---- optim.c: the updates over a parameter arena p with gradients g.
+ * Each has a check that runs the same arithmetic without writing and
+ * returns the first index whose new parameter or state would be NaN or
+ * infinite (n if none), so that a failing update writes nothing. */
+
+/* p -= lr g */
+void nnf__sgd(float *p, const float *g, size_t n, float lr);
+size_t nnf__sgd_check(const float *p, const float *g, size_t n, float lr);
+/* v = beta v + (1 - beta) g;  p -= lr v */
+void nnf__momentum(float *p, float *v, const float *g, size_t n, float lr, float beta);
+size_t nnf__momentum_check(const float *p, const float *v, const float *g, size_t n, float lr,
+                           float beta);
+/* m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= lr (m c1) / (sqrt(v c2) + eps),
+ * with the bias corrections c1 = 1/(1 - b1^t), c2 = 1/(1 - b2^t). */
+typedef struct nnf__adam_k { float lr, b1, b2, eps, c1, c2; } nnf__adam_k;
+void nnf__adam(float *p, float *m, float *v, const float *g, size_t n, const nnf__adam_k *k);
+size_t nnf__adam_check(const float *p, const float *m, const float *v, const float *g, size_t n,
+                       const nnf__adam_k *k);
 
 /* ---- rng.c: nnfast's own generator, bit-identical on every machine. */
 

@@ -29,6 +29,27 @@ double nnf__bce_sum(const float *z, const float *y, size_t n)
     return sum;
 }
 
+/* Categorical cross-entropy from the logits, per column j:
+ * -sum_k y_k log a_k = -sum_k y_k (z_k - max - log sum_i e^(z_i - max)).
+ * Stable for any finite logits (the largest term of the sum is 1). */
+double nnf__ce_sum(const float *z, const float *y, size_t n, size_t m)
+{
+    double total = 0.0;
+    for (size_t j = 0; j < m; j++) {
+        const float *zc = z + j * n, *yc = y + j * n;
+        double max = -HUGE_VAL, s = 0.0, dot = 0.0, ysum = 0.0;
+        for (size_t i = 0; i < n; i++)
+            max = fmax(max, (double)zc[i]);
+        for (size_t i = 0; i < n; i++) {
+            s += exp((double)zc[i] - max);
+            dot += (double)yc[i] * ((double)zc[i] - max);
+            ysum += (double)yc[i];
+        }
+        total += ysum * log(s) - dot;
+    }
+    return total;
+}
+
 /* MSE: sum of 1/2 (a - y)^2 */
 double nnf__mse_sum(const float *a, const float *y, size_t n)
 {
@@ -45,4 +66,19 @@ void nnf__output_grad(const float *a, const float *y, float *d, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         d[i] = a[i] - y[i];
+}
+
+/* Softmax + cross-entropy: dZ = A sum_k y_k - Y per column, the gradient of
+ * the cost for any label rows; for rows summing to 1 (one-hot) it is A - Y
+ * exactly (a * 1.0f == a).   A, Y, dZ: n x m */
+void nnf__ce_output_grad(const float *a, const float *y, float *d, size_t n, size_t m)
+{
+    for (size_t j = 0; j < m; j++) {
+        const float *ac = a + j * n, *yc = y + j * n;
+        float *dc = d + j * n, ysum = 0.0f;
+        for (size_t i = 0; i < n; i++)
+            ysum += yc[i];
+        for (size_t i = 0; i < n; i++)
+            dc[i] = ac[i] * ysum - yc[i];
+    }
 }

@@ -1,5 +1,5 @@
-/* vec.c - whole-array helpers: the update over a parameter arena and the
- * scans that find bad values. Each scan runs a branch-free pass that the
+/* vec.c - whole-array helpers: the scans that find bad values, and the
+ * L2 penalty's sum of squares and gradient term. Each scan runs a branch-free pass that the
  * compiler vectorizes, and looks for the index only when that pass finds
  * something. */
 #include "core.h"
@@ -43,28 +43,24 @@ size_t nnf__find_outside_unit(const float *x, size_t n)
     return n;
 }
 
-/* W -= alpha dW, b -= alpha db: one pass over the parameter arena. */
+/* sum of x^2, in double: four accumulators keep the adds independent. */
 NNF__VECTOR
-void nnf__sgd(float *restrict p, const float *restrict g, size_t n, float lr)
+double nnf__sum_squares(const float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        p[i] -= lr * g[i];
+    double s[4] = {0.0, 0.0, 0.0, 0.0};
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (size_t k = 0; k < 4; k++)
+            s[k] += (double)x[i + k] * (double)x[i + k];
+    for (; i < n; i++)
+        s[0] += (double)x[i] * (double)x[i];
+    return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-/* The first i where p[i] - lr g[i] (exactly as nnf__sgd computes it) is not
- * finite, or n: checked before the update so that a failing one writes
- * nothing. A non-finite gradient is caught here too. */
+/* y += a x */
 NNF__VECTOR
-size_t nnf__sgd_find_nonfinite(const float *restrict p, const float *restrict g, size_t n,
-                               float lr)
+void nnf__add_scaled(float *restrict y, const float *restrict x, size_t n, float a)
 {
-    uint32_t bad = 0;
     for (size_t i = 0; i < n; i++)
-        bad |= nonfinite_bits(p[i] - lr * g[i]);
-    if (!bad)
-        return n;
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(p[i] - lr * g[i]))
-            return i;
-    return n;
+        y[i] += a * x[i];
 }

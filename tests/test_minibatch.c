@@ -1,0 +1,861 @@
+/*
+ * test_minibatch.c - black-box: nnf_net_train and nnf_net_evaluate through
+ * nnfast.h. In-order batches are exactly train steps on row ranges, a seed
+ * reproduces a shuffled run, every sample is used once per epoch, progress
+ * can stop training, a failing step keeps the last good parameters; evaluate
+ * reports the cost training reports and changes nothing.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "assert_ok.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnfast.h"
+#include "planar.h"
+
+enum { MAX_PARAMS = 512, MAX_M = 600 };
+
+/* A net of n_in inputs and depth dense layers, initialized from seed 3. */
+static nnf_net *make_net(size_t n_in, size_t depth, const size_t *units, const nnf_act *acts,
+                         nnf_loss loss, double lr)
+{
+    nnf_net *net = NULL;
+    assert_ok(net, nnf_net_create(&net, n_in));
+    for (size_t l = 0; l < depth; l++)
+        assert_ok(net, nnf_net_add_dense(net, units[l], acts[l], NULL));
+    assert_ok(net, nnf_net_set_loss(net, loss));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, lr));
+    assert_ok(net, nnf_net_init(net, NNF_INIT_DEFAULT, 3));
+    return net;
+}
+
+/* The usual test net: 3 inputs, 5 tanh units, 1 sigmoid output, BCE. */
+static nnf_net *bce_net(double lr)
+{
+    const size_t units[] = {5, 1};
+    const nnf_act acts[] = {NNF_ACT_TANH, NNF_ACT_SIGMOID};
+    return make_net(3, 2, units, acts, NNF_LOSS_BCE, lr);
+}
+
+/* Every weight and bias of net, layer after layer, into p; returns the count. */
+static size_t get_params(nnf_net *net, float *p)
+{
+    size_t n = 0;
+    for (size_t l = 1; l <= nnf_net_depth(net); l++) {
+        nnf_layer *ly = nnf_net_layer(net, l);
+        size_t nw = nnf_layer_units(ly) * nnf_layer_inputs(ly);
+        assert_true(n + nw + nnf_layer_units(ly) <= MAX_PARAMS);
+        assert_ok(net, nnf_layer_get_weights(ly, p + n));
+        n += nw;
+        assert_ok(net, nnf_layer_get_bias(ly, p + n));
+        n += nnf_layer_units(ly);
+    }
+    return n;
+}
+
+/* Every weight and bias gradient of net into g; returns the count. */
+static size_t get_grads(nnf_net *net, float *g)
+{
+    size_t n = 0;
+    for (size_t l = 1; l <= nnf_net_depth(net); l++) {
+        nnf_layer *ly = nnf_net_layer(net, l);
+        size_t nw = nnf_layer_units(ly) * nnf_layer_inputs(ly);
+        assert_true(n + nw + nnf_layer_units(ly) <= MAX_PARAMS);
+        assert_ok(net, nnf_layer_get_weight_grad(ly, g + n));
+        n += nw;
+        assert_ok(net, nnf_layer_get_bias_grad(ly, g + n));
+        n += nnf_layer_units(ly);
+    }
+    return n;
+}
+
+/* 1 when the two nets' parameters are bit-identical. */
+static int same_params(nnf_net *a, nnf_net *b)
+{
+    float pa[MAX_PARAMS], pb[MAX_PARAMS];
+    size_t na = get_params(a, pa), nb = get_params(b, pb);
+    return na == nb && memcmp(pa, pb, na * sizeof(float)) == 0;
+}
+
+/* Deterministic data: x in [-1, 1), binary labels (or one-hot rows for
+ * n_out > 1 when onehot is set). */
+static void make_data(float *x, float *y, size_t m, size_t n_in, size_t n_out, int onehot)
+{
+    for (size_t i = 0; i < m; i++) {
+        float s = 0.0f;
+        for (size_t k = 0; k < n_in; k++) {
+            x[i * n_in + k] = (float)((i * 7 + k * 13 + 3) % 29) / 14.5f - 1.0f;
+            s += x[i * n_in + k] * (float)(k + 1);
+        }
+        for (size_t k = 0; k < n_out; k++)
+            y[i * n_out + k] = onehot ? (float)((i + i / 3) % n_out == k)
+                                      : (float)((s + (float)k * 0.3f > 0.0f) != (i % 5 == 0));
+    }
+}
+
+/* ---- progress callbacks */
+
+typedef struct record {
+    size_t calls, stop_after; /* stop_after 0: never stop */
+    size_t epoch[64], batch[64];
+    float cost[64];
+} record;
+
+static int record_progress(void *user, size_t epoch, size_t batch, float cost)
+{
+    record *r = user;
+    if (r->calls < 64) {
+        r->epoch[r->calls] = epoch;
+        r->batch[r->calls] = batch;
+        r->cost[r->calls] = cost;
+    }
+    r->calls++;
+    return r->stop_after && r->calls >= r->stop_after;
+}
+
+/* ---- training in order */
+
+static void test_full_batch_in_order_is_train_steps(void **state)
+{
+    (void)state;
+    enum { M = 37, E = 5 };
+    float x[M * 3], y[M], cost = NAN;
+    make_data(x, y, M, 3, 1, 0);
+    nnf_net *a = bce_net(0.01), *b = bce_net(0.01), *c = bce_net(0.01);
+    for (nnf_net **n = (nnf_net *[]){a, b, c, NULL}; *n; n++)
+        assert_ok(*n, nnf_net_set_param(*n, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM));
+
+    size_t steps = 0;
+    record rec = {0};
+    assert_ok(a, nnf_net_train(a, x, y, M, M, E, 0, 0, record_progress, &rec, &steps));
+    assert_int_equal(steps, E);
+    for (int i = 0; i < E; i++)
+        assert_ok(b, nnf_net_train_step(b, x, y, M, &cost));
+    assert_true(same_params(a, b));
+    /* one batch per epoch: its running cost is the step's cost */
+    assert_int_equal(rec.calls, E);
+    assert_int_equal(rec.epoch[E - 1], E - 1);
+    assert_int_equal(rec.batch[E - 1], 0);
+    assert_true(rec.cost[E - 1] == cost);
+
+    /* a batch size above m is m */
+    assert_ok(c, nnf_net_train(c, x, y, M, 1000, E, 0, 0, NULL, NULL, NULL));
+    assert_true(same_params(a, c));
+    nnf_net_destroy(a);
+    nnf_net_destroy(b);
+    nnf_net_destroy(c);
+}
+
+static void test_in_order_batches_are_row_ranges_with_short_last(void **state)
+{
+    (void)state;
+    enum { M = 10, B = 4, E = 2 };
+    float x[M * 3], y[M];
+    make_data(x, y, M, 3, 1, 0);
+    nnf_net *a = bce_net(0.5), *b = bce_net(0.5);
+
+    size_t steps = 0;
+    record rec = {0};
+    assert_ok(a, nnf_net_train(a, x, y, M, B, E, 0, 0, record_progress, &rec, &steps));
+    assert_int_equal(steps, E * 3);
+    assert_int_equal(rec.calls, E * 3);
+
+    size_t k = 0;
+    for (size_t e = 0; e < E; e++) {
+        double sum = 0.0;
+        for (size_t first = 0, batch = 0; first < M; first += B, batch++, k++) {
+            size_t mb = M - first < B ? M - first : B;
+            float cost;
+            assert_ok(b, nnf_net_train_step(b, x + first * 3, y + first, mb, &cost));
+            sum += (double)cost * (double)mb;
+            assert_int_equal(rec.epoch[k], e);
+            assert_int_equal(rec.batch[k], batch);
+            /* the mean J of the epoch so far, weighted by batch size */
+            assert_true(rec.cost[k] == (float)(sum / (double)(first + mb)));
+        }
+    }
+    assert_true(same_params(a, b));
+    nnf_net_destroy(a);
+    nnf_net_destroy(b);
+}
+
+/* ---- shuffled training */
+
+static void test_same_seed_same_run_other_seed_differs(void **state)
+{
+    (void)state;
+    enum { M = 50, B = 8, E = 3 };
+    float x[M * 3], y[M];
+    make_data(x, y, M, 3, 1, 0);
+    nnf_net *a = bce_net(0.3), *b = bce_net(0.3), *c = bce_net(0.3), *d = bce_net(0.3);
+    size_t steps = 0;
+    assert_ok(a, nnf_net_train(a, x, y, M, B, E, 1, 7, NULL, NULL, &steps));
+    assert_int_equal(steps, E * 7);
+    assert_ok(b, nnf_net_train(b, x, y, M, B, E, 1, 7, NULL, NULL, NULL));
+    assert_ok(c, nnf_net_train(c, x, y, M, B, E, 1, 8, NULL, NULL, NULL));
+    assert_ok(d, nnf_net_train(d, x, y, M, B, E, 0, 7, NULL, NULL, NULL));
+    assert_true(same_params(a, b));
+    assert_false(same_params(a, c));
+    assert_false(same_params(a, d)); /* shuffling changed the order */
+    nnf_net_destroy(a);
+    nnf_net_destroy(b);
+    nnf_net_destroy(c);
+    nnf_net_destroy(d);
+}
+
+/*
+ * Which samples a shuffled epoch used, read from the weight. A 1-input
+ * sigmoid unit with bias -1e30 is saturated at a = 0 whatever the weight, so
+ * with label 1 every sample's dZ is exactly -1 and a batch of mb samples
+ * adds lr/mb * sum of its x to the weight. With x_i = 4^i, lr = 1, W = 0 at
+ * the start and batch sizes powers of two, every partial sum is exact in
+ * float in any order, and the weight's base-4 digits count, per sample, how
+ * often (times 4 / mb) it was used.
+ */
+enum { VISIT_M = 10 };
+
+static nnf_net *saturated_net(float *x, float *y)
+{
+    const size_t units[] = {1};
+    const nnf_act acts[] = {NNF_ACT_SIGMOID};
+    nnf_net *net = make_net(1, 1, units, acts, NNF_LOSS_BCE, 1.0);
+    float w = 0.0f, b = -1e30f;
+    assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 1), &w));
+    assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, 1), &b));
+    for (size_t i = 0; i < VISIT_M; i++) {
+        x[i] = (float)(1u << (2 * i));
+        y[i] = 1.0f;
+    }
+    return net;
+}
+
+/* The weight times scale, as VISIT_M base-4 digits; fails on anything else. */
+static void weight_digits(nnf_net *net, float scale, unsigned *digit)
+{
+    float w;
+    assert_ok(net, nnf_layer_get_weights(nnf_net_layer(net, 1), &w));
+    float v = w * scale;
+    assert_true(v >= 0.0f && v < 16777216.0f && v == floorf(v));
+    unsigned long u = (unsigned long)v;
+    for (size_t i = 0; i < VISIT_M; i++, u /= 4)
+        digit[i] = (unsigned)(u % 4);
+    assert_int_equal(u, 0);
+}
+
+static void test_shuffled_epochs_visit_every_sample_once(void **state)
+{
+    (void)state;
+    float x[VISIT_M], y[VISIT_M];
+    unsigned digit[VISIT_M];
+
+    /* batches of 1, three epochs: every sample three times */
+    nnf_net *net = saturated_net(x, y);
+    size_t steps = 0;
+    assert_ok(net, nnf_net_train(net, x, y, VISIT_M, 1, 3, 1, 11, NULL, NULL, &steps));
+    assert_int_equal(steps, 3 * VISIT_M);
+    weight_digits(net, 1.0f, digit);
+    for (size_t i = 0; i < VISIT_M; i++)
+        assert_int_equal(digit[i], 3);
+    nnf_net_destroy(net);
+
+    /* batches of 4, 4 and a short 2: each sample once, in a batch of 4
+     * (digit 1 of 4W) or in the last batch (digit 2), and the last has two */
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        net = saturated_net(x, y);
+        assert_ok(net, nnf_net_train(net, x, y, VISIT_M, 4, 1, 1, seed, NULL, NULL, &steps));
+        assert_int_equal(steps, 3);
+        weight_digits(net, 4.0f, digit);
+        size_t in_last = 0;
+        for (size_t i = 0; i < VISIT_M; i++) {
+            assert_true(digit[i] == 1 || digit[i] == 2);
+            if (digit[i] == 2)
+                in_last++;
+        }
+        assert_int_equal(in_last, 2);
+        nnf_net_destroy(net);
+    }
+
+    /* the probe itself: in order, the last batch is samples 8 and 9 */
+    net = saturated_net(x, y);
+    assert_ok(net, nnf_net_train(net, x, y, VISIT_M, 4, 1, 0, 0, NULL, NULL, NULL));
+    weight_digits(net, 4.0f, digit);
+    for (size_t i = 0; i < VISIT_M; i++)
+        assert_int_equal(digit[i], i < 8 ? 1 : 2);
+    nnf_net_destroy(net);
+}
+
+/*
+ * The order of a shuffled epoch, read from the progress callback. A linear
+ * unit with w = 1, b = 0 and a negligible learning rate (1e-9) has, with
+ * batches of 1, the step cost (x_i)^2 / 2 of sample i, which x_i = i + 1
+ * identifies; the callback's running mean gives each step's cost back.
+ */
+enum { ORDER_M = 12, ORDER_E = 3 };
+
+typedef struct probe {
+    size_t m, bad;
+    double prev;                 /* the running mean of the previous step */
+    size_t cur[ORDER_M];         /* the epoch so far */
+    size_t order[ORDER_E][ORDER_M];
+    size_t last[3];              /* m = 3: the previous epoch's order */
+    long epochs, moves[9];       /* and the moves from it, by s[0] * 3 + s[1] */
+} probe;
+
+/* m = 3: the move s from the previous order to this one, cur[k] = last[s[k]],
+ * counted by s[0] * 3 + s[1]. Uniform orders make uniform moves. */
+static void count_move(probe *p)
+{
+    size_t s[3] = {0, 0, 0};
+    for (size_t k = 0; k < 3; k++)
+        for (size_t j = 0; j < 3; j++)
+            if (p->cur[k] == p->last[j])
+                s[k] = j;
+    if (p->epochs++)
+        p->moves[s[0] * 3 + s[1]]++;
+    memcpy(p->last, p->cur, sizeof p->last);
+}
+
+static int order_progress(void *user, size_t epoch, size_t batch, float cost)
+{
+    probe *p = user;
+    double c = (double)cost * (double)(batch + 1) - p->prev * (double)batch;
+    long i = lround(sqrt(2.0 * c)) - 1;
+    p->prev = (double)cost;
+    if (i < 0 || (size_t)i >= p->m || batch >= p->m) {
+        p->bad++;
+        return 1;
+    }
+    p->cur[batch] = (size_t)i;
+    if (batch + 1 == p->m) {
+        p->prev = 0.0;
+        if (epoch < ORDER_E)
+            memcpy(p->order[epoch], p->cur, sizeof p->cur);
+        if (p->m == 3)
+            count_move(p);
+    }
+    return 0;
+}
+
+static nnf_net *order_net(float *x, float *y, size_t m)
+{
+    const size_t units[] = {1};
+    const nnf_act acts[] = {NNF_ACT_LINEAR};
+    nnf_net *net = make_net(1, 1, units, acts, NNF_LOSS_MSE, 1e-9);
+    float w = 1.0f, b = 0.0f;
+    assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 1), &w));
+    assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, 1), &b));
+    for (size_t i = 0; i < m; i++) {
+        x[i] = (float)(i + 1);
+        y[i] = 0.0f;
+    }
+    return net;
+}
+
+static void test_shuffle_draws_a_new_uniform_order_every_epoch(void **state)
+{
+    (void)state;
+    float x[ORDER_M], y[ORDER_M];
+    static probe p;
+    memset(&p, 0, sizeof p);
+    p.m = ORDER_M;
+    nnf_net *net = order_net(x, y, ORDER_M);
+    assert_ok(net, nnf_net_train(net, x, y, ORDER_M, 1, ORDER_E, 1, 4, order_progress, &p, NULL));
+    assert_int_equal(p.bad, 0);
+    for (size_t e = 0; e < ORDER_E; e++) {
+        int seen[ORDER_M] = {0}, identity = 1;
+        for (size_t k = 0; k < ORDER_M; k++) {
+            seen[p.order[e][k]]++;
+            identity &= p.order[e][k] == k;
+        }
+        for (size_t i = 0; i < ORDER_M; i++)
+            assert_int_equal(seen[i], 1); /* a permutation */
+        assert_false(identity);
+        if (e)
+            assert_memory_not_equal(p.order[e], p.order[e - 1], sizeof p.order[e]);
+    }
+    /* in order, the probe reads 0, 1, 2, ... */
+    memset(&p, 0, sizeof p);
+    p.m = ORDER_M;
+    assert_ok(net, nnf_net_train(net, x, y, ORDER_M, 1, 1, 0, 4, order_progress, &p, NULL));
+    for (size_t k = 0; k < ORDER_M; k++)
+        assert_int_equal(p.order[0][k], k);
+    nnf_net_destroy(net);
+
+    /* 3001 epochs of 3 samples: the 6 moves from one epoch's order to the
+     * next equally likely (chi-square, 5 degrees of freedom, below 20.5 at
+     * p = 0.001). A biased shuffle can still give uniform orders, as the
+     * order carries over, but not uniform moves: swapping with any index
+     * gives a chi-square above 300, Sattolo's algorithm thousands. */
+    enum { E3 = 3000 };
+    memset(&p, 0, sizeof p);
+    p.m = 3;
+    net = order_net(x, y, 3);
+    assert_ok(net, nnf_net_train(net, x, y, 3, 1, E3 + 1, 1, 5, order_progress, &p, NULL));
+    assert_int_equal(p.bad, 0);
+    double chi2 = 0.0, expect = E3 / 6.0;
+    long total = 0;
+    for (size_t a = 0; a < 3; a++)
+        for (size_t b = 0; b < 3; b++)
+            if (a != b) {
+                double d = (double)p.moves[a * 3 + b] - expect;
+                chi2 += d * d / expect;
+                total += p.moves[a * 3 + b];
+            }
+    assert_int_equal(total, E3);
+    print_message("shuffle of 3 samples, %d epochs: chi-square of the moves %.2f\n", E3, chi2);
+    assert_true(chi2 < 20.5);
+    nnf_net_destroy(net);
+}
+
+/* ---- stopping */
+
+static void test_progress_nonzero_stops_after_that_step(void **state)
+{
+    (void)state;
+    enum { M = 10, B = 3, K = 6 };
+    float x[M * 3], y[M];
+    make_data(x, y, M, 3, 1, 0);
+    nnf_net *a = bce_net(0.5), *b = bce_net(0.5);
+
+    size_t steps = 0;
+    record rec = {0};
+    rec.stop_after = K;
+    assert_ok(a, nnf_net_train(a, x, y, M, B, 5, 0, 0, record_progress, &rec, &steps));
+    assert_int_equal(steps, K);
+    assert_int_equal(rec.calls, K);
+    assert_int_equal(rec.epoch[K - 1], 1); /* 4 batches per epoch: 3, 3, 3, 1 */
+    assert_int_equal(rec.batch[K - 1], 1);
+
+    for (size_t k = 0; k < K; k++) {
+        size_t first = (k % 4) * B, mb = M - first < B ? M - first : B;
+        assert_ok(b, nnf_net_train_step(b, x + first * 3, y + first, mb, NULL));
+    }
+    assert_true(same_params(a, b));
+    nnf_net_destroy(a);
+    nnf_net_destroy(b);
+}
+
+/* Bad data fails before the first step: no parameter has moved, and the
+ * message names the caller's row, shuffled or not. */
+static void test_nan_sample_fails_before_any_step_and_names_the_row(void **state)
+{
+    (void)state;
+    enum { M = 10, B = 3 };
+    float x[M * 3], y[M];
+    make_data(x, y, M, 3, 1, 0);
+    x[7 * 3 + 0] = NAN;
+    nnf_net *a = bce_net(0.5), *b = bce_net(0.5);
+
+    for (int shuffle = 0; shuffle <= 1; shuffle++) {
+        size_t steps = 99;
+        assert_int_equal(nnf_net_train(a, x, y, M, B, 4, shuffle, 5, NULL, NULL, &steps),
+                         NNF_ERR_NUMERIC);
+        assert_int_equal(steps, 0);
+        assert_non_null(strstr(nnf_net_errmsg(a), "nnf_net_train: "));
+        assert_non_null(strstr(nnf_net_errmsg(a), "x[7][0] is nan"));
+        assert_true(same_params(a, b));
+    }
+    nnf_net_destroy(a);
+    nnf_net_destroy(b);
+}
+
+static void test_diverging_step_keeps_the_last_good_parameters(void **state)
+{
+    (void)state;
+    enum { M = 8, B = 2 };
+    const size_t units[] = {1};
+    const nnf_act acts[] = {NNF_ACT_LINEAR};
+    float x[M], y[M];
+    for (size_t i = 0; i < M; i++) {
+        x[i] = 1.0f + 0.25f * (float)i;
+        y[i] = 2.0f - (float)i;
+    }
+    /* learning rate 1e4 on a linear unit: the weight grows ~1e4-fold a step */
+    nnf_net *a = make_net(1, 1, units, acts, NNF_LOSS_MSE, 1e4);
+    nnf_net *b = make_net(1, 1, units, acts, NNF_LOSS_MSE, 1e4);
+
+    size_t good = 0;
+    nnf_status st;
+    float before[MAX_PARAMS], after[MAX_PARAMS];
+    for (;;) {
+        size_t first = (good % (M / B)) * B;
+        size_t n = get_params(b, before);
+        st = nnf_net_train_step(b, x + first, y + first, B, NULL);
+        if (st != NNF_OK) {
+            assert_int_equal(get_params(b, after), n);
+            assert_memory_equal(before, after, n * sizeof(float));
+            break;
+        }
+        good++;
+        assert_true(good < 100);
+    }
+    assert_int_equal(st, NNF_ERR_NUMERIC);
+    assert_true(good > M / B); /* it fails in a later epoch */
+
+    size_t steps = 0;
+    assert_int_equal(nnf_net_train(a, x, y, M, B, 100, 0, 0, NULL, NULL, &steps), st);
+    assert_int_equal(steps, good);
+    assert_non_null(strstr(nnf_net_errmsg(a), "epoch "));
+    assert_non_null(strstr(nnf_net_errmsg(a), ", batch "));
+    assert_true(same_params(a, b));
+    nnf_net_destroy(a);
+    nnf_net_destroy(b);
+}
+
+/* ---- argument errors and allocation failures */
+
+static void test_zero_batch_or_epochs_is_arg_error(void **state)
+{
+    (void)state;
+    enum { M = 10 };
+    float x[M * 3], y[M], p0[MAX_PARAMS], p1[MAX_PARAMS];
+    make_data(x, y, M, 3, 1, 0);
+    nnf_net *net = bce_net(0.5);
+    size_t n = get_params(net, p0), steps = 99;
+
+    assert_int_equal(nnf_net_train(net, x, y, M, 0, 3, 1, 0, NULL, NULL, &steps), NNF_ERR_ARG);
+    assert_int_equal(steps, 0);
+    assert_non_null(strstr(nnf_net_errmsg(net), "batch_size"));
+    steps = 99;
+    assert_int_equal(nnf_net_train(net, x, y, M, 4, 0, 1, 0, NULL, NULL, &steps), NNF_ERR_ARG);
+    assert_int_equal(steps, 0);
+    assert_non_null(strstr(nnf_net_errmsg(net), "epochs"));
+    assert_int_equal(get_params(net, p1), n);
+    assert_memory_equal(p0, p1, n * sizeof(float));
+    nnf_net_destroy(net);
+}
+
+/* A counting allocator that fails allocation number fail_at (0: none).
+ * Static, and removed by the test's teardown even when an assertion fails. */
+typedef struct counter {
+    long allocs, live, fail_at;
+} counter;
+
+static counter g_count;
+
+static void *count_alloc(void *user, size_t size)
+{
+    counter *c = user;
+    if (++c->allocs == c->fail_at)
+        return NULL;
+    void *p = malloc(size);
+    if (p)
+        c->live++;
+    return p;
+}
+
+static void count_free(void *user, void *ptr)
+{
+    counter *c = user;
+    c->live--;
+    free(ptr);
+}
+
+static int remove_allocator(void **state)
+{
+    (void)state;
+    return nnf_set_allocator(NULL, NULL, NULL) == NNF_OK ? 0 : -1;
+}
+
+static void test_failed_allocation_is_nomem_and_changes_nothing(void **state)
+{
+    (void)state;
+    enum { M = 10, B = 4 };
+    float x[M * 3], y[M], p0[MAX_PARAMS], p1[MAX_PARAMS];
+    make_data(x, y, M, 3, 1, 0);
+    counter *c = &g_count;
+    memset(c, 0, sizeof *c);
+    assert_int_equal(nnf_set_allocator(count_alloc, count_free, c), NNF_OK);
+    nnf_net *net = bce_net(0.5);
+    size_t n = get_params(net, p0), steps = 99;
+
+    /* shuffled on a net without workspace: fail each allocation in turn */
+    long failures = 0;
+    for (;;) {
+        long live = c->live;
+        c->fail_at = c->allocs + 1 + failures;
+        nnf_status st = nnf_net_train(net, x, y, M, B, 2, 1, 9, NULL, NULL, &steps);
+        if (st == NNF_OK)
+            break;
+        assert_int_equal(st, NNF_ERR_NOMEM);
+        assert_int_equal(steps, 0);
+        assert_non_null(strstr(nnf_net_errmsg(net), "nnf_net_train: could not allocate"));
+        assert_int_equal(get_params(net, p1), n);
+        assert_memory_equal(p0, p1, n * sizeof(float));
+        assert_int_equal(c->live, live);
+        failures++;
+        assert_true(failures < 10);
+    }
+    c->fail_at = 0;
+    assert_true(failures >= 4); /* order, two batch buffers, workspace */
+    assert_int_equal(steps, 6);
+
+    /* in order with the workspace in place: nothing to allocate */
+    long allocs = c->allocs;
+    assert_ok(net, nnf_net_train(net, x, y, M, B, 2, 0, 0, NULL, NULL, NULL));
+    assert_int_equal(c->allocs, allocs);
+    /* evaluate fits in the workspace training left (chunks of cap_m >= m) */
+    assert_ok(net, nnf_net_train(net, x, y, M, M, 1, 0, 0, NULL, NULL, NULL));
+    allocs = c->allocs;
+    float cost;
+    assert_ok(net, nnf_net_evaluate(net, x, y, M, &cost, NULL));
+    assert_int_equal(c->allocs, allocs);
+    nnf_net_destroy(net);
+
+    /* in order on a fresh net: the workspace is the first allocation */
+    net = bce_net(0.5);
+    c->fail_at = c->allocs + 1;
+    assert_int_equal(nnf_net_train(net, x, y, M, B, 2, 0, 0, NULL, NULL, &steps), NNF_ERR_NOMEM);
+    c->fail_at = 0;
+    assert_int_equal(steps, 0);
+    assert_int_equal(get_params(net, p1), n);
+    assert_memory_equal(p0, p1, n * sizeof(float));
+    nnf_net_destroy(net);
+    assert_int_equal(c->live, 0);
+}
+
+/* ---- evaluate */
+
+static void test_evaluate_changes_no_parameter_or_gradient(void **state)
+{
+    (void)state;
+    enum { M = 40 };
+    float x[M * 3], y[M], p0[MAX_PARAMS], p1[MAX_PARAMS], g0[MAX_PARAMS], g1[MAX_PARAMS];
+    make_data(x, y, M, 3, 1, 0);
+    nnf_net *net = bce_net(0.5);
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_L2_PENALTY, 0.3));
+    assert_ok(net, nnf_net_train_step(net, x, y, 8, NULL));
+    size_t n = get_params(net, p0);
+    assert_int_equal(get_grads(net, g0), n);
+
+    float cost = NAN, acc = NAN;
+    assert_ok(net, nnf_net_evaluate(net, x, y, M, &cost, &acc));
+    assert_true(isfinite(cost) && acc >= 0.0f && acc <= 1.0f);
+    assert_int_equal(get_params(net, p1), n);
+    assert_memory_equal(p0, p1, n * sizeof(float));
+    assert_int_equal(get_grads(net, g1), n); /* still readable */
+    assert_memory_equal(g0, g1, n * sizeof(float));
+    /* nor the optimizer's state: the next steps match a twin's */
+    nnf_net *twin = bce_net(0.5);
+    assert_ok(twin, nnf_net_set_param(twin, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM));
+    assert_ok(twin, nnf_net_set_param(twin, NNF_PARAM_L2_PENALTY, 0.3));
+    assert_ok(twin, nnf_net_train_step(twin, x, y, 8, NULL));
+    assert_ok(net, nnf_net_train_step(net, x, y, M, NULL));
+    assert_ok(twin, nnf_net_train_step(twin, x, y, M, NULL));
+    assert_true(same_params(net, twin));
+    nnf_net_destroy(net);
+    nnf_net_destroy(twin);
+}
+
+/* evaluate's cost against backward's on the whole data set. */
+static void check_cost_is_backward_cost(nnf_net *net, const float *x, const float *y, size_t m,
+                                        int exact)
+{
+    float cost = NAN, ref = NAN;
+    assert_ok(net, nnf_net_evaluate(net, x, y, m, &cost, NULL));
+    assert_ok(net, nnf_net_forward(net, x, m, NULL));
+    assert_ok(net, nnf_net_backward(net, y, &ref));
+    if (exact)
+        assert_true(cost == ref);
+    else
+        assert_true(fabsf(cost - ref) <= 1e-6f * fabsf(ref));
+}
+
+static void test_evaluate_cost_is_the_training_cost(void **state)
+{
+    (void)state;
+    static float x[MAX_M * 3], y[MAX_M];
+    make_data(x, y, MAX_M, 3, 1, 0);
+    nnf_net *net = bce_net(0.5);
+    assert_ok(net, nnf_net_train(net, x, y, 64, 16, 3, 1, 1, NULL, NULL, NULL));
+    check_cost_is_backward_cost(net, x, y, 64, 1);
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_L2_PENALTY, 0.7));
+    check_cost_is_backward_cost(net, x, y, 64, 1);
+    float with_l2, without;
+    assert_ok(net, nnf_net_evaluate(net, x, y, 64, &with_l2, NULL));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_L2_PENALTY, 0.0));
+    assert_ok(net, nnf_net_evaluate(net, x, y, 64, &without, NULL));
+    assert_true(with_l2 > without);
+    nnf_net_destroy(net);
+
+    /* a fresh net evaluates 600 samples in chunks (256, 256, 88) */
+    net = bce_net(0.5);
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_L2_PENALTY, 0.2));
+    check_cost_is_backward_cost(net, x, y, MAX_M, 0);
+    nnf_net_destroy(net);
+}
+
+/* Accuracy as the header defines it, from nnf_net_predict. */
+static float manual_accuracy(nnf_net *net, nnf_loss loss, const float *x, const float *y,
+                             size_t m)
+{
+    static float a[MAX_M * 4];
+    size_t n = nnf_net_outputs(net), correct = 0;
+    assert_true(n <= 4);
+    assert_ok(net, nnf_net_predict(net, x, m, a));
+    if (loss == NNF_LOSS_BCE) {
+        for (size_t i = 0; i < m * n; i++)
+            if ((a[i] > 0.5f) == (y[i] > 0.5f))
+                correct++;
+        return (float)((double)correct / (double)(m * n));
+    }
+    for (size_t i = 0; i < m; i++) {
+        size_t ka = 0, ky = 0;
+        for (size_t k = 1; k < n; k++) {
+            ka = a[i * n + k] > a[i * n + ka] ? k : ka;
+            ky = y[i * n + k] > y[i * n + ky] ? k : ky;
+        }
+        if (ka == ky)
+            correct++;
+    }
+    return (float)((double)correct / (double)m);
+}
+
+static void test_evaluate_accuracy_bce_and_softmax(void **state)
+{
+    (void)state;
+    static float x[MAX_M * 3], y[MAX_M * 3];
+    float cost, acc, before, ref;
+
+    /* two sigmoid outputs: the share of the 2 m values on the right side */
+    const size_t bu[] = {6, 2};
+    const nnf_act ba[] = {NNF_ACT_RELU, NNF_ACT_SIGMOID};
+    nnf_net *net = make_net(3, 2, bu, ba, NNF_LOSS_BCE, 0.5);
+    make_data(x, y, MAX_M, 3, 2, 0);
+    assert_ok(net, nnf_net_evaluate(net, x, y, MAX_M, &cost, &before));
+    assert_ok(net, nnf_net_train(net, x, y, MAX_M, 32, 20, 1, 2, NULL, NULL, NULL));
+    assert_ok(net, nnf_net_evaluate(net, x, y, MAX_M, &cost, &acc));
+    ref = manual_accuracy(net, NNF_LOSS_BCE, x, y, MAX_M);
+    assert_true(acc == ref);
+    assert_true(acc > before);
+    nnf_net_destroy(net);
+
+    /* softmax over 3 classes: the share of samples with the right argmax */
+    const size_t su[] = {8, 3};
+    const nnf_act sa[] = {NNF_ACT_TANH, NNF_ACT_SOFTMAX};
+    net = make_net(3, 2, su, sa, NNF_LOSS_CROSS_ENTROPY, 0.5);
+    make_data(x, y, MAX_M, 3, 3, 1);
+    assert_ok(net, nnf_net_evaluate(net, x, y, MAX_M, &cost, &before));
+    assert_true(before == manual_accuracy(net, NNF_LOSS_CROSS_ENTROPY, x, y, MAX_M));
+    assert_ok(net, nnf_net_train(net, x, y, MAX_M, 32, 30, 1, 2, NULL, NULL, NULL));
+    assert_ok(net, nnf_net_evaluate(net, x, y, MAX_M, &cost, &acc));
+    ref = manual_accuracy(net, NNF_LOSS_CROSS_ENTROPY, x, y, MAX_M);
+    assert_true(acc == ref);
+    assert_true(acc > before);
+    check_cost_is_backward_cost(net, x, y, 200, 1);
+    nnf_net_destroy(net);
+}
+
+/* Ties take the first largest value, in the outputs and in the labels: with
+ * a zero output layer every softmax output is 1/3, so the accuracy is the
+ * share of label rows whose first largest value is class 0. */
+static void test_evaluate_softmax_ties_take_the_first_class(void **state)
+{
+    (void)state;
+    enum { M = 40 };
+    const float rows[5][3] = {{0.5f, 0.5f, 0}, {0, 0.5f, 0.5f}, {0, 0, 1}, {1, 0, 0},
+                              {0.4f, 0.2f, 0.4f}}; /* first largest: 0, 1, 2, 0, 0 */
+    float x[M * 3], y[M * 3], zero[8 * 3] = {0}, acc = NAN;
+    make_data(x, y, M, 3, 3, 1);
+    for (size_t i = 0; i < M; i++)
+        memcpy(y + i * 3, rows[i % 5], sizeof rows[0]);
+    const size_t units[] = {8, 3};
+    const nnf_act acts[] = {NNF_ACT_TANH, NNF_ACT_SOFTMAX};
+    nnf_net *net = make_net(3, 2, units, acts, NNF_LOSS_CROSS_ENTROPY, 0.5);
+    assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 2), zero));
+    assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, 2), zero));
+    assert_ok(net, nnf_net_evaluate(net, x, y, M, NULL, &acc));
+    assert_true(acc == (float)(3.0 / 5.0));
+    nnf_net_destroy(net);
+}
+
+static void test_evaluate_mse_accuracy_is_nan(void **state)
+{
+    (void)state;
+    enum { M = 30 };
+    const size_t units[] = {4, 2};
+    const nnf_act acts[] = {NNF_ACT_TANH, NNF_ACT_LINEAR};
+    float x[M * 3], y[M * 2], cost = NAN, acc = 0.0f;
+    make_data(x, y, M, 3, 2, 0);
+    nnf_net *net = make_net(3, 2, units, acts, NNF_LOSS_MSE, 0.1);
+    assert_ok(net, nnf_net_evaluate(net, x, y, M, &cost, &acc));
+    assert_true(isnan(acc));
+    check_cost_is_backward_cost(net, x, y, M, 1);
+    assert_ok(net, nnf_net_evaluate(net, x, y, M, NULL, NULL));
+    nnf_net_destroy(net);
+}
+
+static void test_evaluate_nan_names_the_callers_row(void **state)
+{
+    (void)state;
+    static float x[MAX_M * 3], y[MAX_M];
+    float p0[MAX_PARAMS], p1[MAX_PARAMS], cost = 1.0f;
+    make_data(x, y, MAX_M, 3, 1, 0);
+    x[300 * 3 + 1] = INFINITY; /* in the second chunk of 256 */
+    nnf_net *net = bce_net(0.5);
+    size_t n = get_params(net, p0);
+    assert_int_equal(nnf_net_evaluate(net, x, y, MAX_M, &cost, NULL), NNF_ERR_NUMERIC);
+    assert_non_null(strstr(nnf_net_errmsg(net), "nnf_net_evaluate: x[300][1] is inf"));
+    assert_true(cost == 1.0f);
+    assert_int_equal(get_params(net, p1), n);
+    assert_memory_equal(p0, p1, n * sizeof(float));
+    nnf_net_destroy(net);
+}
+
+/* ---- learning */
+
+static void test_minibatch_adam_learns_the_flower(void **state)
+{
+    (void)state;
+    static float x[PLANAR_M][2], y[PLANAR_M][1];
+    planar_flower(&x[0][0], &y[0][0], PLANAR_M, 1);
+    const size_t units[] = {16, 8, 1};
+    const nnf_act acts[] = {NNF_ACT_RELU, NNF_ACT_RELU, NNF_ACT_SIGMOID};
+    nnf_net *net = make_net(2, 3, units, acts, NNF_LOSS_BCE, 0.01);
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM));
+    float cost0, cost, acc;
+    assert_ok(net, nnf_net_evaluate(net, &x[0][0], &y[0][0], PLANAR_M, &cost0, NULL));
+    size_t steps = 0;
+    assert_ok(net, nnf_net_train(net, &x[0][0], &y[0][0], PLANAR_M, 32, 200, 1, 42, NULL, NULL,
+                                 &steps));
+    assert_int_equal(steps, 200 * 13);
+    assert_ok(net, nnf_net_evaluate(net, &x[0][0], &y[0][0], PLANAR_M, &cost, &acc));
+    print_message("flower, mini-batch Adam: cost %.4f -> %.4f, accuracy %.1f %%\n",
+                  (double)cost0, (double)cost, 100.0 * (double)acc);
+    assert_true(cost < cost0);
+    assert_true(acc >= 0.85f);
+    nnf_net_destroy(net);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_batch_in_order_is_train_steps),
+        cmocka_unit_test(test_in_order_batches_are_row_ranges_with_short_last),
+        cmocka_unit_test(test_same_seed_same_run_other_seed_differs),
+        cmocka_unit_test(test_shuffled_epochs_visit_every_sample_once),
+        cmocka_unit_test(test_shuffle_draws_a_new_uniform_order_every_epoch),
+        cmocka_unit_test(test_progress_nonzero_stops_after_that_step),
+        cmocka_unit_test(test_nan_sample_fails_before_any_step_and_names_the_row),
+        cmocka_unit_test(test_diverging_step_keeps_the_last_good_parameters),
+        cmocka_unit_test(test_zero_batch_or_epochs_is_arg_error),
+        cmocka_unit_test_teardown(test_failed_allocation_is_nomem_and_changes_nothing,
+                                  remove_allocator),
+        cmocka_unit_test(test_evaluate_changes_no_parameter_or_gradient),
+        cmocka_unit_test(test_evaluate_cost_is_the_training_cost),
+        cmocka_unit_test(test_evaluate_accuracy_bce_and_softmax),
+        cmocka_unit_test(test_evaluate_softmax_ties_take_the_first_class),
+        cmocka_unit_test(test_evaluate_mse_accuracy_is_nan),
+        cmocka_unit_test(test_evaluate_nan_names_the_callers_row),
+        cmocka_unit_test(test_minibatch_adam_learns_the_flower),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,955 @@
+/* test_serialize.c - saving and loading, black-box through nnfast.h and
+ * docs/format.md: round trips are bit-exact, training resumes exactly, every
+ * corrupted or truncated model is NNF_ERR_FORMAT, files are replaced
+ * atomically, and the committed version-1 file still loads. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "assert_ok.h"
+#include "nnfast.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef NNF_TEST_DATA
+#error "define NNF_TEST_DATA as the path of tests/data"
+#endif
+
+/* ---- a counting allocator: every test ends with no live block */
+
+static struct {
+    long allocs, live, fail_at; /* fail_at: the allocation number that fails; 0 none */
+} g_count;
+
+static void *count_alloc(void *user, size_t size)
+{
+    (void)user;
+    if (++g_count.allocs == g_count.fail_at)
+        return NULL;
+    void *p = malloc(size);
+    g_count.live += p != NULL;
+    return p;
+}
+
+static void count_free(void *user, void *ptr)
+{
+    (void)user;
+    g_count.live--;
+    free(ptr);
+}
+
+static char g_dir[] = "/tmp/nnf-serialize-XXXXXX";
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (!mkdtemp(g_dir))
+        return -1;
+    return nnf_set_allocator(count_alloc, count_free, NULL) == NNF_OK ? 0 : -1;
+}
+
+static void remove_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d) {
+        (void)unlink(path);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char sub[512];
+        (void)snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+        remove_tree(sub);
+    }
+    closedir(d);
+    (void)rmdir(path);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    remove_tree(g_dir);
+    return nnf_set_allocator(NULL, NULL, NULL) == NNF_OK ? 0 : -1;
+}
+
+static long g_live_before;
+
+static int count_live(void **state)
+{
+    (void)state;
+    g_live_before = g_count.live;
+    return 0;
+}
+
+static int no_leak(void **state)
+{
+    (void)state;
+    g_count.fail_at = 0;
+    return g_count.live == g_live_before ? 0 : -1;
+}
+
+/* A fresh empty directory under g_dir for one test; path receives it. */
+static void fresh_dir(char *path, size_t size, const char *name)
+{
+    (void)snprintf(path, size, "%s/%s", g_dir, name);
+    assert_int_equal(mkdir(path, 0700), 0);
+}
+
+/* The number of entries in dir (temporary files included); *only receives
+ * the name of one of them. */
+static int count_entries(const char *dir, char *only, size_t size)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            n++;
+            (void)snprintf(only, size, "%s", e->d_name);
+        }
+    closedir(d);
+    return n;
+}
+
+/* ---- nets and data */
+
+static void fill_data(float *x, float *y, size_t m, size_t n_in, size_t n_out, int one_hot)
+{
+    for (size_t i = 0; i < m; i++) {
+        for (size_t k = 0; k < n_in; k++)
+            x[i * n_in + k] = (float)((i * 7 + k * 3) % 11) / 11.0f - 0.5f;
+        for (size_t k = 0; k < n_out; k++)
+            y[i * n_out + k] = one_hot ? (float)(k == i % n_out) : (float)((i + k) % 2);
+    }
+}
+
+static void train(nnf_net *net, int steps)
+{
+    float x[8 * 4], y[8 * 3];
+    size_t n_in = nnf_net_inputs(net), n_out = nnf_net_outputs(net);
+    nnf_loss loss;
+    assert_ok(net, nnf_net_get_loss(net, &loss));
+    fill_data(x, y, 8, n_in, n_out, loss == NNF_LOSS_CROSS_ENTROPY);
+    for (int s = 0; s < steps; s++)
+        assert_ok(net, nnf_net_train_step(net, x, y, 8, NULL));
+}
+
+/* 4 -> 6 leaky (0.3) -> 5 relu -> 3 softmax, cross-entropy, momentum, every
+ * setting away from its default, trained a little. */
+static nnf_net *make_mixed(void)
+{
+    nnf_net *net = NULL;
+    nnf_layer *leaky;
+    assert_int_equal(nnf_net_create(&net, 4), NNF_OK);
+    assert_ok(net, nnf_net_add_dense(net, 6, NNF_ACT_LEAKY_RELU, &leaky));
+    assert_ok(net, nnf_net_add_dense(net, 5, NNF_ACT_RELU, NULL));
+    assert_ok(net, nnf_net_add_dense(net, 3, NNF_ACT_SOFTMAX, NULL));
+    assert_ok(net, nnf_layer_set_slope(leaky, 0.3f));
+    assert_ok(net, nnf_net_set_loss(net, NNF_LOSS_CROSS_ENTROPY));
+    assert_ok(net, nnf_net_init(net, NNF_INIT_XAVIER, 77));
+    const double v[7] = {0.03, NNF_OPT_MOMENTUM, 0.7, 0.8, 0.99, 1e-6, 0.002};
+    for (int k = 0; k < 7; k++)
+        assert_ok(net, nnf_net_set_param(net, (nnf_param)k, v[k]));
+    train(net, 3);
+    return net;
+}
+
+/* 2 -> 3 tanh -> 1 sigmoid, BCE: 13 parameters, small enough to corrupt
+ * every byte of. */
+static nnf_net *make_small(nnf_optimizer opt, int steps)
+{
+    nnf_net *net = NULL;
+    assert_int_equal(nnf_net_create(&net, 2), NNF_OK);
+    assert_ok(net, nnf_net_add_dense(net, 3, NNF_ACT_TANH, NULL));
+    assert_ok(net, nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, opt));
+    train(net, steps);
+    return net;
+}
+
+/* Bytes of net saved with flags, in a buffer of the test's own. */
+static unsigned char *save(const nnf_net *net, unsigned flags, size_t *size)
+{
+    assert_ok(net, nnf_net_saved_size(net, flags, size));
+    unsigned char *buf = malloc(*size);
+    assert_non_null(buf);
+    size_t written = 0;
+    assert_ok(net, nnf_net_save_mem(net, buf, *size, flags, &written));
+    assert_int_equal(written, *size);
+    return buf;
+}
+
+static nnf_net *load(const unsigned char *buf, size_t size)
+{
+    nnf_net *net = NULL;
+    char err[256];
+    nnf_status st = nnf_net_load_mem(&net, buf, size, err, sizeof err);
+    if (st != NNF_OK)
+        fail_msg("nnf_net_load_mem: %s (%s)", nnf_status_str(st), err);
+    return net;
+}
+
+static void assert_same_layer_params(const nnf_layer *a, const nnf_layer *b)
+{
+    size_t n = nnf_layer_units(a) * nnf_layer_inputs(a), u = nnf_layer_units(a);
+    float *wa = malloc(n * sizeof(float)), *wb = malloc(n * sizeof(float));
+    float ba[64], bb[64];
+    assert_true(wa && wb && u <= 64);
+    assert_int_equal(nnf_layer_get_weights(a, wa), NNF_OK);
+    assert_int_equal(nnf_layer_get_weights(b, wb), NNF_OK);
+    assert_int_equal(nnf_layer_get_bias(a, ba), NNF_OK);
+    assert_int_equal(nnf_layer_get_bias(b, bb), NNF_OK);
+    assert_memory_equal(wa, wb, n * sizeof(float));
+    assert_memory_equal(ba, bb, u * sizeof(float));
+    free(wa);
+    free(wb);
+}
+
+static void assert_same_params(nnf_net *a, nnf_net *b)
+{
+    assert_int_equal(nnf_net_depth(a), nnf_net_depth(b));
+    for (size_t l = 1; l <= nnf_net_depth(a); l++)
+        assert_same_layer_params(nnf_net_layer(a, l), nnf_net_layer(b, l));
+}
+
+/* Same architecture, settings, parameters and predictions, bit for bit. */
+static void assert_same_net(nnf_net *a, nnf_net *b)
+{
+    assert_int_equal(nnf_net_inputs(a), nnf_net_inputs(b));
+    assert_int_equal(nnf_net_outputs(a), nnf_net_outputs(b));
+    assert_int_equal(nnf_net_depth(a), nnf_net_depth(b));
+    for (size_t l = 1; l <= nnf_net_depth(a); l++) {
+        nnf_layer *la = nnf_net_layer(a, l), *lb = nnf_net_layer(b, l);
+        float sa, sb;
+        assert_int_equal(nnf_layer_units(la), nnf_layer_units(lb));
+        assert_int_equal(nnf_layer_inputs(la), nnf_layer_inputs(lb));
+        assert_int_equal(nnf_layer_act(la), nnf_layer_act(lb));
+        assert_ok(a, nnf_layer_get_slope(la, &sa));
+        assert_ok(b, nnf_layer_get_slope(lb, &sb));
+        assert_memory_equal(&sa, &sb, sizeof sa);
+    }
+    nnf_loss la, lb;
+    assert_ok(a, nnf_net_get_loss(a, &la));
+    assert_ok(b, nnf_net_get_loss(b, &lb));
+    assert_int_equal(la, lb);
+    for (int k = 0; k <= NNF_PARAM_L2_PENALTY; k++) {
+        double va, vb;
+        assert_ok(a, nnf_net_get_param(a, (nnf_param)k, &va));
+        assert_ok(b, nnf_net_get_param(b, (nnf_param)k, &vb));
+        assert_memory_equal(&va, &vb, sizeof va);
+    }
+    assert_same_params(a, b);
+    if (nnf_net_depth(a)) {
+        float x[5 * 4], y[5 * 3], pa[5 * 3], pb[5 * 3];
+        assert_true(nnf_net_inputs(a) <= 4 && nnf_net_outputs(a) <= 3);
+        fill_data(x, y, 5, nnf_net_inputs(a), nnf_net_outputs(a), 0);
+        assert_ok(a, nnf_net_predict(a, x, 5, pa));
+        assert_ok(b, nnf_net_predict(b, x, 5, pb));
+        assert_memory_equal(pa, pb, 5 * nnf_net_outputs(a) * sizeof(float));
+    }
+}
+
+/* ---- the format, read and written by the test itself (docs/format.md) */
+
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+    return get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static void put_le(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* CRC-32 (reflected 0xEDB88320), bit by bit: independent of zlib. */
+static uint32_t crc32_of(const unsigned char *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+static void fix_crc(unsigned char *buf, size_t size)
+{
+    put_le(buf + size - 4, crc32_of(buf, size - 4), 4);
+}
+
+/* Loading must fail with NNF_ERR_FORMAT, a message containing want (if not
+ * NULL), *out NULL, and without allocating anything. */
+static void assert_rejected(const unsigned char *buf, size_t size, const char *want)
+{
+    nnf_net *net = (nnf_net *)(uintptr_t)1;
+    char err[256] = "";
+    long allocs = g_count.allocs;
+    nnf_status st = nnf_net_load_mem(&net, buf, size, err, sizeof err);
+    if (st != NNF_ERR_FORMAT)
+        fail_msg("expected NNF_ERR_FORMAT (%s), got %s: \"%s\"", want ? want : "",
+                 nnf_status_str(st), err);
+    assert_null(net);
+    assert_true(err[0] != '\0');
+    if (want && !strstr(err, want))
+        fail_msg("message \"%s\" does not contain \"%s\"", err, want);
+    assert_int_equal(g_count.allocs, allocs);
+}
+
+/* ---- round trips */
+
+static void test_memory_round_trip_is_bit_exact(void **state)
+{
+    (void)state;
+    nnf_net *net = make_mixed();
+    for (unsigned flags = 0; flags <= NNF_SAVE_OPTIMIZER_STATE; flags++) {
+        size_t size;
+        unsigned char *buf = save(net, flags, &size);
+        nnf_net *copy = load(buf, size);
+        assert_same_net(net, copy);
+        nnf_net_destroy(copy);
+        free(buf);
+    }
+    nnf_net_destroy(net);
+}
+
+static void test_file_round_trip_is_bit_exact(void **state)
+{
+    (void)state;
+    char dir[256], path[300];
+    fresh_dir(dir, sizeof dir, "roundtrip");
+    (void)snprintf(path, sizeof path, "%s/mixed.nnf", dir);
+    nnf_net *net = make_mixed(), *copy = NULL;
+    assert_ok(net, nnf_net_save(net, path, NNF_SAVE_OPTIMIZER_STATE));
+    char err[256];
+    assert_int_equal(nnf_net_load(&copy, path, err, sizeof err), NNF_OK);
+    assert_same_net(net, copy);
+
+    size_t size;
+    struct stat st;
+    assert_ok(net, nnf_net_saved_size(net, NNF_SAVE_OPTIMIZER_STATE, &size));
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal((size_t)st.st_size, size);
+    nnf_net_destroy(copy);
+    nnf_net_destroy(net);
+}
+
+/* Also the seed, which only shows in the layers added later. */
+static void test_a_net_without_layers_round_trips(void **state)
+{
+    (void)state;
+    nnf_net *net = NULL;
+    assert_int_equal(nnf_net_create(&net, 4), NNF_OK);
+    assert_ok(net, nnf_net_init(net, NNF_INIT_DEFAULT, 99));
+    size_t size;
+    unsigned char *buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
+    assert_int_equal(size, 112 + 4);
+    nnf_net *copy = load(buf, size);
+    assert_int_equal(nnf_net_depth(copy), 0);
+    assert_same_net(net, copy);
+    assert_ok(net, nnf_net_add_dense(net, 3, NNF_ACT_RELU, NULL));
+    assert_ok(copy, nnf_net_add_dense(copy, 3, NNF_ACT_RELU, NULL));
+    assert_same_net(net, copy);
+    nnf_net_destroy(copy);
+    nnf_net_destroy(net);
+    free(buf);
+}
+
+/* 112 + 16 L + 4 P (1 + S) + 4 bytes, S = 0, 1 (momentum) or 2 (Adam), and
+ * SGD has no state to save: the flag then changes nothing. */
+static void test_saved_size_is_the_bytes_written(void **state)
+{
+    (void)state;
+    const size_t p = 13, expect[3][2] = {{112 + 32 + 4 * p + 4, 112 + 32 + 4 * p + 4},
+                                         {112 + 32 + 4 * p + 4, 112 + 32 + 8 * p + 4},
+                                         {112 + 32 + 4 * p + 4, 112 + 32 + 12 * p + 4}};
+    for (int opt = NNF_OPT_SGD; opt <= NNF_OPT_ADAM; opt++) {
+        nnf_net *net = make_small((nnf_optimizer)opt, 2);
+        size_t size[2];
+        unsigned char *buf[2];
+        for (unsigned f = 0; f < 2; f++) {
+            buf[f] = save(net, f, &size[f]);
+            assert_int_equal(size[f], expect[opt][f]);
+            assert_int_equal(get64(buf[f] + 16), size[f] - 28);
+            assert_int_equal(get32(buf[f] + 12), opt != NNF_OPT_SGD ? f : 0);
+        }
+        if (opt == NNF_OPT_SGD)
+            assert_memory_equal(buf[0], buf[1], size[0]);
+        free(buf[0]);
+        free(buf[1]);
+        nnf_net_destroy(net);
+    }
+}
+
+static void test_save_mem_with_a_small_cap_writes_nothing(void **state)
+{
+    (void)state;
+    nnf_net *net = make_small(NNF_OPT_ADAM, 1);
+    size_t need, written = 99;
+    assert_ok(net, nnf_net_saved_size(net, 0, &need));
+    unsigned char *buf = malloc(need + 32);
+    assert_non_null(buf);
+    const size_t caps[3] = {0, 1, need - 1};
+    for (int k = 0; k < 3; k++) {
+        memset(buf, 0xA5, need + 32);
+        assert_int_equal(nnf_net_save_mem(net, buf, caps[k], 0, &written), NNF_ERR_ARG);
+        assert_int_equal(written, 0);
+        assert_non_null(strstr(nnf_net_errmsg(net), "too small"));
+        for (size_t i = 0; i < need + 32; i++)
+            assert_int_equal(buf[i], 0xA5);
+    }
+    assert_ok(net, nnf_net_save_mem(net, buf, need, 0, &written));
+    assert_int_equal(written, need);
+    for (size_t i = need; i < need + 32; i++) /* guard bytes */
+        assert_int_equal(buf[i], 0xA5);
+    free(buf);
+    nnf_net_destroy(net);
+}
+
+/* ---- the optimizer's state */
+
+/* Train the original and a copy loaded from its bytes the same way: with
+ * the state saved, both must end bit-identical. */
+static void resume(nnf_optimizer opt)
+{
+    nnf_net *net = make_small(opt, 3);
+    size_t size;
+    unsigned char *buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
+    nnf_net *copy = load(buf, size);
+    train(net, 4);
+    train(copy, 4);
+    assert_same_params(net, copy);
+    nnf_net_destroy(copy);
+    nnf_net_destroy(net);
+    free(buf);
+}
+
+static void test_momentum_training_resumes_exactly(void **state)
+{
+    (void)state;
+    resume(NNF_OPT_MOMENTUM);
+}
+
+static void test_adam_training_resumes_exactly(void **state)
+{
+    (void)state;
+    resume(NNF_OPT_ADAM);
+}
+
+/* Without the flag the loaded net's optimizer starts afresh (zero moments,
+ * t = 0), as after switching the optimizer away and back; the original's
+ * own state would have given other parameters. */
+static void test_without_the_state_the_optimizer_restarts(void **state)
+{
+    (void)state;
+    nnf_net *net = make_small(NNF_OPT_ADAM, 3), *kept = NULL;
+    size_t size;
+    unsigned char *buf = save(net, 0, &size);
+    nnf_net *copy = load(buf, size);
+    assert_ok(net, nnf_net_clone(net, &kept));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_SGD));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM));
+    train(net, 2);
+    train(copy, 2);
+    train(kept, 2);
+    assert_same_params(net, copy);
+    float wa[6], wb[6];
+    assert_ok(kept, nnf_layer_get_weights(nnf_net_layer(kept, 1), wa));
+    assert_ok(copy, nnf_layer_get_weights(nnf_net_layer(copy, 1), wb));
+    assert_memory_not_equal(wa, wb, sizeof wa);
+    nnf_net_destroy(kept);
+    nnf_net_destroy(copy);
+    nnf_net_destroy(net);
+    free(buf);
+}
+
+/* ---- malformed data */
+
+static void test_every_corrupted_byte_is_rejected(void **state)
+{
+    (void)state;
+    nnf_net *net = make_small(NNF_OPT_ADAM, 2);
+    size_t size;
+    unsigned char *buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
+    for (size_t i = 0; i < size; i++) {
+        unsigned char keep = buf[i];
+        buf[i] = (unsigned char)(keep ^ 0xFF);
+        assert_rejected(buf, size, NULL);
+        buf[i] = (unsigned char)(keep + 1);
+        assert_rejected(buf, size, NULL);
+        buf[i] = keep;
+    }
+    buf[150] ^= 1; /* a parameter: the CRC names both values */
+    assert_rejected(buf, size, "CRC mismatch: stored 0x");
+    free(buf);
+    nnf_net_destroy(net);
+}
+
+static void test_every_truncation_is_rejected(void **state)
+{
+    (void)state;
+    nnf_net *net = make_small(NNF_OPT_MOMENTUM, 2);
+    size_t size;
+    unsigned char *buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
+    for (size_t n = 0; n < size; n++)
+        assert_rejected(buf, n, NULL);
+    char want[64];
+    (void)snprintf(want, sizeof want, "truncated: %zu bytes, the header says %zu", size - 1, size);
+    assert_rejected(buf, size - 1, want);
+    assert_rejected(buf, 10, "truncated: 10 bytes, less than the 24-byte header");
+    unsigned char *longer = calloc(size + 1, 1);
+    assert_non_null(longer);
+    memcpy(longer, buf, size);
+    assert_rejected(longer, size + 1, "trailing data");
+    free(longer);
+    free(buf);
+    nnf_net_destroy(net);
+}
+
+/* A field set to a bad value, with a valid CRC: the check of the field
+ * itself must catch it. Offsets are those of the small net (2-3-1, Adam,
+ * state saved): table at 112, parameters at 144, m at 196, v at 248. */
+typedef struct crafted {
+    size_t at;
+    char type; /* '4' u32, '8' u64, 'f' f32, 'd' f64 */
+    double value;
+    const char *want;
+} crafted;
+
+static const crafted bad_fields[] = {
+    {8, '4', 2, "byte 8: version 2 is newer than this library reads (1)"},
+    {8, '4', 0, "byte 8: version 0 is not a format version"},
+    {12, '4', 3, "byte 12: flags 0x3 have unknown bits"},
+    {16, '8', 400, "truncated: 304 bytes, the header says 428"},
+    {16, '8', 18446744073709551615.0, "is larger than any file"},
+    {24, '8', 0, "byte 24: n_inputs 0 is out of range"},
+    {24, '8', 2147483648.0, "byte 24: n_inputs 2147483648 is out of range"},
+    {48, 'd', 0, "byte 48: learning rate 0 is out of range"},
+    {48, 'd', NAN, "byte 48: learning rate"},
+    {48, 'd', INFINITY, "byte 48: learning rate inf"},
+    {48, 'd', 1e39, "byte 48: learning rate 1e+39"},
+    {56, 'd', 1, "byte 56: momentum 1 is out of range (expected 0 <= beta < 1)"},
+    {64, 'd', -0.5, "byte 64: Adam beta1 -0.5"},
+    {72, 'd', 1, "byte 72: Adam beta2 1"},
+    {80, 'd', 0, "byte 80: Adam epsilon 0"},
+    {88, 'd', -1, "byte 88: L2 penalty -1"},
+    {96, '4', 70000, "byte 96: depth 70000 exceeds the limit of 65535"},
+    {96, '4', 65535, "content length 276 is too short for the table of 65535 layers"},
+    {96, '4', 1, "byte 16: content length 276 does not match the layers (they need 212)"},
+    {100, '4', 3, "byte 100: loss 3 is not an nnf_loss"},
+    {104, '4', 3, "byte 104: optimizer 3 is not an nnf_optimizer"},
+    {104, '4', 0, "byte 12: flags say the optimizer's state is stored, but SGD has none"},
+    {104, '4', 1, "content length 276 does not match the layers (they need 224)"},
+    {108, '4', 1, "byte 108: padding"},
+    {112, '8', 0, "layer 1 (byte 112): units 0 is out of range"},
+    {112, '8', 4, "does not match the layers"},
+    {112, '8', 2147483647, "does not match the layers"},
+    {112, '8', 2147483648.0, "layer 1 (byte 112): units 2147483648 is out of range"},
+    {128, '8', 2147483647, "does not match the layers"},
+    {120, '4', 9, "layer 1 (byte 120): activation 9 is not an nnf_act"},
+    {120, '4', 5, "layer 1 (byte 120): softmax is for the output layer only, and layer 2 follows"},
+    {124, 'f', 0, "layer 1 (byte 124): slope 0 is out of range"},
+    {140, 'f', 1, "layer 2 (byte 140): slope 1 is out of range"},
+    {124, 'f', NAN, "layer 1 (byte 124): slope"},
+    {156, 'f', NAN, "layer 1: weight w[1][1] (byte 156) is NaN"},
+    {172, 'f', INFINITY, "layer 1: bias b[1] (byte 172) is +inf"},
+    {192, 'f', -INFINITY, "layer 2: bias b[0] (byte 192) is -inf"},
+    {204, 'f', NAN, "optimizer state (byte 204): m[2] is NaN"},
+    {252, 'f', -1, "optimizer state (byte 252): v[1] is negative"},
+};
+
+static void set_field(unsigned char *buf, const crafted *c)
+{
+    uint64_t bits = 0;
+    if (c->type == '4' || c->type == '8') {
+        bits = c->value >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)c->value;
+    } else if (c->type == 'f') {
+        float f = (float)c->value;
+        uint32_t u;
+        memcpy(&u, &f, sizeof u);
+        bits = u;
+    } else {
+        memcpy(&bits, &c->value, sizeof bits);
+    }
+    put_le(buf + c->at, bits, c->type == '4' || c->type == 'f' ? 4 : 8);
+}
+
+static void test_each_bad_field_is_named(void **state)
+{
+    (void)state;
+    nnf_net *net = make_small(NNF_OPT_ADAM, 2);
+    size_t size;
+    unsigned char *good = save(net, NNF_SAVE_OPTIMIZER_STATE, &size), *buf = malloc(size);
+    assert_int_equal(size, 304);
+    assert_non_null(buf);
+    for (size_t k = 0; k < sizeof bad_fields / sizeof bad_fields[0]; k++) {
+        memcpy(buf, good, size);
+        set_field(buf, &bad_fields[k]);
+        fix_crc(buf, size);
+        assert_rejected(buf, size, bad_fields[k].want);
+    }
+    memcpy(buf, good, size);
+    buf[4] = '\n'; /* CR LF -> LF */
+    assert_rejected(buf, size, "text mode");
+    buf[0] = 'P';
+    assert_rejected(buf, size, "wrong magic number: not an nnfast model");
+    free(buf);
+    free(good);
+
+    /* without the state: a step count is impossible */
+    good = save(net, 0, &size);
+    put_le(good + 40, 5, 8);
+    fix_crc(good, size);
+    assert_rejected(good, size, "byte 40: step count 5 without a stored optimizer state");
+    free(good);
+    nnf_net_destroy(net);
+
+    /* a consistent file whose content is shorter than the fixed fields */
+    unsigned char tiny[28 + 40] = {0x89, 'N', 'N', 'F', '\r', '\n', 0x1a, '\n', 1};
+    put_le(tiny + 16, 40, 8);
+    fix_crc(tiny, sizeof tiny);
+    assert_rejected(tiny, sizeof tiny, "byte 16: content length 40 is less than the 88 bytes");
+}
+
+static void test_error_buffer_null_or_tiny_is_safe(void **state)
+{
+    (void)state;
+    static const unsigned char junk[40] = "this is not a model at all, not at all";
+    nnf_net *net = NULL;
+    char err[16];
+    assert_int_equal(nnf_net_load_mem(&net, junk, sizeof junk, NULL, 100), NNF_ERR_FORMAT);
+    memset(err, 'X', sizeof err);
+    assert_int_equal(nnf_net_load_mem(&net, junk, sizeof junk, err, 0), NNF_ERR_FORMAT);
+    assert_int_equal(err[0], 'X');
+    assert_int_equal(nnf_net_load_mem(&net, junk, sizeof junk, err, 1), NNF_ERR_FORMAT);
+    assert_int_equal(err[0], '\0');
+    assert_int_equal(err[1], 'X');
+    assert_int_equal(nnf_net_load_mem(&net, junk, sizeof junk, err, 8), NNF_ERR_FORMAT);
+    assert_int_equal(strlen(err), 7);
+    assert_int_equal(err[8], 'X');
+    assert_string_equal(err, "bytes 0");
+
+    char missing[300];
+    (void)snprintf(missing, sizeof missing, "%s/no-such-file.nnf", g_dir);
+    assert_int_equal(nnf_net_load(&net, missing, NULL, 0), NNF_ERR_IO);
+    memset(err, 'X', sizeof err);
+    assert_int_equal(nnf_net_load(&net, missing, err, 1), NNF_ERR_IO);
+    assert_int_equal(err[0], '\0');
+    assert_int_equal(nnf_net_load(&net, missing, err, 5), NNF_ERR_IO);
+    assert_int_equal(strlen(err), 4);
+    assert_int_equal(err[5], 'X');
+    assert_null(net);
+}
+
+/* Fail allocation k of a load for k = 1, 2, ... until it succeeds: each
+ * failure is NNF_ERR_NOMEM (not FORMAT), with *out NULL and nothing left. */
+static void test_failed_allocations_leak_nothing(void **state)
+{
+    (void)state;
+    char dir[256], path[300];
+    fresh_dir(dir, sizeof dir, "nomem");
+    (void)snprintf(path, sizeof path, "%s/m.nnf", dir);
+    nnf_net *net = make_mixed();
+    size_t size;
+    unsigned char *buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
+    assert_ok(net, nnf_net_save(net, path, NNF_SAVE_OPTIMIZER_STATE));
+    for (int from_file = 0; from_file < 2; from_file++) {
+        for (long k = 1;; k++) {
+            long live = g_count.live;
+            nnf_net *copy = (nnf_net *)(uintptr_t)1;
+            char err[256] = "";
+            g_count.fail_at = g_count.allocs + k;
+            nnf_status st = from_file ? nnf_net_load(&copy, path, err, sizeof err)
+                                      : nnf_net_load_mem(&copy, buf, size, err, sizeof err);
+            g_count.fail_at = 0;
+            if (st == NNF_OK) {
+                assert_true(k > 3);
+                assert_same_net(net, copy);
+                nnf_net_destroy(copy);
+                break;
+            }
+            if (st != NNF_ERR_NOMEM)
+                fail_msg("allocation %ld failed: %s (%s)", k, nnf_status_str(st), err);
+            assert_null(copy);
+            assert_true(strstr(err, "memory") || strstr(err, "allocate"));
+            assert_int_equal(g_count.live, live);
+        }
+    }
+    /* saving needs one buffer: without it, NOMEM and no file is touched */
+    g_count.fail_at = g_count.allocs + 1;
+    assert_int_equal(nnf_net_save(net, path, 0), NNF_ERR_NOMEM);
+    g_count.fail_at = 0;
+    char only[256];
+    assert_int_equal(count_entries(dir, only, sizeof only), 1);
+    nnf_net *again = NULL;
+    assert_int_equal(nnf_net_load(&again, path, NULL, 0), NNF_OK);
+    assert_same_net(net, again);
+    nnf_net_destroy(again);
+    nnf_net_destroy(net);
+    free(buf);
+}
+
+/* ---- files */
+
+static void test_saving_over_a_file_replaces_it_atomically(void **state)
+{
+    (void)state;
+    char dir[256], path[300], only[256];
+    fresh_dir(dir, sizeof dir, "atomic");
+    (void)snprintf(path, sizeof path, "%s/model.nnf", dir);
+    nnf_net *a = make_small(NNF_OPT_SGD, 1), *b = make_small(NNF_OPT_ADAM, 4), *got = NULL;
+
+    mode_t mask = umask(022);
+    (void)umask(mask);
+    struct stat st;
+    assert_ok(a, nnf_net_save(a, path, 0));
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0666 & ~mask); /* as fopen would create it */
+    assert_int_equal(chmod(path, 0640), 0);
+
+    assert_ok(b, nnf_net_save(b, path, NNF_SAVE_OPTIMIZER_STATE));
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640); /* kept */
+    assert_int_equal(nnf_net_load(&got, path, NULL, 0), NNF_OK);
+    assert_same_net(b, got);
+    assert_int_equal(count_entries(dir, only, sizeof only), 1);
+    assert_string_equal(only, "model.nnf");
+
+    /* a failing rename (the target is a directory) removes the temporary file */
+    char sub[320];
+    (void)snprintf(sub, sizeof sub, "%s/adir", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(nnf_net_save(a, sub, 0), NNF_ERR_IO);
+    assert_non_null(strstr(nnf_net_errmsg(a), "rename"));
+    assert_int_equal(count_entries(dir, only, sizeof only), 2);
+    nnf_net_destroy(got);
+    nnf_net_destroy(a);
+    nnf_net_destroy(b);
+}
+
+/* A write that fails half-way (the file size limit, as a full disk would)
+ * leaves the old file whole and no temporary file behind. */
+static void test_a_failed_write_keeps_the_old_file(void **state)
+{
+    (void)state;
+    char dir[256], path[300], only[256];
+    fresh_dir(dir, sizeof dir, "fullDisk");
+    (void)snprintf(path, sizeof path, "%s/model.nnf", dir);
+    nnf_net *a = make_small(NNF_OPT_SGD, 1), *b = make_mixed(), *got = NULL;
+    assert_ok(a, nnf_net_save(a, path, 0));
+
+    struct rlimit old, small;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small = old;
+    small.rlim_cur = 100;
+    void (*handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    nnf_status st = nnf_net_save(b, path, 0);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    (void)signal(SIGXFSZ, handler);
+
+    assert_int_equal(st, NNF_ERR_IO);
+    assert_non_null(strstr(nnf_net_errmsg(b), "cannot write"));
+    assert_non_null(strstr(nnf_net_errmsg(b), strerror(EFBIG)));
+    assert_int_equal(nnf_net_load(&got, path, NULL, 0), NNF_OK);
+    assert_same_net(a, got);
+    assert_int_equal(count_entries(dir, only, sizeof only), 1);
+    nnf_net_destroy(got);
+    nnf_net_destroy(a);
+    nnf_net_destroy(b);
+}
+
+static void test_saving_into_a_missing_directory_is_an_io_error(void **state)
+{
+    (void)state;
+    char dir[256], path[320], only[256];
+    fresh_dir(dir, sizeof dir, "missing");
+    (void)snprintf(path, sizeof path, "%s/not-there/model.nnf", dir);
+    nnf_net *net = make_small(NNF_OPT_ADAM, 2), *before = NULL;
+    assert_ok(net, nnf_net_clone(net, &before));
+    assert_int_equal(nnf_net_save(net, path, NNF_SAVE_OPTIMIZER_STATE), NNF_ERR_IO);
+    assert_non_null(strstr(nnf_net_errmsg(net), path));
+    assert_non_null(strstr(nnf_net_errmsg(net), strerror(ENOENT)));
+    assert_same_net(before, net);
+    assert_int_equal(count_entries(dir, only, sizeof only), 0);
+    nnf_net_destroy(before);
+    nnf_net_destroy(net);
+}
+
+static void test_loading_a_bad_file_says_why(void **state)
+{
+    (void)state;
+    char dir[256], path[300], err[512];
+    fresh_dir(dir, sizeof dir, "badfiles");
+    nnf_net *net = (nnf_net *)(uintptr_t)1;
+
+    (void)snprintf(path, sizeof path, "%s/absent.nnf", dir);
+    assert_int_equal(nnf_net_load(&net, path, err, sizeof err), NNF_ERR_IO);
+    assert_null(net);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, strerror(ENOENT)));
+
+    assert_int_equal(nnf_net_load(&net, dir, err, sizeof err), NNF_ERR_IO);
+    assert_non_null(strstr(err, "not a regular file"));
+
+    (void)snprintf(path, sizeof path, "%s/empty.nnf", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(nnf_net_load(&net, path, err, sizeof err), NNF_ERR_FORMAT);
+    assert_non_null(strstr(err, "empty.nnf: truncated: 0 bytes"));
+    assert_null(net);
+}
+
+/* ---- the committed version-1 file */
+
+/* tests/data/model-v1.nnf was written once by a throwaway program with the
+ * library of format version 1: this net (3 -> 5 tanh -> 4 leaky 0.2 -> 2
+ * sigmoid, BCE, Adam with the settings below, seed 12345), trained 3 steps,
+ * then given these parameters, and saved with its optimizer state. */
+static const size_t v1_units[3] = {5, 4, 2};
+static const nnf_act v1_acts[3] = {NNF_ACT_TANH, NNF_ACT_LEAKY_RELU, NNF_ACT_SIGMOID};
+static const double v1_params[7] = {0.05, NNF_OPT_ADAM, 0.8, 0.85, 0.995, 1e-7, 0.001};
+
+static nnf_net *make_v1(void)
+{
+    nnf_net *net = NULL;
+    assert_int_equal(nnf_net_create(&net, 3), NNF_OK);
+    size_t n_in = 3;
+    for (size_t l = 1; l <= 3; l++) {
+        size_t n = v1_units[l - 1];
+        float w[5 * 5], b[5];
+        assert_ok(net, nnf_net_add_dense(net, n, v1_acts[l - 1], NULL));
+        for (size_t j = 0; j < n; j++) {
+            for (size_t i = 0; i < n_in; i++)
+                w[j * n_in + i] = (float)((int)((l * 7 + j * 5 + i * 3) % 17) - 8) / 16.0f;
+            b[j] = (float)((int)((l + j) % 5) - 2) / 32.0f;
+        }
+        assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, l), w));
+        assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, l), b));
+        n_in = n;
+    }
+    assert_ok(net, nnf_layer_set_slope(nnf_net_layer(net, 2), 0.2f));
+    for (int k = 0; k < 7; k++)
+        assert_ok(net, nnf_net_set_param(net, (nnf_param)k, v1_params[k]));
+    return net;
+}
+
+static unsigned char *read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char *buf = malloc(4096);
+    assert_non_null(buf);
+    *size = fread(buf, 1, 4096, f);
+    assert_int_equal(fclose(f), 0);
+    return buf;
+}
+
+static void test_the_committed_v1_file_still_loads(void **state)
+{
+    (void)state;
+    const char *path = NNF_TEST_DATA "/model-v1.nnf";
+    nnf_net *got = NULL, *want = make_v1();
+    char err[256];
+    if (nnf_net_load(&got, path, err, sizeof err) != NNF_OK)
+        fail_msg("%s", err);
+    assert_same_net(want, got);
+
+    /* the bytes, field by field as docs/format.md describes them */
+    size_t size, p = 3 * 5 + 5 + 5 * 4 + 4 + 4 * 2 + 2;
+    unsigned char *buf = read_file(path, &size);
+    assert_int_equal(size, 112 + 16 * 3 + 4 * p * 3 + 4);
+    assert_memory_equal(buf, "\x89NNF\r\n\x1a\n", 8);
+    assert_int_equal(get32(buf + 8), 1);
+    assert_int_equal(get32(buf + 12), 1);
+    assert_int_equal(get64(buf + 16), size - 28);
+    assert_int_equal(get64(buf + 24), 3);
+    assert_int_equal(get64(buf + 32), 12345);
+    assert_int_equal(get64(buf + 40), 3);
+    for (int k = 0; k < 6; k++) {
+        double d = v1_params[k == 0 ? 0 : k + 1];
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        assert_int_equal(get64(buf + 48 + 8 * k), bits);
+    }
+    assert_int_equal(get32(buf + 96), 3);
+    assert_int_equal(get32(buf + 100), NNF_LOSS_BCE);
+    assert_int_equal(get32(buf + 104), NNF_OPT_ADAM);
+    assert_int_equal(get32(buf + 108), 0);
+    for (size_t l = 0; l < 3; l++) {
+        float slope = l == 1 ? 0.2f : 0.01f;
+        uint32_t bits;
+        memcpy(&bits, &slope, sizeof bits);
+        assert_int_equal(get64(buf + 112 + 16 * l), v1_units[l]);
+        assert_int_equal(get32(buf + 120 + 16 * l), v1_acts[l]);
+        assert_int_equal(get32(buf + 124 + 16 * l), bits);
+    }
+    const float w0 = -1.0f / 16.0f; /* layer 1's w[0][0], first of the parameters */
+    uint32_t w0bits;
+    memcpy(&w0bits, &w0, sizeof w0bits);
+    assert_int_equal(get32(buf + 160), w0bits);
+    int nonzero = 0;
+    for (size_t i = 160 + 4 * p; i < size - 4; i++)
+        nonzero |= buf[i];
+    assert_true(nonzero); /* the Adam moments of the 3 steps */
+    assert_int_equal(get32(buf + size - 4), crc32_of(buf, size - 4));
+
+    /* saving the loaded net again gives the same bytes: state and t kept */
+    size_t again_size;
+    unsigned char *again = save(got, NNF_SAVE_OPTIMIZER_STATE, &again_size);
+    assert_int_equal(again_size, size);
+    assert_memory_equal(again, buf, size);
+    free(again);
+    free(buf);
+    nnf_net_destroy(got);
+    nnf_net_destroy(want);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, count_live, no_leak)
+    const struct CMUnitTest tests[] = {
+        T(test_memory_round_trip_is_bit_exact),
+        T(test_file_round_trip_is_bit_exact),
+        T(test_a_net_without_layers_round_trips),
+        T(test_saved_size_is_the_bytes_written),
+        T(test_save_mem_with_a_small_cap_writes_nothing),
+        T(test_momentum_training_resumes_exactly),
+        T(test_adam_training_resumes_exactly),
+        T(test_without_the_state_the_optimizer_restarts),
+        T(test_every_corrupted_byte_is_rejected),
+        T(test_every_truncation_is_rejected),
+        T(test_each_bad_field_is_named),
+        T(test_error_buffer_null_or_tiny_is_safe),
+        T(test_failed_allocations_leak_nothing),
+        T(test_saving_over_a_file_replaces_it_atomically),
+        T(test_a_failed_write_keeps_the_old_file),
+        T(test_saving_into_a_missing_directory_is_an_io_error),
+        T(test_loading_a_bad_file_says_why),
+        T(test_the_committed_v1_file_still_loads),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
