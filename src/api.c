@@ -166,8 +166,9 @@ NNF_API nnf_status nnf_net_set_loss(nnf_net *net, nnf_loss loss)
 
 NNF_API nnf_status nnf_net_get_loss(const nnf_net *net, nnf_loss *loss)
 {
-    if (!net || !loss)
+    if (!net)
         return NNF_ERR_ARG;
+    CHECK((nnf_net *)(uintptr_t)net, loss, NNF_ERR_ARG, "nnf_net_get_loss: loss is NULL");
     *loss = net->loss;
     return NNF_OK;
 }
@@ -228,8 +229,10 @@ NNF_API nnf_status nnf_net_set_param(nnf_net *net, nnf_param key, double value)
 
 NNF_API nnf_status nnf_net_get_param(const nnf_net *net, nnf_param key, double *value)
 {
-    if (!net || !value)
+    if (!net)
         return NNF_ERR_ARG;
+    nnf_net *w = (nnf_net *)(uintptr_t)net; /* only its message is written */
+    CHECK(w, value, NNF_ERR_ARG, "nnf_net_get_param: value is NULL");
     switch (key) {
     case NNF_PARAM_LEARNING_RATE: *value = net->lr; return NNF_OK;
     case NNF_PARAM_OPTIMIZER: *value = (double)net->optimizer; return NNF_OK;
@@ -239,7 +242,8 @@ NNF_API nnf_status nnf_net_get_param(const nnf_net *net, nnf_param key, double *
     case NNF_PARAM_ADAM_EPSILON: *value = net->epsilon; return NNF_OK;
     case NNF_PARAM_L2_PENALTY: *value = net->l2; return NNF_OK;
     }
-    return NNF_ERR_ARG;
+    return FAIL(w, NNF_ERR_ARG, "nnf_net_get_param: key = %d is not an nnf_param (expected 0..6)",
+                (int)key);
 }
 
 NNF_API nnf_status nnf_net_init(nnf_net *net, nnf_init scheme, uint64_t seed)
@@ -405,20 +409,30 @@ NNF_API nnf_status nnf_net_forward(nnf_net *net, const float *x, size_t m, float
     if (!net)
         return NNF_ERR_ARG;
     nnf_status st = check_batch(net, __func__, x, m);
-    if (st == NNF_OK)
-        st = prepare_forward(net, __func__, x, m);
+    if (st == NNF_OK && net->fwd_m) /* as prepare_forward() */
+        st = check_finite(net, __func__, "x", x, net->n_in, m);
     if (st != NNF_OK)
         return st;
-    /* backward needs A[0] after this call returns: keep a copy of x */
+    /* The workspace and a copy of x (backward needs A[0] after this call
+     * returns) are both allocated before either is installed, so that a
+     * failure changes nothing: a stored forward pass survives it. */
+    float *work = nnf__net_work_alloc(net, __func__, m, &st);
+    if (st != NNF_OK)
+        return st;
     size_t nx = net->n_in * m;
     if (nx > net->x_cap) {
         float *copy = nnf__malloc(nx * sizeof(float));
-        CHECK(net, copy, NNF_ERR_NOMEM, "nnf_net_forward: could not allocate %zu bytes for x",
-              nx * sizeof(float));
+        if (!copy) {
+            nnf__free(work);
+            return FAIL(net, NNF_ERR_NOMEM, "nnf_net_forward: could not allocate %zu bytes for x",
+                        nx * sizeof(float));
+        }
         nnf__free(net->x_copy);
         net->x_copy = copy;
         net->x_cap = nx;
     }
+    if (work)
+        nnf__net_work_install(net, work, m);
     memcpy(net->x_copy, x, nx * sizeof(float));
     st = nnf__net_forward(net, __func__, net->x_copy, m);
     if (st == NNF_OK)
@@ -618,9 +632,11 @@ NNF_API nnf_status nnf_net_clone(const nnf_net *net, nnf_net **out)
 {
     if (out)
         *out = NULL;
-    if (!net || !out)
+    if (!net)
         return NNF_ERR_ARG;
+    nnf_net *w = (nnf_net *)(uintptr_t)net; /* only its message is written */
+    CHECK(w, out, NNF_ERR_ARG, "nnf_net_clone: out is NULL");
     nnf_status st = nnf__net_clone(net, out);
-    CHECK((nnf_net *)(uintptr_t)net, st == NNF_OK, st, "nnf_net_clone: could not allocate the copy");
+    CHECK(w, st == NNF_OK, st, "nnf_net_clone: could not allocate the copy");
     return NNF_OK;
 }

@@ -75,6 +75,8 @@ nnf_status nnf__net_create(nnf_net **out, size_t n_in);
 void nnf__net_destroy(nnf_net *net);
 nnf_status nnf__net_add_layer(nnf_net *net, size_t units, int act);
 nnf_status nnf__net_reserve(nnf_net *net, const char *fn, size_t m);
+float *nnf__net_work_alloc(nnf_net *net, const char *fn, size_t m, nnf_status *st);
+void nnf__net_work_install(nnf_net *net, float *work, size_t m);
 void nnf__net_forget(nnf_net *net);
 nnf_status nnf__net_forward(nnf_net *net, const char *fn, const float *x, size_t m);
 nnf_status nnf__net_backward(nnf_net *net, const float *y, float *cost);

@@ -157,20 +157,31 @@ static size_t work_floats(const nnf_net *net, size_t m)
     return rows * m;
 }
 
-/* Make the workspace hold at least m columns. Below the largest m seen it
- * does nothing, so steady training and inference never allocate. */
-nnf_status nnf__net_reserve(nnf_net *net, const char *fn, size_t m)
+/* A new workspace block for m columns, not yet installed: NULL with *st
+ * NNF_OK when the current block already holds m columns, NULL with *st set
+ * (and the message recorded) on failure. */
+float *nnf__net_work_alloc(nnf_net *net, const char *fn, size_t m, nnf_status *st)
 {
+    *st = NNF_OK;
     if (m <= net->cap_m)
-        return NNF_OK;
+        return NULL;
     size_t floats = work_floats(net, m);
-    if (!floats)
-        return nnf__fail(net, NNF_ERR_SHAPE,
-                         "%s: batch of m = %zu samples: the workspace would overflow size_t", fn, m);
+    if (!floats) {
+        *st = nnf__fail(net, NNF_ERR_SHAPE, "%s: batch of m = %zu samples: the workspace would "
+                        "overflow size_t", fn, m);
+        return NULL;
+    }
     float *work = nnf__malloc(floats * sizeof(float));
     if (!work)
-        return nnf__fail(net, NNF_ERR_NOMEM, "%s: could not allocate %zu bytes of workspace for "
-                         "m = %zu", fn, floats * sizeof(float), m);
+        *st = nnf__fail(net, NNF_ERR_NOMEM, "%s: could not allocate %zu bytes of workspace for "
+                        "m = %zu", fn, floats * sizeof(float), m);
+    return work;
+}
+
+/* Replace the workspace by work (from nnf__net_work_alloc for m): the
+ * stored forward pass, which lived in the old block, is gone. */
+void nnf__net_work_install(nnf_net *net, float *work, size_t m)
+{
     nnf__free(net->work);
     net->work = work;
     net->cap_m = m;
@@ -183,7 +194,17 @@ nnf_status nnf__net_reserve(nnf_net *net, const char *fn, size_t m)
     p += net->layers[net->depth - 1]->n_out * m;
     net->scratch = p;
     nnf__net_forget(net);
-    return NNF_OK;
+}
+
+/* Make the workspace hold at least m columns. Below the largest m seen it
+ * does nothing, so steady training and inference never allocate. */
+nnf_status nnf__net_reserve(nnf_net *net, const char *fn, size_t m)
+{
+    nnf_status st;
+    float *work = nnf__net_work_alloc(net, fn, m, &st);
+    if (work)
+        nnf__net_work_install(net, work, m);
+    return st;
 }
 
 const float *nnf__net_output(const nnf_net *net)

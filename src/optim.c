@@ -52,6 +52,22 @@ static float kernel_eps(double eps)
     return e >= FLT_MIN ? e : FLT_MIN;
 }
 
+/* Whether element i fails because the optimizer's state would overflow
+ * (a gradient so large that its moment, or Adam's g^2, is not finite in
+ * float, whatever the learning rate) rather than the parameter. The same
+ * float operations as the kernels (core/optim.c). */
+static int state_overflows(const nnf_net *net, size_t i, float beta, const nnf__adam_k *k)
+{
+    const float *s = net->opt_state, g = net->grads[i];
+    switch (net->optimizer) {
+    case NNF_OPT_MOMENTUM: return !isfinite(beta * s[i] + (1.0f - beta) * g);
+    case NNF_OPT_ADAM:
+        return !isfinite(k->b1 * s[i] + (1.0f - k->b1) * g) ||
+               !isfinite(k->b2 * s[net->n_params + i] + (1.0f - k->b2) * (g * g));
+    default: return 0;
+    }
+}
+
 /* One update of every parameter with the gradients of the last backward.
  * The check runs first: an update that would make a parameter or the
  * optimizer's state NaN or infinite writes nothing. */
@@ -60,13 +76,14 @@ nnf_status nnf__optim_update(nnf_net *net)
     size_t n = net->n_params, bad;
     float lr = (float)net->lr, *p = net->params, *g = net->grads, *s = net->opt_state;
     float beta = (float)kernel_beta(net->momentum);
-    nnf__adam_k k;
+    nnf__adam_k k = {0};
     switch (net->optimizer) {
     case NNF_OPT_MOMENTUM:
         bad = nnf__momentum_check(p, s, g, n, lr, beta);
         break;
     case NNF_OPT_ADAM: {
-        double t = (double)(net->opt_t + 1), b1 = kernel_beta(net->beta1);
+        /* t + 1 in double: a loaded t of 2^64 - 1 must not wrap to 0 (c1 = 1/0) */
+        double t = (double)net->opt_t + 1.0, b1 = kernel_beta(net->beta1);
         double b2 = kernel_beta(net->beta2);
         k.lr = lr;
         k.b1 = (float)b1;
@@ -84,6 +101,11 @@ nnf_status nnf__optim_update(nnf_net *net)
     if (bad < n) {
         if (!isfinite(g[bad])) /* no gradient is kept */
             return nnf__net_check_grads(net);
+        if (state_overflows(net, bad, beta, &k))
+            return nnf__fail(net, NNF_ERR_NUMERIC, "the update would make the optimizer's state "
+                             "of layer %zu infinite: the gradient %g is too large (not the "
+                             "learning rate: scale the inputs or weights down)",
+                             nnf__net_layer_of(net, bad), (double)g[bad]);
         return nnf__fail(net, NNF_ERR_NUMERIC, "the update would make a parameter of layer %zu "
                          "infinite: the learning rate %g is too large", nnf__net_layer_of(net, bad),
                          net->lr);
@@ -93,7 +115,8 @@ nnf_status nnf__optim_update(nnf_net *net)
     case NNF_OPT_ADAM: nnf__adam(p, s, s + n, g, n, &k); break;
     default: nnf__sgd(p, g, n, lr); break;
     }
-    net->opt_t++;
+    if (net->opt_t < UINT64_MAX) /* saturates: c1 and c2 are 1 long before */
+        net->opt_t++;
     return NNF_OK;
 }
 

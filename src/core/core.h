@@ -43,9 +43,12 @@ static inline size_t nnf__block_width(size_t n)
  * for the baseline, and the loader picks one (an ifunc). Each lane computes
  * the same IEEE-754 operations in the same order, so both give identical
  * bits (checked with SSE2, AVX2, AVX2+FMA, -O0 and clang builds); AVX2 took
- * the planar 2-4-1 step from 10.0 to 7.3 us. */
+ * the planar 2-4-1 step from 10.0 to 7.3 us. Not with -fsanitize=thread:
+ * GCC 12 instruments the ifunc resolvers, which the loader runs before the
+ * TSan runtime is initialized, and the library crashes as it loads. */
 #ifndef NNF__VECTOR
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(__SANITIZE_THREAD__)
 #define NNF__VECTOR __attribute__((target_clones("avx2", "default")))
 #else
 #define NNF__VECTOR
