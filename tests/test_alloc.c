@@ -8,35 +8,10 @@
 #include <cmocka.h>
 
 #include "nnfast.h"
+#include "count_alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* A counting allocator that can be told to fail allocation number fail_at. */
-typedef struct counter {
-    long allocs, frees, live;
-    long fail_at; /* 0: never fail */
-} counter;
-
-static void *count_alloc(void *user, size_t size)
-{
-    counter *c = user;
-    c->allocs++;
-    if (c->fail_at && c->allocs == c->fail_at)
-        return NULL;
-    void *p = malloc(size);
-    if (p)
-        c->live++;
-    return p;
-}
-
-static void count_free(void *user, void *ptr)
-{
-    counter *c = user;
-    c->frees++;
-    c->live--;
-    free(ptr);
-}
 
 static counter g_count;
 

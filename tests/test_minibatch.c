@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "count_alloc.h"
+
 #include "assert_ok.h"
 
 #include <math.h>
@@ -532,31 +534,9 @@ static void test_zero_batch_or_epochs_is_arg_error(void **state)
     nnf_net_destroy(net);
 }
 
-/* A counting allocator that fails allocation number fail_at (0: none).
- * Static, and removed by the test's teardown even when an assertion fails. */
-typedef struct counter {
-    long allocs, live, fail_at;
-} counter;
-
+/* The counting allocator (count_alloc.h); the test's teardown removes it
+ * even when an assertion fails. */
 static counter g_count;
-
-static void *count_alloc(void *user, size_t size)
-{
-    counter *c = user;
-    if (++c->allocs == c->fail_at)
-        return NULL;
-    void *p = malloc(size);
-    if (p)
-        c->live++;
-    return p;
-}
-
-static void count_free(void *user, void *ptr)
-{
-    counter *c = user;
-    c->live--;
-    free(ptr);
-}
 
 static int remove_allocator(void **state)
 {

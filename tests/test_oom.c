@@ -24,35 +24,11 @@
 #include <unistd.h>
 
 #include "nnfast.h"
+#include "count_alloc.h"
 
 /* ---- the allocator: counts calls and live blocks, fails call fail_at */
 
-typedef struct counter {
-    long allocs, frees, live;
-    long fail_at; /* absolute number of the allocation to refuse; 0: none */
-} counter;
-
 static counter g_count;
-
-static void *count_alloc(void *user, size_t size)
-{
-    counter *c = user;
-    c->allocs++;
-    if (c->fail_at && c->allocs == c->fail_at)
-        return NULL;
-    void *p = malloc(size);
-    if (p)
-        c->live++;
-    return p;
-}
-
-static void count_free(void *user, void *ptr)
-{
-    counter *c = user;
-    c->frees++;
-    c->live--;
-    free(ptr);
-}
 
 /* ---- data: up to M_BIG samples of at most N_MAX features or outputs */
 

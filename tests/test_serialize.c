@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "count_alloc.h"
+
 #include "assert_ok.h"
 #include "nnfast.h"
 
@@ -29,26 +31,7 @@
 
 /* ---- a counting allocator: every test ends with no live block */
 
-static struct {
-    long allocs, live, fail_at; /* fail_at: the allocation number that fails; 0 none */
-} g_count;
-
-static void *count_alloc(void *user, size_t size)
-{
-    (void)user;
-    if (++g_count.allocs == g_count.fail_at)
-        return NULL;
-    void *p = malloc(size);
-    g_count.live += p != NULL;
-    return p;
-}
-
-static void count_free(void *user, void *ptr)
-{
-    (void)user;
-    g_count.live--;
-    free(ptr);
-}
+static counter g_count;
 
 static char g_dir[] = "/tmp/nnf-serialize-XXXXXX";
 
@@ -57,7 +40,7 @@ static int group_setup(void **state)
     (void)state;
     if (!mkdtemp(g_dir))
         return -1;
-    return nnf_set_allocator(count_alloc, count_free, NULL) == NNF_OK ? 0 : -1;
+    return nnf_set_allocator(count_alloc, count_free, &g_count) == NNF_OK ? 0 : -1;
 }
 
 static void remove_tree(const char *path)
