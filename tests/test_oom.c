@@ -646,7 +646,7 @@ static int group_setup(void **state)
     memset(&g_count, 0, sizeof g_count);
     if (nnf_set_allocator(count_alloc, count_free, &g_count) != NNF_OK)
         return -1;
-    (void)snprintf(g_dir, sizeof g_dir, "/tmp/nnf_oom.XXXXXX");
+    (void)snprintf(g_dir, sizeof g_dir, "nnf_oom.XXXXXX");
     if (!mkdtemp(g_dir))
         return -1;
     (void)snprintf(g_load_path, sizeof g_load_path, "%s/load.nnf", g_dir);

@@ -33,7 +33,7 @@
 
 static counter g_count;
 
-static char g_dir[] = "/tmp/nnf-serialize-XXXXXX";
+static char g_dir[] = "nnf-serialize-XXXXXX"; /* in the working directory (the build tree) */
 
 static int group_setup(void **state)
 {
