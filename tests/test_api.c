@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "nnfast.h"
+#include "params.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -119,16 +120,7 @@ static nnf_net *build(const size_t *units, const nnf_act *acts, size_t depth)
 
 static void get_all(nnf_net *net, float *w, size_t cap)
 {
-    size_t n = 0;
-    for (size_t l = 1; l <= nnf_net_depth(net); l++) {
-        nnf_layer *ly = nnf_net_layer(net, l);
-        size_t k = nnf_layer_units(ly) * nnf_layer_inputs(ly);
-        assert_true(n + k + nnf_layer_units(ly) <= cap);
-        assert_int_equal(nnf_layer_get_weights(ly, w + n), NNF_OK);
-        n += k;
-        assert_int_equal(nnf_layer_get_bias(ly, w + n), NNF_OK);
-        n += nnf_layer_units(ly);
-    }
+    assert_true(test_net_params(net, w, cap, 0) != SIZE_MAX);
 }
 
 static const size_t units3[3] = {32, 16, 1};

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "count_alloc.h"
+#include "params.h"
 
 #include "assert_ok.h"
 
@@ -49,32 +50,16 @@ static nnf_net *bce_net(double lr)
 /* Every weight and bias of net, layer after layer, into p; returns the count. */
 static size_t get_params(nnf_net *net, float *p)
 {
-    size_t n = 0;
-    for (size_t l = 1; l <= nnf_net_depth(net); l++) {
-        nnf_layer *ly = nnf_net_layer(net, l);
-        size_t nw = nnf_layer_units(ly) * nnf_layer_inputs(ly);
-        assert_true(n + nw + nnf_layer_units(ly) <= MAX_PARAMS);
-        assert_ok(net, nnf_layer_get_weights(ly, p + n));
-        n += nw;
-        assert_ok(net, nnf_layer_get_bias(ly, p + n));
-        n += nnf_layer_units(ly);
-    }
+    size_t n = test_net_params(net, p, MAX_PARAMS, 0);
+    assert_true(n != SIZE_MAX);
     return n;
 }
 
 /* Every weight and bias gradient of net into g; returns the count. */
 static size_t get_grads(nnf_net *net, float *g)
 {
-    size_t n = 0;
-    for (size_t l = 1; l <= nnf_net_depth(net); l++) {
-        nnf_layer *ly = nnf_net_layer(net, l);
-        size_t nw = nnf_layer_units(ly) * nnf_layer_inputs(ly);
-        assert_true(n + nw + nnf_layer_units(ly) <= MAX_PARAMS);
-        assert_ok(net, nnf_layer_get_weight_grad(ly, g + n));
-        n += nw;
-        assert_ok(net, nnf_layer_get_bias_grad(ly, g + n));
-        n += nnf_layer_units(ly);
-    }
+    size_t n = test_net_params(net, g, MAX_PARAMS, 1);
+    assert_true(n != SIZE_MAX);
     return n;
 }
 

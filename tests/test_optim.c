@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "params.h"
+
 #include "assert_ok.h"
 
 #include <math.h>
@@ -185,32 +187,20 @@ static double grad_err(pair *p)
 
 /* Every parameter of the net in one array (per layer W then b); returns
  * the count. */
+#define MAX_P 128 /* floats of every parameter buffer in this file */
+
 static size_t get_params(nnf_net *net, float *out)
 {
-    size_t k = 0;
-    for (size_t l = 1; l <= nnf_net_depth(net); l++) {
-        nnf_layer *ly = nnf_net_layer(net, l);
-        size_t nw = nnf_layer_units(ly) * nnf_layer_inputs(ly);
-        assert_ok(net, nnf_layer_get_weights(ly, out + k));
-        k += nw;
-        assert_ok(net, nnf_layer_get_bias(ly, out + k));
-        k += nnf_layer_units(ly);
-    }
+    size_t k = test_net_params(net, out, MAX_P, 0);
+    assert_true(k != SIZE_MAX);
     return k;
 }
 
 /* The gradients of the last backward in the same layout. */
 static size_t get_grads(nnf_net *net, float *out)
 {
-    size_t k = 0;
-    for (size_t l = 1; l <= nnf_net_depth(net); l++) {
-        nnf_layer *ly = nnf_net_layer(net, l);
-        size_t nw = nnf_layer_units(ly) * nnf_layer_inputs(ly);
-        assert_ok(net, nnf_layer_get_weight_grad(ly, out + k));
-        k += nw;
-        assert_ok(net, nnf_layer_get_bias_grad(ly, out + k));
-        k += nnf_layer_units(ly);
-    }
+    size_t k = test_net_params(net, out, MAX_P, 1);
+    assert_true(k != SIZE_MAX);
     return k;
 }
 
@@ -227,7 +217,6 @@ static void copy_params(nnf_net *dst, nnf_net *src)
     }
 }
 
-#define MAX_P 128
 
 static void assert_same_params(nnf_net *a, nnf_net *b)
 {
