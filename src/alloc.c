@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: MIT */
 /* alloc.c - every allocation of the library goes through here, so a user's
  * hook (nnf_set_allocator) sees all of them. */
-#include "internal.h"
+#include "alloc.h"
+#include "call.h"
 
 #include <stdlib.h>
 
@@ -16,19 +18,24 @@ static void default_free(void *user, void *ptr)
     free(ptr);
 }
 
-/* The one piece of global state: set before first use, never concurrently. */
+/* Global, set before first use and never concurrently (nnfast.h). */
 static nnf_alloc_fn g_alloc = default_alloc;
 static nnf_free_fn g_free = default_free;
 static void *g_user;
 
 NNF_API nnf_status nnf_set_allocator(nnf_alloc_fn alloc_fn, nnf_free_fn free_fn, void *user)
 {
+    nnf__call c;
+    nnf__enter(&c, __func__, NULL, 0, NULL, 0);
     if ((alloc_fn == NULL) != (free_fn == NULL))
-        return NNF_ERR_ARG;
+        return nnf__leave(&c, nnf__fail(NNF_ERR_ARG, "%s is NULL but %s is not (expected both "
+                                        "functions, or both NULL for malloc and free)",
+                                        alloc_fn ? "free_fn" : "alloc_fn",
+                                        alloc_fn ? "alloc_fn" : "free_fn"));
     g_alloc = alloc_fn ? alloc_fn : default_alloc;
     g_free = free_fn ? free_fn : default_free;
     g_user = alloc_fn ? user : NULL;
-    return NNF_OK;
+    return nnf__leave(&c, NNF_OK);
 }
 
 void *nnf__malloc(size_t size)
@@ -36,8 +43,8 @@ void *nnf__malloc(size_t size)
     return size ? g_alloc(g_user, size) : NULL;
 }
 
-void nnf__free(void *ptr)
+void nnf__free(void *p)
 {
-    if (ptr)
-        g_free(g_user, ptr);
+    if (p)
+        g_free(g_user, p);
 }

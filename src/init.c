@@ -1,5 +1,8 @@
-/* init.c - weight initialization schemes (biases start at 0). */
-#include "internal.h"
+/* SPDX-License-Identifier: MIT */
+/* init.c - weight initialization schemes (biases start at 0), and
+ * nnf_net_init, which starts a net's training over. */
+#include "init.h"
+#include "optimizer.h"
 
 #include <math.h>
 #include <string.h>
@@ -9,7 +12,8 @@
 static double init_scale(nnf_init scheme, int act, size_t n_in, size_t n_out)
 {
     if (scheme == NNF_INIT_DEFAULT)
-        scheme = (act == NNF__RELU || act == NNF__LEAKY) ? NNF_INIT_HE : NNF_INIT_XAVIER;
+        scheme = (act == NNF_ACT_RELU || act == NNF_ACT_LEAKY_RELU) ? NNF_INIT_HE
+                                                                    : NNF_INIT_XAVIER;
     switch (scheme) {
     case NNF_INIT_HE: return sqrt(2.0 / (double)n_in);
     case NNF_INIT_XAVIER: return sqrt(2.0 / ((double)n_in + (double)n_out));
@@ -28,4 +32,21 @@ void nnf__layer_init(nnf_layer *layer, nnf_init scheme, uint64_t seed)
     for (size_t i = 0; i < n; i++)
         layer->wt[i] = (float)(scale * nnf__rng_normal(&rng));
     memset(layer->b, 0, layer->n_out * sizeof(float));
+}
+
+NNF_API nnf_status nnf_net_init(nnf_net *net, nnf_init scheme, uint64_t seed)
+{
+    nnf__call c;
+    nnf_status st = nnf__enter_write(&c, __func__, net);
+    if (st == NNF_OK && (unsigned)scheme >= NNF__N_INITS)
+        st = nnf__fail(NNF_ERR_ARG, "scheme = %d is not an nnf_init (expected 0..%d)",
+                       (int)scheme, NNF__N_INITS - 1);
+    if (st != NNF_OK)
+        return nnf__leave(&c, st);
+    net->seed = seed;
+    for (size_t l = 0; l < net->depth; l++)
+        nnf__layer_init(net->layers[l], scheme, seed);
+    nnf__forget_passes(net);
+    nnf__optim_restart(net); /* training starts over: so does the optimizer */
+    return nnf__leave(&c, NNF_OK);
 }

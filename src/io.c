@@ -1,14 +1,14 @@
-/* io.c - saved models in files: an atomic save (temporary file, fsync,
- * rename over the target) and a load that reads the whole file and hands it to serialize.c. */
+/* SPDX-License-Identifier: MIT */
+/* io.c - saved models in files: nnf_net_save, an atomic save (temporary
+ * file, fsync, rename over the target), and nnf_net_load, which reads the
+ * whole file and hands it to serialize.c. */
 #define _POSIX_C_SOURCE 200809L
-#include "internal.h"
+#include "alloc.h"
+#include "serialize.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -20,6 +20,12 @@ static const char *reason(int e, char *buf, size_t size)
     if (strerror_r(e, buf, size) != 0)
         (void)snprintf(buf, size, "error %d", e);
     return buf;
+}
+
+/* "<path>" before a message of the load and save calls. */
+static void where_path(char *buf, size_t cap, const void *path)
+{
+    (void)snprintf(buf, cap, "%s", (const char *)path);
 }
 
 /* Write all n bytes, through short writes and signals. Returns 0 or errno. */
@@ -55,20 +61,20 @@ static char *temp_name(const char *path)
 
 /* Create the file tmpl, whose name ends in XXXXXX, as mkstemp() does but
  * with mode 0666 less the umask, as fopen() would (mkstemp's 0600 would hide
- * a new model from the group). The suffix mixes the time, the pid and a
- * stack address; O_EXCL makes a collision a retry, never a shared file. */
+ * a new model from the group). The suffix comes from nnfast's generator
+ * seeded with the time, the pid and a stack address; O_EXCL makes a
+ * collision a retry, never a shared file. */
 static int create_temp(char *tmpl)
 {
     static const char digits[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     char *x = tmpl + strlen(tmpl) - 6;
-    for (uint64_t attempt = 0; attempt < 100; attempt++) {
-        struct timespec ts;
-        (void)clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t h = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 30 ^ (uint64_t)getpid() << 12
-                     ^ (uint64_t)(uintptr_t)&ts ^ attempt * UINT64_C(0x9E3779B97F4A7C15);
-        h = (h ^ (h >> 30)) * UINT64_C(0xBF58476D1CE4E5B9); /* splitmix64's finalizer */
-        h = (h ^ (h >> 27)) * UINT64_C(0x94D049BB133111EB);
-        h ^= h >> 31;
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    nnf__rng rng;
+    nnf__rng_seed(&rng, (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 30 ^ (uint64_t)(uintptr_t)&ts,
+                  (uint64_t)getpid());
+    for (int attempt = 0; attempt < 100; attempt++) {
+        uint64_t h = nnf__rng_next(&rng);
         for (int i = 0; i < 6; i++, h /= 62)
             x[i] = digits[h % 62];
         int fd = open(tmpl, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
@@ -124,18 +130,22 @@ static void sync_dir(char *tmp)
     }
 }
 
-nnf_status nnf__save_file(nnf_net *net, const char *path, unsigned flags)
+static nnf_status save_file(const nnf_net *net, const char *path, unsigned flags)
 {
+    if (!path)
+        return nnf__fail(NNF_ERR_ARG, "path is NULL (expected a file name)");
+    nnf_status st = nnf__check_save_flags(flags);
+    if (st != NNF_OK)
+        return st;
     size_t size = nnf__saved_size(net, flags);
     unsigned char *buf = nnf__malloc(size);
     char *tmp = temp_name(path);
     if (!buf || !tmp) {
         nnf__free(buf);
         nnf__free(tmp);
-        return nnf__fail(net, NNF_ERR_NOMEM, "nnf_net_save: could not allocate %zu bytes to "
-                         "serialize the net", size);
+        return nnf__fail(NNF_ERR_NOMEM, "could not allocate %zu bytes to serialize the net", size);
     }
-    nnf__save_mem(net, buf, flags);
+    nnf__save_to(net, buf, flags);
 
     const char *what;
     int e = write_temp(tmp, path, buf, size, &what);
@@ -150,24 +160,19 @@ nnf_status nnf__save_file(nnf_net *net, const char *path, unsigned flags)
     nnf__free(tmp);
     if (e) {
         char r[128];
-        return nnf__fail(net, NNF_ERR_IO, "nnf_net_save: %s: %s (%s)", path, what,
-                         reason(e, r, sizeof r));
+        nnf__call_where(where_path, path);
+        return nnf__fail(NNF_ERR_IO, "%s (%s)", what, reason(e, r, sizeof r));
     }
     return NNF_OK;
 }
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 4, 5)))
-#endif
-static nnf_status fail_load(nnf_status st, char *errbuf, size_t errbuf_size, const char *fmt, ...)
+NNF_API nnf_status nnf_net_save(const nnf_net *net, const char *path, unsigned flags)
 {
-    if (errbuf && errbuf_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        (void)vsnprintf(errbuf, errbuf_size, fmt, ap);
-        va_end(ap);
-    }
-    return st;
+    nnf__call c;
+    nnf_status st = nnf__enter_read(&c, __func__, net);
+    if (st == NNF_OK)
+        st = save_file(net, path, flags);
+    return nnf__leave(&c, st);
 }
 
 /* Read the regular file fd of size bytes into buf; returns 0 or errno.
@@ -189,45 +194,54 @@ static int read_all(int fd, unsigned char *buf, size_t size, size_t *got)
     return 0;
 }
 
-nnf_status nnf__load_file(nnf_net **out, const char *path, char *errbuf, size_t errbuf_size)
+static nnf_status load_file(nnf_net **out, const char *path)
 {
     char r[128];
+    nnf__call_where(where_path, path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail_load(NNF_ERR_IO, errbuf, errbuf_size, "%s: cannot open (%s)", path,
-                         reason(errno, r, sizeof r));
+        return nnf__fail(NNF_ERR_IO, "cannot open (%s)", reason(errno, r, sizeof r));
     struct stat st;
     int e = fstat(fd, &st) != 0 ? errno : 0;
     if (e || !S_ISREG(st.st_mode)) {
         (void)close(fd);
-        return fail_load(NNF_ERR_IO, errbuf, errbuf_size, "%s: %s", path,
-                         e ? reason(e, r, sizeof r) : "not a regular file");
+        return nnf__fail(NNF_ERR_IO, "%s", e ? reason(e, r, sizeof r) : "not a regular file");
     }
     /* a size_t, and a size malloc can be asked for */
     if ((uintmax_t)st.st_size > (uintmax_t)PTRDIFF_MAX) {
         (void)close(fd);
-        return fail_load(NNF_ERR_IO, errbuf, errbuf_size, "%s: %jd bytes is too large to read",
-                         path, (intmax_t)st.st_size);
+        return nnf__fail(NNF_ERR_IO, "%jd bytes is too large to read", (intmax_t)st.st_size);
     }
     size_t size = (size_t)st.st_size, got = 0;
     static const unsigned char empty[1];
     unsigned char *buf = size ? nnf__malloc(size) : NULL;
     if (size && !buf) {
         (void)close(fd);
-        return fail_load(NNF_ERR_NOMEM, errbuf, errbuf_size, "%s: could not allocate %zu bytes "
-                         "to read it", path, size);
+        return nnf__fail(NNF_ERR_NOMEM, "could not allocate %zu bytes to read it", size);
     }
     e = size ? read_all(fd, buf, size, &got) : 0;
     (void)close(fd);
-    if (e) {
-        nnf__free(buf);
-        return fail_load(NNF_ERR_IO, errbuf, errbuf_size, "%s: cannot read (%s)", path,
-                         reason(e, r, sizeof r));
-    }
-    char msg[256] = "";
-    nnf_status s = nnf__load_mem(out, buf ? buf : empty, got, msg, sizeof msg);
+    nnf_status s = e ? nnf__fail(NNF_ERR_IO, "cannot read (%s)", reason(e, r, sizeof r))
+                     : nnf__load_from(out, buf ? buf : empty, got);
     nnf__free(buf);
-    if (s != NNF_OK)
-        return fail_load(s, errbuf, errbuf_size, "%s: %s", path, msg);
-    return NNF_OK;
+    return s;
+}
+
+NNF_API nnf_status nnf_net_load(nnf_net **out, const char *path, char *errbuf,
+                                size_t errbuf_size)
+{
+    nnf__call c;
+    if (errbuf && errbuf_size)
+        errbuf[0] = '\0';
+    nnf__enter(&c, __func__, errbuf, errbuf_size, NULL, 0);
+    nnf_status st = NNF_OK;
+    if (out)
+        *out = NULL;
+    if (!out)
+        st = nnf__fail(NNF_ERR_ARG, "out is NULL (expected a place for the loaded net)");
+    else if (!path)
+        st = nnf__fail(NNF_ERR_ARG, "path is NULL (expected a file name)");
+    else
+        st = load_file(out, path);
+    return nnf__leave(&c, st);
 }

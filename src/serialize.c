@@ -1,340 +1,231 @@
+/* SPDX-License-Identifier: MIT */
 /* serialize.c - the saved-model format of docs/format.md: a net written into
  * a buffer, and a buffer checked completely (without allocating) before a net
- * is built from it. Every value is little-endian, written byte by byte. */
-#include "internal.h"
+ * is built from it; nnf_net_saved_size, nnf_net_save_mem, nnf_net_load_mem. */
+#include "serialize.h"
+#include "format.h"
+#include "optimizer.h"
 
 #include <float.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <zlib.h>
-
-_Static_assert(sizeof(float) == 4 && FLT_MANT_DIG == 24, "float must be IEEE-754 binary32");
-_Static_assert(sizeof(double) == 8 && DBL_MANT_DIG == 53, "double must be IEEE-754 binary64");
-
-/* PNG's trick: a high-bit byte, CR LF, ^Z and LF, so that 7-bit and
- * text-mode transfers show up as a wrong magic number. */
-static const unsigned char MAGIC[8] = {0x89, 'N', 'N', 'F', '\r', '\n', 0x1a, '\n'};
-
-enum {
-    VERSION = 1,
-    HEADER = 24,       /* magic, version, flags, content length */
-    FIXED = 88,        /* content before the layer table */
-    TABLE = HEADER + FIXED, /* file offset of the layer table */
-    RECORD = 16,       /* one layer: units u64, act u32, slope f32 */
-    TRAILER = 4,       /* CRC-32 */
-    MAX_DEPTH = NNF_MAX_DEPTH
-};
-#define FLAG_STATE 1u /* bit 0: the optimizer's state is stored */
-
-/* ---- little-endian, whatever the host */
-
-static unsigned char *put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-    return p + 4;
-}
-
-static unsigned char *put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-    return p + 8;
-}
-
-static unsigned char *put_f32(unsigned char *p, float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return put_u32(p, u);
-}
-
-static unsigned char *put_f64(unsigned char *p, double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    return put_u64(p, u);
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
-static float get_f32(const unsigned char *p)
-{
-    uint32_t u = get_u32(p);
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-static double get_f64(const unsigned char *p)
-{
-    uint64_t u = get_u64(p);
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
-}
-
-/* zlib's crc32() takes an unsigned int length: feed it in chunks. */
-static uint32_t crc_of(const unsigned char *p, size_t n)
-{
-    uLong crc = crc32(0L, Z_NULL, 0);
-    while (n) {
-        uInt chunk = n > (1u << 30) ? 1u << 30 : (uInt)n;
-        crc = crc32(crc, p, chunk);
-        p += chunk;
-        n -= chunk;
-    }
-    return (uint32_t)crc;
-}
 
 /* ---- writing */
 
 /* The optimizer's state is stored when asked for and when there is one. */
 static size_t state_floats(const nnf_net *net, unsigned flags)
 {
-    if (!(flags & NNF_SAVE_OPTIMIZER_STATE) || net->optimizer == NNF_OPT_SGD)
+    if (!(flags & NNF_SAVE_OPTIMIZER_STATE) || nnf__optimizer(net) == NNF_OPT_SGD)
         return 0;
-    return nnf__optim_state_floats(net->optimizer, net->n_params);
+    return nnf__optim_state_floats(nnf__optimizer(net), net->n_params);
 }
 
 size_t nnf__saved_size(const nnf_net *net, unsigned flags)
 {
-    return TABLE + RECORD * net->depth
-           + sizeof(float) * (net->n_params + state_floats(net, flags)) + TRAILER;
+    return NNF__AT_TABLE + NNF__RECORD * net->depth
+           + sizeof(float) * (net->n_params + state_floats(net, flags)) + NNF__TRAILER;
 }
 
-void nnf__save_mem(const nnf_net *net, unsigned char *buf, unsigned flags)
+void nnf__save_to(const nnf_net *net, unsigned char *buf, unsigned flags)
 {
-    int state = (flags & NNF_SAVE_OPTIMIZER_STATE) && net->optimizer != NNF_OPT_SGD;
     size_t n_state = state_floats(net, flags), size = nnf__saved_size(net, flags);
-    unsigned char *p = buf;
+    nnf__head h;
+    memset(&h, 0, sizeof h);
+    h.version = NNF__FORMAT_VERSION;
+    h.flags = n_state ? NNF__FORMAT_FLAG_STATE : 0;
+    h.length = (uint64_t)(size - NNF__HEADER - NNF__TRAILER);
+    h.n_in = net->n_in;
+    h.seed = net->seed;
+    h.t = n_state ? net->opt_t : 0;
+    memcpy(h.param, net->param, sizeof h.param);
+    h.depth = (uint32_t)net->depth;
+    h.loss = (uint32_t)net->loss;
+    h.optimizer = (uint32_t)nnf__optimizer(net);
+    nnf__head_write(buf, &h);
 
-    memcpy(p, MAGIC, sizeof MAGIC);
-    p = put_u32(p + sizeof MAGIC, VERSION);
-    p = put_u32(p, state ? FLAG_STATE : 0);
-    p = put_u64(p, (uint64_t)(size - HEADER - TRAILER));
-
-    p = put_u64(p, net->n_in);
-    p = put_u64(p, net->seed);
-    p = put_u64(p, state ? net->opt_t : 0);
-    const double hyper[6] = {net->lr, net->momentum, net->beta1, net->beta2, net->epsilon, net->l2};
-    for (int i = 0; i < 6; i++)
-        p = put_f64(p, hyper[i]);
-    p = put_u32(p, (uint32_t)net->depth);
-    p = put_u32(p, (uint32_t)net->loss);
-    p = put_u32(p, (uint32_t)net->optimizer);
-    p = put_u32(p, 0); /* padding: 8-byte alignment of the table */
-
-    for (size_t l = 0; l < net->depth; l++) {
+    unsigned char *p = buf + NNF__AT_TABLE;
+    for (size_t l = 0; l < net->depth; l++, p += NNF__RECORD) {
         const nnf_layer *ly = net->layers[l];
-        p = put_u64(p, ly->n_out);
-        p = put_u32(p, (uint32_t)ly->act);
-        p = put_f32(p, ly->alpha);
+        nnf__record r = {ly->n_out, (uint32_t)ly->act, ly->alpha};
+        nnf__record_write(p, &r);
     }
     /* the arena is already in the format's order: per layer Wt, then b */
-    for (size_t i = 0; i < net->n_params; i++)
-        p = put_f32(p, net->params[i]);
-    for (size_t i = 0; i < n_state; i++)
-        p = put_f32(p, net->opt_state[i]);
-    put_u32(p, crc_of(buf, size - TRAILER));
+    nnf__floats_write(p, net->params, net->n_params);
+    nnf__floats_write(p + 4 * net->n_params, net->opt_state, n_state);
+    nnf__u32_put(buf + size - NNF__TRAILER, nnf__crc32(buf, size - NNF__TRAILER));
 }
 
-/* ---- checking */
+/* ---- checking: every check names the byte and the problem */
 
 typedef struct reader {
     const unsigned char *buf;
     size_t size;
-    char *err;
-    size_t err_size;
-    /* from the header and the fixed fields, once checked */
-    unsigned flags;
-    uint64_t n_in, n_params;
-    uint32_t depth, optimizer;
+    nnf__head h;         /* the fixed fields, once the size is known to hold them */
+    uint64_t n_params;   /* from the layer table, once checked */
 } reader;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static nnf_status bad(const reader *r, nnf_status st, const char *fmt, ...)
-{
-    if (r->err && r->err_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        (void)vsnprintf(r->err, r->err_size, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
 
 typedef unsigned long long ull; /* for printf */
 
 static nnf_status check_magic(const reader *r)
 {
-    size_t n = r->size < sizeof MAGIC ? r->size : sizeof MAGIC;
-    if (memcmp(r->buf, MAGIC, n))
-        return bad(r, NNF_ERR_FORMAT, n >= 4 && !memcmp(r->buf, MAGIC, 4)
-                   ? "bytes 4-7: the magic number's line-end bytes are changed "
-                     "(was the file copied in text mode?)"
-                   : "bytes 0-7: wrong magic number: not an nnfast model");
-    if (r->size < HEADER)
-        return bad(r, NNF_ERR_FORMAT, "truncated: %zu bytes, less than the %d-byte header",
-                   r->size, HEADER);
+    size_t n = r->size < sizeof nnf__magic ? r->size : sizeof nnf__magic;
+    if (memcmp(r->buf, nnf__magic, n))
+        return nnf__fail(NNF_ERR_FORMAT, "%s", n >= 4 && !memcmp(r->buf, nnf__magic, 4)
+                         ? "bytes 4-7: the magic number's line-end bytes are changed "
+                           "(was the file copied in text mode?)"
+                         : "bytes 0-7: wrong magic number: not an nnfast model");
+    if (r->size < NNF__HEADER)
+        return nnf__fail(NNF_ERR_FORMAT, "truncated: %zu bytes, less than the %d-byte header",
+                         r->size, NNF__HEADER);
     return NNF_OK;
 }
 
 /* Magic, version, flags, content length against the size, CRC. */
-static nnf_status check_header(reader *r)
+static nnf_status check_header(const reader *r)
 {
     nnf_status st = check_magic(r);
     if (st != NNF_OK)
         return st;
-    uint32_t version = get_u32(r->buf + 8);
-    if (version > VERSION)
-        return bad(r, NNF_ERR_FORMAT, "byte 8: version %u is newer than this library reads (%d)",
-                   (unsigned)version, VERSION);
-    if (version != VERSION)
-        return bad(r, NNF_ERR_FORMAT, "byte 8: version %u is not a format version (expected %d)",
-                   (unsigned)version, VERSION);
-    r->flags = get_u32(r->buf + 12);
-    if (r->flags & ~FLAG_STATE)
-        return bad(r, NNF_ERR_FORMAT, "byte 12: flags 0x%x have unknown bits "
-                   "(version 1 knows 0x%x)", r->flags, FLAG_STATE);
-    uint64_t len = get_u64(r->buf + 16);
-    if (len > UINT64_MAX - HEADER - TRAILER)
-        return bad(r, NNF_ERR_FORMAT, "byte 16: content length %llu is larger than any file",
-                   (ull)len);
-    uint64_t total = len + HEADER + TRAILER;
+    uint32_t version = nnf__u32_at(r->buf + NNF__AT_VERSION);
+    if (version > NNF__FORMAT_VERSION)
+        return nnf__fail(NNF_ERR_FORMAT, "byte %d: version %u is newer than this library reads "
+                         "(%d)", NNF__AT_VERSION, (unsigned)version, NNF__FORMAT_VERSION);
+    if (version != NNF__FORMAT_VERSION)
+        return nnf__fail(NNF_ERR_FORMAT, "byte %d: version %u is not a format version (expected "
+                         "%d)", NNF__AT_VERSION, (unsigned)version, NNF__FORMAT_VERSION);
+    uint32_t flags = nnf__u32_at(r->buf + NNF__AT_FLAGS);
+    if (flags & ~(uint32_t)NNF__FORMAT_FLAG_STATE)
+        return nnf__fail(NNF_ERR_FORMAT, "byte %d: flags 0x%x have unknown bits (version 1 "
+                         "knows 0x%x)", NNF__AT_FLAGS, (unsigned)flags, NNF__FORMAT_FLAG_STATE);
+    uint64_t len = nnf__u64_at(r->buf + NNF__AT_LENGTH);
+    if (len > UINT64_MAX - NNF__HEADER - NNF__TRAILER)
+        return nnf__fail(NNF_ERR_FORMAT, "byte %d: content length %llu is larger than any file",
+                         NNF__AT_LENGTH, (ull)len);
+    uint64_t total = len + NNF__HEADER + NNF__TRAILER;
     if (total > (uint64_t)r->size)
-        return bad(r, NNF_ERR_FORMAT, "truncated: %zu bytes, the header says %llu", r->size,
-                   (ull)total);
+        return nnf__fail(NNF_ERR_FORMAT, "truncated: %zu bytes, the header says %llu", r->size,
+                         (ull)total);
     if (total < (uint64_t)r->size)
-        return bad(r, NNF_ERR_FORMAT, "%zu bytes, but the header says %llu: trailing data",
-                   r->size, (ull)total);
-    uint32_t stored = get_u32(r->buf + r->size - TRAILER);
-    uint32_t computed = crc_of(r->buf, r->size - TRAILER);
+        return nnf__fail(NNF_ERR_FORMAT, "%zu bytes, but the header says %llu: trailing data",
+                         r->size, (ull)total);
+    uint32_t stored = nnf__u32_at(r->buf + r->size - NNF__TRAILER);
+    uint32_t computed = nnf__crc32(r->buf, r->size - NNF__TRAILER);
     if (stored != computed)
-        return bad(r, NNF_ERR_FORMAT, "CRC mismatch: stored 0x%08x, computed 0x%08x",
-                   (unsigned)stored, (unsigned)computed);
+        return nnf__fail(NNF_ERR_FORMAT, "CRC mismatch: stored 0x%08x, computed 0x%08x",
+                         (unsigned)stored, (unsigned)computed);
     return NNF_OK;
 }
 
-/* The hyper-parameters, with the ranges nnf_net_set_param() accepts. */
-static nnf_status check_hyper(const reader *r)
+/* The stored settings, with the ranges nnf_net_set_param() accepts. */
+static nnf_status check_params(const reader *r)
 {
-    static const char *const names[6] = {"learning rate", "momentum", "Adam beta1",
-                                         "Adam beta2", "Adam epsilon", "L2 penalty"};
-    for (int i = 0; i < 6; i++) {
-        size_t at = 48 + 8 * (size_t)i;
-        double v = get_f64(r->buf + at);
-        int unit = i >= 1 && i <= 3, ok;
-        if (unit)
-            ok = v >= 0.0 && v < 1.0;
-        else
-            ok = v <= (double)FLT_MAX && (i == 5 ? v >= 0.0 : v > 0.0);
-        if (!ok)
-            return bad(r, NNF_ERR_FORMAT, "byte %zu: %s %g is out of range (expected %s)", at,
-                       names[i], v, unit ? "0 <= beta < 1" : i == 5 ? "0 <= lambda <= FLT_MAX"
-                                                                    : "0 < value <= FLT_MAX");
+    for (int i = 0; i < NNF__N_SAVED_PARAMS; i++) {
+        nnf_param key = nnf__saved_params[i];
+        if (!nnf__param_valid(key, r->h.param[key])) {
+            char where[32];
+            (void)snprintf(where, sizeof where, "byte %d: ", NNF__AT_PARAMS + 8 * i);
+            return nnf__param_fail(NNF_ERR_FORMAT, where, key, r->h.param[key]);
+        }
     }
     return NNF_OK;
 }
 
 static nnf_status check_fixed(reader *r)
 {
-    uint64_t len = get_u64(r->buf + 16);
-    if (len < FIXED)
-        return bad(r, NNF_ERR_FORMAT, "byte 16: content length %llu is less than the %d bytes "
-                   "of the fixed fields", (ull)len, FIXED);
-    r->n_in = get_u64(r->buf + 24);
-    if (r->n_in < 1 || r->n_in > INT_MAX)
-        return bad(r, NNF_ERR_FORMAT, "byte 24: n_inputs %llu is out of range (expected 1..%d)",
-                   (ull)r->n_in, INT_MAX);
-    uint64_t opt_t = get_u64(r->buf + 40);
-    nnf_status st = check_hyper(r);
+    uint64_t len = nnf__u64_at(r->buf + NNF__AT_LENGTH);
+    if (len < NNF__FIXED)
+        return nnf__fail(NNF_ERR_FORMAT, "byte %d: content length %llu is less than the %d bytes "
+                         "of the fixed fields", NNF__AT_LENGTH, (ull)len, NNF__FIXED);
+    nnf__head_read(r->buf, &r->h);
+    const nnf__head *h = &r->h;
+    if (h->n_in < 1 || h->n_in > INT_MAX)
+        return nnf__fail(NNF_ERR_FORMAT, "byte %d: n_inputs %llu is out of range (expected "
+                         "1..%d)", NNF__AT_N_IN, (ull)h->n_in, INT_MAX);
+    nnf_status st = check_params(r);
     if (st != NNF_OK)
         return st;
-    r->depth = get_u32(r->buf + 96);
-    uint32_t loss = get_u32(r->buf + 100);
-    r->optimizer = get_u32(r->buf + 104);
-    if (r->depth > MAX_DEPTH)
-        return bad(r, NNF_ERR_FORMAT, "byte 96: depth %u exceeds the limit of %d",
-                   (unsigned)r->depth, MAX_DEPTH);
-    if (loss > NNF_LOSS_CROSS_ENTROPY)
-        return bad(r, NNF_ERR_FORMAT, "byte 100: loss %u is not an nnf_loss (expected 0..2)",
-                   (unsigned)loss);
-    if (r->optimizer > NNF_OPT_ADAM)
-        return bad(r, NNF_ERR_FORMAT, "byte 104: optimizer %u is not an nnf_optimizer "
-                   "(expected 0..2)", (unsigned)r->optimizer);
-    if (get_u32(r->buf + 108))
-        return bad(r, NNF_ERR_FORMAT, "byte 108: padding is 0x%x (expected 0)",
-                   (unsigned)get_u32(r->buf + 108));
-    if ((r->flags & FLAG_STATE) && r->optimizer == NNF_OPT_SGD)
-        return bad(r, NNF_ERR_FORMAT, "byte 12: flags say the optimizer's state is stored, "
-                   "but SGD has none");
-    if (!(r->flags & FLAG_STATE) && opt_t)
-        return bad(r, NNF_ERR_FORMAT, "byte 40: step count %llu without a stored optimizer "
-                   "state (expected 0)", (ull)opt_t);
-    if (len < FIXED + (uint64_t)RECORD * r->depth)
-        return bad(r, NNF_ERR_FORMAT, "byte 16: content length %llu is too short for the table "
-                   "of %u layers", (ull)len, (unsigned)r->depth);
+    if (h->depth > NNF_MAX_DEPTH)
+        return nnf__fail(NNF_ERR_FORMAT, "byte %d: depth %u exceeds the limit of %u",
+                         NNF__AT_DEPTH, (unsigned)h->depth, NNF_MAX_DEPTH);
+    if (!nnf__loss_valid(h->loss))
+        return nnf__fail(NNF_ERR_FORMAT, "byte %d: loss %u is not an nnf_loss (expected 0..%d)",
+                         NNF__AT_LOSS, (unsigned)h->loss, NNF__N_LOSSES - 1);
+    if (!nnf__param_valid(NNF_PARAM_OPTIMIZER, (double)h->optimizer))
+        return nnf__fail(NNF_ERR_FORMAT, "byte %d: optimizer %u is not an nnf_optimizer "
+                         "(expected 0..%d)", NNF__AT_OPTIMIZER, (unsigned)h->optimizer,
+                         NNF__N_OPTIMIZERS - 1);
+    if (h->padding)
+        return nnf__fail(NNF_ERR_FORMAT, "byte %d: padding is 0x%x (expected 0)", NNF__AT_PADDING,
+                         (unsigned)h->padding);
+    if ((h->flags & NNF__FORMAT_FLAG_STATE) && h->optimizer == NNF_OPT_SGD)
+        return nnf__fail(NNF_ERR_FORMAT, "byte %d: flags say the optimizer's state is stored, "
+                         "but SGD has none", NNF__AT_FLAGS);
+    if (!(h->flags & NNF__FORMAT_FLAG_STATE) && h->t)
+        return nnf__fail(NNF_ERR_FORMAT, "byte %d: step count %llu without a stored optimizer "
+                         "state (expected 0)", NNF__AT_T, (ull)h->t);
+    if (len < NNF__FIXED + (uint64_t)NNF__RECORD * h->depth)
+        return nnf__fail(NNF_ERR_FORMAT, "byte %d: content length %llu is too short for the "
+                         "table of %u layers", NNF__AT_LENGTH, (ull)len, (unsigned)h->depth);
     return NNF_OK;
 }
 
-/* The layer table; sums the parameter count as nnf_net_add_dense() checks it. */
-static nnf_status check_layers(reader *r)
+/* One layer record, whose inputs are n_in. */
+static nnf_status check_record(const reader *r, uint32_t l, uint64_t n_in, nnf__record *rec)
 {
+    size_t at = NNF__AT_TABLE + NNF__RECORD * (size_t)l;
+    nnf__record_read(r->buf + at, rec);
+    if (rec->units < 1 || rec->units > INT_MAX)
+        return nnf__fail(NNF_ERR_FORMAT, "layer %u (byte %zu): units %llu is out of range "
+                         "(expected 1..%d)", (unsigned)l + 1, at, (ull)rec->units, INT_MAX);
+    if (!nnf__act_valid(rec->act))
+        return nnf__fail(NNF_ERR_FORMAT, "layer %u (byte %zu): activation %u is not an nnf_act "
+                         "(expected 0..%d)", (unsigned)l + 1, at + 8, (unsigned)rec->act,
+                         NNF__N_ACTS - 1);
+    if (rec->act == NNF_ACT_SOFTMAX && l + 1 < r->h.depth)
+        return nnf__fail(NNF_ERR_FORMAT, "layer %u (byte %zu): softmax is for the output layer "
+                         "only, and layer %u follows", (unsigned)l + 1, at + 8, (unsigned)l + 2);
+    if (!(rec->slope > 0.0f && rec->slope < 1.0f))
+        return nnf__fail(NNF_ERR_FORMAT, "layer %u (byte %zu): slope %g is out of range "
+                         "(expected 0 < alpha < 1)", (unsigned)l + 1, at + 12, (double)rec->slope);
+    /* units <= INT_MAX and n_in <= INT_MAX: (n_in + 1) * units fits */
     const uint64_t limit = SIZE_MAX / sizeof(float) < UINT64_MAX / 4 ? SIZE_MAX / sizeof(float)
                                                                       : UINT64_MAX / 4;
-    uint64_t n_in = r->n_in;
+    if ((n_in + 1) * rec->units > limit - r->n_params)
+        return nnf__fail(NNF_ERR_FORMAT, "layer %u (byte %zu): %llu x %llu weights overflow the "
+                         "parameter count", (unsigned)l + 1, at, (ull)rec->units, (ull)n_in);
+    return NNF_OK;
+}
+
+/* The layer table; sums the parameter count as nnf_net_add_dense() checks
+ * it, and the content length must match what the layers need. */
+static nnf_status check_layers(reader *r)
+{
+    uint64_t n_in = r->h.n_in;
     r->n_params = 0;
-    for (uint32_t l = 0; l < r->depth; l++) {
-        size_t at = TABLE + RECORD * (size_t)l;
-        const unsigned char *p = r->buf + at;
-        uint64_t units = get_u64(p);
-        uint32_t act = get_u32(p + 8);
-        float slope = get_f32(p + 12);
-        if (units < 1 || units > INT_MAX)
-            return bad(r, NNF_ERR_FORMAT, "layer %u (byte %zu): units %llu is out of range "
-                       "(expected 1..%d)", (unsigned)l + 1, at, (ull)units, INT_MAX);
-        if (act > NNF_ACT_SOFTMAX)
-            return bad(r, NNF_ERR_FORMAT, "layer %u (byte %zu): activation %u is not an nnf_act "
-                       "(expected 0..5)", (unsigned)l + 1, at + 8, (unsigned)act);
-        if (act == NNF_ACT_SOFTMAX && l + 1 < r->depth)
-            return bad(r, NNF_ERR_FORMAT, "layer %u (byte %zu): softmax is for the output layer "
-                       "only, and layer %u follows", (unsigned)l + 1, at + 8, (unsigned)l + 2);
-        if (!(slope > 0.0f && slope < 1.0f))
-            return bad(r, NNF_ERR_FORMAT, "layer %u (byte %zu): slope %g is out of range "
-                       "(expected 0 < alpha < 1)", (unsigned)l + 1, at + 12, (double)slope);
-        /* units <= INT_MAX and n_in <= INT_MAX: (n_in + 1) * units fits */
-        uint64_t count = (n_in + 1) * units;
-        if (count > limit - r->n_params)
-            return bad(r, NNF_ERR_FORMAT, "layer %u (byte %zu): %llu x %llu weights overflow "
-                       "the parameter count", (unsigned)l + 1, at, (ull)units, (ull)n_in);
-        r->n_params += count;
-        n_in = units;
+    for (uint32_t l = 0; l < r->h.depth; l++) {
+        nnf__record rec;
+        nnf_status st = check_record(r, l, n_in, &rec);
+        if (st != NNF_OK)
+            return st;
+        r->n_params += (n_in + 1) * rec.units;
+        n_in = rec.units;
     }
     /* n_params < 2^62, so 3 n_params fits in 64 bits */
-    unsigned copies = !(r->flags & FLAG_STATE) ? 1 : r->optimizer == NNF_OPT_ADAM ? 3 : 2;
+    unsigned copies = !(r->h.flags & NNF__FORMAT_FLAG_STATE) ? 1
+                      : r->h.optimizer == NNF_OPT_ADAM        ? 3
+                                                              : 2;
     uint64_t floats = r->n_params * copies;
-    uint64_t expected = FIXED + (uint64_t)RECORD * r->depth;
-    uint64_t len = get_u64(r->buf + 16);
+    uint64_t expected = NNF__FIXED + (uint64_t)NNF__RECORD * r->h.depth;
+    uint64_t len = r->h.length;
     if (floats > (UINT64_MAX - expected) / 4)
-        return bad(r, NNF_ERR_FORMAT, "byte 16: content length %llu does not match the layers "
-                   "(they need more than 2^64 bytes)", (ull)len);
+        return nnf__fail(NNF_ERR_FORMAT, "byte %d: content length %llu does not match the layers "
+                         "(they need more than 2^64 bytes)", NNF__AT_LENGTH, (ull)len);
     if (expected + 4 * floats != len)
-        return bad(r, NNF_ERR_FORMAT, "byte 16: content length %llu does not match the layers "
-                   "(they need %llu)", (ull)len, (ull)(expected + 4 * floats));
+        return nnf__fail(NNF_ERR_FORMAT, "byte %d: content length %llu does not match the layers "
+                         "(they need %llu)", NNF__AT_LENGTH, (ull)len,
+                         (ull)(expected + 4 * floats));
     return NNF_OK;
 }
 
@@ -347,36 +238,37 @@ static const char *nonfinite_name(float v)
  * The content length matched the layers, so all of it is in the buffer. */
 static nnf_status check_values(const reader *r)
 {
-    const unsigned char *p = r->buf + TABLE + RECORD * (size_t)r->depth;
-    uint64_t n_in = r->n_in;
-    for (uint32_t l = 0; l < r->depth; l++) {
-        uint64_t units = get_u64(r->buf + TABLE + RECORD * (size_t)l);
+    const unsigned char *p = r->buf + NNF__AT_TABLE + NNF__RECORD * (size_t)r->h.depth;
+    uint64_t n_in = r->h.n_in;
+    for (uint32_t l = 0; l < r->h.depth; l++) {
+        uint64_t units = nnf__u64_at(r->buf + NNF__AT_TABLE + NNF__RECORD * (size_t)l);
         size_t nw = (size_t)(n_in * units);
         for (size_t i = 0; i < nw + units; i++, p += 4) {
-            float v = get_f32(p);
+            float v = nnf__f32_at(p);
             if (isfinite(v))
                 continue;
             size_t at = (size_t)(p - r->buf);
             if (i < nw)
-                return bad(r, NNF_ERR_FORMAT, "layer %u: weight w[%zu][%zu] (byte %zu) is %s",
-                           (unsigned)l + 1, i / (size_t)n_in, i % (size_t)n_in, at,
-                           nonfinite_name(v));
-            return bad(r, NNF_ERR_FORMAT, "layer %u: bias b[%zu] (byte %zu) is %s",
-                       (unsigned)l + 1, i - nw, at, nonfinite_name(v));
+                return nnf__fail(NNF_ERR_FORMAT, "layer %u: weight w[%zu][%zu] (byte %zu) is %s",
+                                 (unsigned)l + 1, i / (size_t)n_in, i % (size_t)n_in, at,
+                                 nonfinite_name(v));
+            return nnf__fail(NNF_ERR_FORMAT, "layer %u: bias b[%zu] (byte %zu) is %s",
+                             (unsigned)l + 1, i - nw, at, nonfinite_name(v));
         }
         n_in = units;
     }
-    if (!(r->flags & FLAG_STATE))
+    if (!(r->h.flags & NNF__FORMAT_FLAG_STATE))
         return NNF_OK;
-    size_t n = (size_t)r->n_params, n_state = r->optimizer == NNF_OPT_ADAM ? 2 * n : n;
+    int adam = r->h.optimizer == NNF_OPT_ADAM;
+    size_t n = (size_t)r->n_params, n_state = adam ? 2 * n : n;
     for (size_t i = 0; i < n_state; i++, p += 4) {
-        float v = get_f32(p);
-        int adam_v = r->optimizer == NNF_OPT_ADAM && i >= n;
+        float v = nnf__f32_at(p);
+        int adam_v = adam && i >= n;
         if (isfinite(v) && !(adam_v && v < 0.0f))
             continue;
-        return bad(r, NNF_ERR_FORMAT, "optimizer state (byte %zu): %s[%zu] is %s",
-                   (size_t)(p - r->buf), r->optimizer == NNF_OPT_ADAM && !adam_v ? "m" : "v",
-                   adam_v ? i - n : i, isfinite(v) ? "negative" : nonfinite_name(v));
+        return nnf__fail(NNF_ERR_FORMAT, "optimizer state (byte %zu): %s[%zu] is %s",
+                         (size_t)(p - r->buf), adam && !adam_v ? "m" : "v", adam_v ? i - n : i,
+                         isfinite(v) ? "negative" : nonfinite_name(v));
     }
     return NNF_OK;
 }
@@ -385,49 +277,44 @@ static nnf_status check_values(const reader *r)
 
 static nnf_status build(const reader *r, nnf_net **out)
 {
-    const unsigned char *b = r->buf;
+    const nnf__head *h = &r->h;
     nnf_net *net = NULL;
-    if (nnf__net_create(&net, (size_t)r->n_in) != NNF_OK)
-        return bad(r, NNF_ERR_NOMEM, "out of memory creating the net");
-    net->seed = get_u64(b + 32);
-    for (uint32_t l = 0; l < r->depth; l++) {
-        const unsigned char *p = b + TABLE + RECORD * (size_t)l;
-        if (nnf__net_add_layer(net, (size_t)get_u64(p), (int)get_u32(p + 8)) != NNF_OK) {
-            nnf__net_destroy(net);
-            return bad(r, NNF_ERR_NOMEM, "out of memory allocating layer %u of %u",
-                       (unsigned)l + 1, (unsigned)r->depth);
+    if (nnf__net_new(&net, (size_t)h->n_in) != NNF_OK)
+        return nnf__fail(NNF_ERR_NOMEM, "out of memory creating the net");
+    net->seed = h->seed;
+    /* the optimizer first, so that the layers allocate its state */
+    net->param[NNF_PARAM_OPTIMIZER] = (double)h->optimizer;
+    for (uint32_t l = 0; l < h->depth; l++) {
+        nnf__record rec;
+        nnf__record_read(r->buf + NNF__AT_TABLE + NNF__RECORD * (size_t)l, &rec);
+        if (nnf__net_append(net, (size_t)rec.units, (int)rec.act) != NNF_OK) {
+            nnf__net_free(net);
+            return nnf__fail(NNF_ERR_NOMEM, "out of memory allocating layer %u of %u",
+                             (unsigned)l + 1, (unsigned)h->depth);
         }
-        net->layers[l]->alpha = get_f32(p + 12);
+        net->layers[l]->alpha = rec.slope;
     }
-    if (nnf__optim_reset(net, (nnf_optimizer)r->optimizer) != NNF_OK) {
-        nnf__net_destroy(net);
-        return bad(r, NNF_ERR_NOMEM, "out of memory allocating the optimizer's state");
-    }
-    net->loss = (nnf_loss)get_u32(b + 100);
-    net->lr = get_f64(b + 48);
-    net->momentum = get_f64(b + 56);
-    net->beta1 = get_f64(b + 64);
-    net->beta2 = get_f64(b + 72);
-    net->epsilon = get_f64(b + 80);
-    net->l2 = get_f64(b + 88);
+    net->loss = (nnf_loss)h->loss;
+    for (int i = 0; i < NNF__N_SAVED_PARAMS; i++)
+        net->param[nnf__saved_params[i]] = h->param[nnf__saved_params[i]];
 
-    const unsigned char *p = b + TABLE + RECORD * (size_t)r->depth;
-    for (size_t i = 0; i < net->n_params; i++, p += 4)
-        net->params[i] = get_f32(p);
-    if (r->flags & FLAG_STATE) {
-        size_t n_state = nnf__optim_state_floats(net->optimizer, net->n_params);
-        for (size_t i = 0; i < n_state; i++, p += 4)
-            net->opt_state[i] = get_f32(p);
-        net->opt_t = get_u64(b + 40);
+    const unsigned char *p = r->buf + NNF__AT_TABLE + NNF__RECORD * (size_t)h->depth;
+    nnf__floats_read(p, net->params, net->n_params);
+    if (h->flags & NNF__FORMAT_FLAG_STATE) {
+        nnf__floats_read(p + 4 * net->n_params, net->opt_state,
+                         nnf__optim_state_floats(nnf__optimizer(net), net->n_params));
+        net->opt_t = h->t;
     }
     *out = net;
     return NNF_OK;
 }
 
-nnf_status nnf__load_mem(nnf_net **out, const unsigned char *buf, size_t size, char *errbuf,
-                         size_t errbuf_size)
+nnf_status nnf__load_from(nnf_net **out, const unsigned char *buf, size_t size)
 {
-    reader r = {buf, size, errbuf, errbuf_size, 0, 0, 0, 0, 0};
+    reader r;
+    memset(&r, 0, sizeof r);
+    r.buf = buf;
+    r.size = size;
     nnf_status st = check_header(&r);
     if (st == NNF_OK)
         st = check_fixed(&r);
@@ -438,4 +325,76 @@ nnf_status nnf__load_mem(nnf_net **out, const unsigned char *buf, size_t size, c
     if (st == NNF_OK)
         st = build(&r, out);
     return st;
+}
+
+/* ---- the public calls */
+
+nnf_status nnf__check_save_flags(unsigned flags)
+{
+    if (flags & ~NNF_SAVE_OPTIMIZER_STATE)
+        return nnf__fail(NNF_ERR_ARG, "flags 0x%x has unknown bits (expected "
+                         "NNF_SAVE_OPTIMIZER_STATE)", flags);
+    return NNF_OK;
+}
+
+NNF_API nnf_status nnf_net_saved_size(const nnf_net *net, unsigned flags, size_t *size)
+{
+    nnf__call c;
+    nnf_status st = nnf__enter_read(&c, __func__, net);
+    if (st == NNF_OK && !size)
+        st = nnf__fail(NNF_ERR_ARG, "size is NULL (expected a place for the byte count)");
+    if (st == NNF_OK)
+        st = nnf__check_save_flags(flags);
+    if (st == NNF_OK)
+        *size = nnf__saved_size(net, flags);
+    return nnf__leave(&c, st);
+}
+
+static nnf_status save_mem(const nnf_net *net, void *buf, size_t cap, unsigned flags,
+                           size_t *size)
+{
+    if (!buf)
+        return nnf__fail(NNF_ERR_ARG, "buf is NULL (expected cap bytes)");
+    nnf_status st = nnf__check_save_flags(flags);
+    if (st != NNF_OK)
+        return st;
+    size_t need = nnf__saved_size(net, flags);
+    if (cap < need)
+        return nnf__fail(NNF_ERR_ARG, "cap = %zu bytes is too small (the net needs %zu)", cap,
+                         need);
+    nnf__save_to(net, buf, flags);
+    if (size)
+        *size = need;
+    return NNF_OK;
+}
+
+NNF_API nnf_status nnf_net_save_mem(const nnf_net *net, void *buf, size_t cap, unsigned flags,
+                                    size_t *size)
+{
+    nnf__call c;
+    if (size)
+        *size = 0;
+    nnf_status st = nnf__enter_read(&c, __func__, net);
+    if (st == NNF_OK)
+        st = save_mem(net, buf, cap, flags, size);
+    return nnf__leave(&c, st);
+}
+
+NNF_API nnf_status nnf_net_load_mem(nnf_net **out, const void *buf, size_t size, char *errbuf,
+                                    size_t errbuf_size)
+{
+    nnf__call c;
+    if (errbuf && errbuf_size)
+        errbuf[0] = '\0';
+    nnf__enter(&c, __func__, errbuf, errbuf_size, NULL, 0);
+    nnf_status st = NNF_OK;
+    if (out)
+        *out = NULL;
+    if (!out)
+        st = nnf__fail(NNF_ERR_ARG, "out is NULL (expected a place for the loaded net)");
+    else if (!buf)
+        st = nnf__fail(NNF_ERR_ARG, "buf is NULL (expected the %zu bytes of a saved net)", size);
+    else
+        st = nnf__load_from(out, buf, size);
+    return nnf__leave(&c, st);
 }

@@ -1,7 +1,13 @@
+/* SPDX-License-Identifier: MIT */
 /* train.c - mini-batch training over a data set (order, batches, progress)
- * and evaluation (cost and accuracy in chunks of the workspace). Arguments
- * were checked by api.c. */
-#include "internal.h"
+ * and evaluation (cost and accuracy in chunks of the workspace):
+ * nnf_net_train and nnf_net_evaluate. */
+#include "alloc.h"
+#include "check.h"
+#include "net.h"
+#include "optimizer.h"
+#include "pass.h"
+#include "workspace.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -39,69 +45,59 @@ static void gather(float *dst, const float *v, size_t n, const size_t *order, si
         memcpy(dst + r * n, v + order[r] * n, n * sizeof(float));
 }
 
-/* A step or a chunk failed: restate the message for the whole data set.
- * A non-finite input names its row in the caller's x (the batch's row i is
- * sample rows[i], or first + i when rows is NULL); any other message gets
- * the context prefixed, without repeating the function's name. */
-static nnf_status restate(nnf_net *net, nnf_status st, const char *fn, const char *ctx,
-                          const float *xb, size_t mb, const size_t *rows, size_t first)
+/* Where a run is, for the message of a step that fails. */
+typedef struct position {
+    size_t epoch, batch;
+} position;
+
+static void where_in_run(char *buf, size_t cap, const void *data)
 {
-    size_t n = net->n_in, bad = st == NNF_ERR_NUMERIC ? nnf__find_nonfinite(xb, n * mb) : n * mb;
-    if (bad < n * mb) {
-        size_t row = bad / n;
-        return nnf__fail(net, st, "%s: %sx[%zu][%zu] is %g (expected a finite value)", fn, ctx,
-                         rows ? rows[row] : first + row, bad % n, (double)xb[bad]);
-    }
-    char msg[sizeof net->errmsg];
-    const char *inner = net->errmsg;
-    size_t len = strlen(fn);
-    if (!strncmp(inner, fn, len) && !strncmp(inner + len, ": ", 2))
-        inner += len + 2;
-    (void)snprintf(msg, sizeof msg, "%s", inner);
-    return nnf__fail(net, st, "%s: %s%s", fn, ctx, msg);
+    const position *p = data;
+    (void)snprintf(buf, cap, "epoch %zu, batch %zu", p->epoch, p->batch);
 }
 
 /* The order 0..m-1 and the two batch buffers of a shuffled run. */
-static nnf_status alloc_shuffle(nnf_net *net, const char *fn, size_t m, size_t batch,
-                                size_t **order, float **xb, float **yb)
+static nnf_status alloc_shuffle(const nnf_net *net, size_t m, size_t batch, size_t **order,
+                                float **xb, float **yb)
 {
-    size_t n_out = net->layers[net->depth - 1]->n_out;
+    size_t n_out = nnf__output_layer(net)->n_out;
     if (m > SIZE_MAX / sizeof **order)
-        return nnf__fail(net, NNF_ERR_SHAPE, "%s: the order of m = %zu samples overflows size_t",
-                         fn, m);
+        return nnf__fail(NNF_ERR_SHAPE, "the order of m = %zu samples overflows size_t", m);
     *order = nnf__malloc(m * sizeof **order);
     *xb = nnf__malloc(batch * net->n_in * sizeof(float));
     *yb = nnf__malloc(batch * n_out * sizeof(float));
     if (!*order || !*xb || !*yb)
-        return nnf__fail(net, NNF_ERR_NOMEM, "%s: could not allocate the order of %zu samples "
-                         "and batch buffers of %zu", fn, m, batch);
+        return nnf__fail(NNF_ERR_NOMEM, "could not allocate the order of %zu samples and batch "
+                         "buffers of %zu", m, batch);
     for (size_t i = 0; i < m; i++)
         (*order)[i] = i;
     return NNF_OK;
 }
 
-nnf_status nnf__train(nnf_net *net, const float *x, const float *y, size_t m, size_t batch,
+static nnf_status run(nnf_net *net, const float *x, const float *y, size_t m, size_t batch,
                       size_t epochs, int shuffle, uint64_t seed, nnf_progress_fn progress,
                       void *user, size_t *steps)
 {
-    static const char fn[] = "nnf_net_train";
-    size_t n_in = net->n_in, n_out = net->layers[net->depth - 1]->n_out, done = 0;
+    size_t n_in = net->n_in, n_out = nnf__output_layer(net)->n_out;
     size_t *order = NULL;
     float *xb = NULL, *yb = NULL;
 
     /* Everything is allocated before the first step: NNF_ERR_NOMEM changes nothing. */
-    nnf_status st = shuffle ? alloc_shuffle(net, fn, m, batch, &order, &xb, &yb) : NNF_OK;
+    nnf_status st = shuffle ? alloc_shuffle(net, m, batch, &order, &xb, &yb) : NNF_OK;
     if (st == NNF_OK)
-        st = nnf__net_reserve(net, fn, batch);
+        st = nnf__work_reserve(net, &net->work, batch);
 
     nnf__rng rng;
     nnf__rng_seed(&rng, seed, SHUFFLE_STREAM);
+    position at = {0, 0};
+    nnf__call_where(where_in_run, &at);
     int stop = 0;
-    for (size_t e = 0; st == NNF_OK && !stop && e < epochs; e++) {
+    for (at.epoch = 0; st == NNF_OK && !stop && at.epoch < epochs; at.epoch++) {
         if (shuffle)
             shuffle_order(order, m, &rng);
         double sum = 0.0; /* sum over the epoch's batches of J_b m_b */
-        for (size_t b = 0, first = 0; first < m; b++, first += batch) {
+        at.batch = 0;
+        for (size_t first = 0; first < m; at.batch++, first += batch) {
             size_t mb = m - first < batch ? m - first : batch;
             const float *xs = x + first * n_in, *ys = y + first * n_out;
             if (shuffle) {
@@ -111,27 +107,64 @@ nnf_status nnf__train(nnf_net *net, const float *x, const float *y, size_t m, si
                 ys = yb;
             }
             float cost;
-            st = nnf__net_step(net, fn, xs, ys, mb, &cost);
-            if (st != NNF_OK) {
-                char ctx[64];
-                (void)snprintf(ctx, sizeof ctx, "epoch %zu, batch %zu: ", e, b);
-                st = restate(net, st, fn, ctx, xs, mb, shuffle ? order + first : NULL, first);
+            st = nnf__step(net, xs, ys, mb, &cost);
+            if (st != NNF_OK)
                 break;
-            }
-            done++;
+            ++*steps;
             sum += (double)cost * (double)mb;
-            if (progress && progress(user, e, b, (float)(sum / (double)(first + mb)))) {
+            if (progress && progress(user, at.epoch, at.batch, (float)(sum / (double)(first + mb)))) {
                 stop = 1;
                 break;
             }
         }
     }
-    if (steps)
-        *steps = done;
+    nnf__call_where(NULL, NULL);
     nnf__free(order);
     nnf__free(xb);
     nnf__free(yb);
     return st;
+}
+
+static nnf_status train(nnf_net *net, const float *x, const float *y, size_t m,
+                        size_t batch_size, size_t epochs, int shuffle, uint64_t seed,
+                        nnf_progress_fn progress, void *user, size_t *steps)
+{
+    if (batch_size == 0)
+        return nnf__fail(NNF_ERR_ARG, "batch_size is 0 (expected at least 1)");
+    if (epochs == 0)
+        return nnf__fail(NNF_ERR_ARG, "epochs is 0 (expected at least 1)");
+    /* the batch goes to BLAS; the data set only has to be addressable */
+    size_t batch = batch_size < m ? batch_size : m;
+    nnf_status st = nnf__check_batch(net, x, batch);
+    if (st == NNF_OK) {
+        size_t n_out = nnf__output_layer(net)->n_out;
+        size_t width = net->n_in > n_out ? net->n_in : n_out;
+        if (width > SIZE_MAX / sizeof(float) / m)
+            st = nnf__fail(NNF_ERR_SHAPE, "a data set of m = %zu samples overflows size_t", m);
+    }
+    if (st == NNF_OK)
+        st = nnf__check_loss(net);
+    if (st == NNF_OK)
+        st = nnf__check_labels(net, y, m);
+    if (st == NNF_OK) /* bad data fails before the first step, not in epoch 3 */
+        st = nnf__check_finite("x", x, net->n_in, m);
+    if (st == NNF_OK)
+        st = run(net, x, y, m, batch, epochs, shuffle, seed, progress, user, steps);
+    return st;
+}
+
+NNF_API nnf_status nnf_net_train(nnf_net *net, const float *x, const float *y, size_t m,
+                                 size_t batch_size, size_t epochs, int shuffle, uint64_t seed,
+                                 nnf_progress_fn progress, void *user, size_t *steps)
+{
+    nnf__call c;
+    size_t done = 0;
+    nnf_status st = nnf__enter_write(&c, __func__, net);
+    if (st == NNF_OK)
+        st = train(net, x, y, m, batch_size, epochs, shuffle, seed, progress, user, &done);
+    if (steps)
+        *steps = done;
+    return nnf__leave(&c, st);
 }
 
 /* Correct predictions in a chunk of mb samples: with BCE the output values
@@ -161,46 +194,40 @@ static size_t count_correct(nnf_loss loss, const float *a, const float *y, size_
     return correct;
 }
 
-nnf_status nnf__evaluate(nnf_net *net, const float *x, const float *y, size_t m, float *cost,
-                         float *accuracy)
+static nnf_status evaluate_chunks(nnf_net *net, const float *x, const float *y, size_t m,
+                                  float *cost, float *accuracy)
 {
-    static const char fn[] = "nnf_net_evaluate";
-    size_t n_in = net->n_in, n_out = net->layers[net->depth - 1]->n_out;
+    size_t n_in = net->n_in, n_out = nnf__output_layer(net)->n_out;
     /* chunks as large as the workspace already is, and at least 256 samples */
     size_t chunk = m < 256 ? m : 256;
-    if (net->cap_m > chunk)
-        chunk = net->cap_m;
-    nnf_status st = nnf__net_reserve(net, fn, chunk);
+    if (net->work.cap_m > chunk)
+        chunk = net->work.cap_m;
+    nnf_status st = nnf__work_reserve(net, &net->work, chunk);
     if (st != NNF_OK)
         return st;
+    nnf__forget_forward(net); /* the chunks overwrite it */
 
     double loss = 0.0;
     size_t correct = 0;
     for (size_t first = 0; first < m; first += chunk) {
         size_t mb = m - first < chunk ? m - first : chunk;
         const float *xs = x + first * n_in, *ys = y + first * n_out;
-        st = nnf__net_forward(net, fn, xs, mb);
+        st = nnf__forward(net, &net->work, xs, mb);
+        if (st == NNF_ERR_NUMERIC) /* name a bad input by its row in the caller's x */
+            (void)nnf__check_finite("x", x, n_in, first + mb);
         if (st != NNF_OK)
-            return restate(net, st, fn, "", xs, mb, NULL, first);
-        loss += nnf__net_loss_sum(net, ys, mb);
+            return st;
+        loss += nnf__loss_sum(net, &net->work, ys, mb);
         if (net->loss != NNF_LOSS_MSE)
-            correct += count_correct(net->loss, nnf__net_output(net), ys, n_out, mb);
+            correct += count_correct(net->loss, nnf__output(net, &net->work), ys, n_out, mb);
     }
-    nnf__net_forget(net);
 
     /* J as a full-batch backward computes it: loss / m + lambda/(2m) sum ||W||^2 */
-    double j = loss / (double)m;
-    if (net->l2 > 0.0) {
-        double sumsq = 0.0;
-        for (size_t l = 0; l < net->depth; l++)
-            sumsq += nnf__sum_squares(net->layers[l]->wt,
-                                      net->layers[l]->n_in * net->layers[l]->n_out);
-        j += net->l2 / (2.0 * (double)m) * sumsq;
-    }
+    double j = loss / (double)m + nnf__l2_cost(net, m);
     float jf = (float)j;
     if (!isfinite(jf))
-        return nnf__fail(net, NNF_ERR_NUMERIC, "%s: the cost J = %g is not finite in float: "
-                         "the outputs are too far from the labels", fn, j);
+        return nnf__fail(NNF_ERR_NUMERIC, "the cost J = %g is not finite in float: the outputs "
+                         "are too far from the labels", j);
     if (cost)
         *cost = jf;
     if (accuracy) {
@@ -208,4 +235,29 @@ nnf_status nnf__evaluate(nnf_net *net, const float *x, const float *y, size_t m,
         *accuracy = net->loss == NNF_LOSS_MSE ? NAN : (float)((double)correct / (double)total);
     }
     return NNF_OK;
+}
+
+static nnf_status evaluate(nnf_net *net, const float *x, const float *y, size_t m, float *cost,
+                           float *accuracy)
+{
+    nnf_status st = nnf__check_batch(net, x, m);
+    if (st == NNF_OK)
+        st = nnf__check_loss(net);
+    if (st == NNF_OK)
+        st = nnf__check_labels(net, y, m);
+    if (st == NNF_OK)
+        st = nnf__check_x_keeps_forward(net, x, m);
+    if (st == NNF_OK)
+        st = evaluate_chunks(net, x, y, m, cost, accuracy);
+    return st;
+}
+
+NNF_API nnf_status nnf_net_evaluate(nnf_net *net, const float *x, const float *y, size_t m,
+                                    float *cost, float *accuracy)
+{
+    nnf__call c;
+    nnf_status st = nnf__enter_write(&c, __func__, net);
+    if (st == NNF_OK)
+        st = evaluate(net, x, y, m, cost, accuracy);
+    return nnf__leave(&c, st);
 }

@@ -634,7 +634,7 @@ static void test_set_learning_rate_not_positive_or_not_finite_is_arg_and_keeps_t
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
                               nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, bad[i]),
-                              "nnf_net_set_param", "learning rate", "> 0");
+                              "nnf_net_set_param", "learning rate", "0 < value");
     assert_usable(net);
     nnf_net_destroy(net);
 }

@@ -55,7 +55,8 @@ static inline size_t nnf__block_width(size_t n)
 #endif
 #endif
 
-/* Activation codes; the same numbers as the public nnf_act. */
+/* Activation codes; the same numbers as the public nnf_act (settings.c
+ * checks that they are). */
 enum { NNF__LINEAR = 0, NNF__SIGMOID = 1, NNF__TANH = 2, NNF__RELU = 3, NNF__LEAKY = 4 };
 
 /* ---- gemm.c: the only matrix product, and the only user of <cblas.h>. */
@@ -93,16 +94,16 @@ int nnf__bias_act_forward(int act, float alpha, float *z, const float *b, float 
 void nnf__act_backward(int act, float alpha, const float *a, float *d, size_t n);
 /* a = d * g'(a): dZ[l] written over A[l], which backward no longer needs. */
 void nnf__act_backward_over_a(int act, float alpha, float *a, const float *d, size_t n);
+/* z = Z + b, A = softmax(z) per column (the column max is subtracted
+ * before e^z). Out of place only (the output layer keeps its logits).
+ * Returns 1 if any Z + b is NaN or infinite.   Z, A: n x m, b: n */
+int nnf__bias_softmax_forward(float *z, const float *b, float *a, size_t n, size_t m);
 
 /* ---- bias.c (the broadcast is fused into nnf__bias_act_forward) */
 
 /* db = scale * rowsum(dZ).                   dZ: n x m, db: n */
 void nnf__bias_grad(const float *dz, float *db, size_t n, size_t m, float scale);
 
-/* z = Z + b, A = softmax(z) per column (the column max is subtracted
- * before e^z). Out of place only (the output layer keeps its logits).
- * Returns 1 if any Z + b is NaN or infinite.   Z, A: n x m, b: n */
-int nnf__bias_softmax_forward(float *z, const float *b, float *a, size_t n, size_t m);
 
 /* ---- loss.c: loss values (sums over all n values, in double) and output
  * gradients. The caller divides a sum by m to get J. */
@@ -130,7 +131,7 @@ double nnf__sum_squares(const float *x, size_t n);
 /* y += a x (the L2 penalty's gradient term). */
 void nnf__add_scaled(float *y, const float *x, size_t n, float a);
 
-/* ---- optim.c: the updates over a parameter arena p with gradients g.
+/* ---- update.c: the optimizers' updates over a parameter arena p with gradients g.
  * Each has a check that runs the same arithmetic without writing and
  * returns the first index whose new parameter or state would be NaN or
  * infinite (n if none), so that a failing update writes nothing. */

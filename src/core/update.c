@@ -1,4 +1,4 @@
-/* optim.c - the parameter updates of the optimizers over a whole arena
+/* update.c - the parameter updates of the optimizers over a whole arena
  * (formulas in nnfast.h, nnf_optimizer). Each element's new values come from
  * one inline function, used both by the update and by its check, so the
  * check sees exactly what the update would write. */

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* call.c - the public call in progress and its failure message (call.h), and
+ * the static texts of the status codes. Messages live in two places: each
+ * thread keeps the message of its own last failure (so a call that only
+ * reads a net never writes to it), and a call that owns a handle also
+ * stores the message in the handle, where any later caller finds it. */
+#include "call.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct thread_state {
+    nnf__call *current;          /* innermost public call of this thread */
+    const nnf_net *last_net;     /* the net of this thread's last failure */
+    uint64_t last_serial;
+    char msg[NNF__MSG_MAX];
+} thread_state;
+
+static _Thread_local thread_state t_state;
+
+void nnf__enter(nnf__call *c, const char *fn, char *dst, size_t cap, const nnf_net *net,
+                uint64_t serial)
+{
+    c->fn = fn;
+    c->dst = cap ? dst : NULL;
+    c->cap = cap;
+    c->net = net;
+    c->serial = serial;
+    c->where = NULL;
+    c->where_data = NULL;
+    c->outer = t_state.current;
+    t_state.current = c;
+}
+
+nnf_status nnf__leave(nnf__call *c, nnf_status st)
+{
+    t_state.current = c->outer;
+    return st;
+}
+
+void nnf__call_where(nnf__where_fn where, const void *data)
+{
+    nnf__call *c = t_state.current;
+    if (c) {
+        c->where = where;
+        c->where_data = data;
+    }
+}
+
+nnf_status nnf__fail(nnf_status st, const char *fmt, ...)
+{
+    thread_state *t = &t_state;
+    const nnf__call *c = t->current;
+    size_t cap = sizeof t->msg, used = 0;
+    int n = snprintf(t->msg, cap, "%s: ", c ? c->fn : "nnfast");
+    used = n > 0 && (size_t)n < cap ? (size_t)n : cap - 1;
+    if (c && c->where) {
+        c->where(t->msg + used, cap - used, c->where_data);
+        used += strlen(t->msg + used);
+        n = snprintf(t->msg + used, cap - used, ": ");
+        used = n > 0 && (size_t)n < cap - used ? used + (size_t)n : cap - 1;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(t->msg + used, cap - used, fmt, ap);
+    va_end(ap);
+    t->last_net = c ? c->net : NULL;
+    t->last_serial = c ? c->serial : 0;
+    if (c && c->dst)
+        (void)snprintf(c->dst, c->cap, "%s", t->msg);
+    return st;
+}
+
+const char *nnf__net_message(const nnf_net *net, uint64_t serial, const char *stored)
+{
+    const thread_state *t = &t_state;
+    return t->last_net == net && t->last_serial == serial ? t->msg : stored;
+}
+
+uint64_t nnf__new_serial(void)
+{
+    static atomic_uint_fast64_t next = 1;
+    return (uint64_t)atomic_fetch_add_explicit(&next, 1, memory_order_relaxed);
+}
+
+NNF_API const char *nnf_status_str(nnf_status status)
+{
+    switch (status) {
+    case NNF_OK: return "success";
+    case NNF_ERR_ARG: return "invalid argument";
+    case NNF_ERR_SHAPE: return "sizes do not fit together or are too large";
+    case NNF_ERR_NOMEM: return "out of memory";
+    case NNF_ERR_STATE: return "call out of order or conflicting settings";
+    case NNF_ERR_NUMERIC: return "NaN or infinity in data, cost or gradients";
+    case NNF_ERR_IO: return "input/output error";
+    case NNF_ERR_FORMAT: return "malformed serialized data";
+    }
+    return "unknown status";
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* dense.h - a fully-connected layer's forward and backward, as core calls. */
+#ifndef NNF_DENSE_H
+#define NNF_DENSE_H
+
+#include "net.h"
+
+/* Z = W A_in + b, A = g(Z).   A_in: n_in x m; Z, A: n_out x m (a == z: in
+ * place). Returns 1 if Z has a NaN or infinity. */
+int nnf__dense_forward(const nnf_layer *layer, const float *a_in, float *z, float *a, size_t m);
+/* dW = (1/m) dZ A_in^T, db = (1/m) rowsum(dZ), and, when da_in is not NULL,
+ * dA_in = W^T dZ with W as it was in the forward pass (no update yet). */
+void nnf__dense_backward(nnf_layer *layer, const float *a_in, const float *dz, float *da_in,
+                         size_t m);
+
+#endif /* NNF_DENSE_H */

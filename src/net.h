@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/* net.h - the objects behind the opaque handles, nnf_net and nnf_layer, and
+ * the functions of net.c that own their memory: the layer list and the
+ * parameter, gradient and optimizer-state arenas. */
+#ifndef NNF_NET_H
+#define NNF_NET_H
+
+#include "nnfast.h"
+#include "call.h"
+#include "settings.h"
+#include "core/core.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A dense layer. Its parameters and gradients live in the net's arenas (same
+ * layout: per layer Wt then b); the pointers are refreshed when they move. */
+struct nnf_layer {
+    nnf_net *net;
+    size_t index;          /* l, 1..L */
+    size_t n_in, n_out;    /* n[l-1], n[l] */
+    int act;               /* nnf_act */
+    float alpha;           /* leaky ReLU slope */
+    size_t offset;         /* of Wt in the arenas; b follows at offset + n_in n_out */
+    size_t rows_before;    /* sum of n[k], k < l: where A[l] starts in a workspace */
+    float *wt, *b;         /* parameters: Wt is the user's w[n_out][n_in] */
+    float *dwt, *db;       /* gradients, same layout */
+};
+
+/* Memory for a batch of up to cap_m samples, one block: A[l] of every layer
+ * (n[l] x cap_m each, in order), the output logits Z[L] and the scratch
+ * matrix for dA[l-1] (as wide as the widest hidden layer). */
+typedef struct nnf__work {
+    size_t cap_m;          /* 0: none */
+    float *block;
+} nnf__work;
+
+/* What the last backward left in the gradient arena. */
+typedef enum nnf__grads {
+    NNF__GRADS_NONE = 0,   /* nothing usable (none yet, or a change made them stale) */
+    NNF__GRADS_FRESH,      /* from the last backward, not yet applied */
+    NNF__GRADS_APPLIED     /* applied by nnf_net_update: readable, not applicable again */
+} nnf__grads;
+
+struct nnf_net {
+    uint64_t serial;       /* tells this net's messages from a former net's at its address */
+    size_t n_in;
+    size_t depth, layers_cap;
+    nnf_layer **layers;    /* layers[0] is layer 1 */
+    nnf_loss loss;
+    uint64_t seed;
+    double param[NNF__N_PARAMS];   /* every nnf_param setting (settings.c) */
+
+    /* The optimizer's state (optimizer.c): the arenas' layout, for momentum
+     * v (n_params floats), for Adam m then v (2 n_params); NULL for SGD. */
+    uint64_t opt_t;        /* updates made since the state was reset */
+    float *opt_state;
+
+    size_t n_params;       /* floats in each arena */
+    float *params, *grads;
+
+    size_t rows;           /* sum of n[l] over the layers */
+    size_t widest_hidden;  /* largest n[l] for l < L: the scratch's rows */
+    nnf__work work;
+    size_t x_cap;          /* floats in x_copy (nnf_net_forward only) */
+    float *x_copy;
+
+    size_t fwd_m;          /* batch of the stored forward pass; 0: none */
+    const float *fwd_x;    /* its A[0] */
+    nnf__grads grads_state;
+
+    char errmsg[NNF__MSG_MAX];
+};
+
+/* Start a public call on net: one that may change it (its failures are
+ * stored in the net too), or one that only reads it (its failures are kept
+ * by the calling thread alone, so that readers never write to the net).
+ * A NULL net is NNF_ERR_ARG (there is nowhere to say more). Layer calls
+ * report on the layer's net. */
+static inline nnf_status nnf__enter_write(nnf__call *c, const char *fn, nnf_net *net)
+{
+    nnf__enter(c, fn, net ? net->errmsg : NULL, NNF__MSG_MAX, net, net ? net->serial : 0);
+    return net ? NNF_OK : nnf__fail(NNF_ERR_ARG, "net is NULL");
+}
+static inline nnf_status nnf__enter_read(nnf__call *c, const char *fn, const nnf_net *net)
+{
+    nnf__enter(c, fn, NULL, 0, net, net ? net->serial : 0);
+    return net ? NNF_OK : nnf__fail(NNF_ERR_ARG, "net is NULL");
+}
+
+/* A net with n_in inputs, no layer and every setting at its default. */
+nnf_status nnf__net_new(nnf_net **out, size_t n_in);
+void nnf__net_free(nnf_net *net);
+/* Append a layer (sizes checked by the caller); all or nothing: on
+ * NNF_ERR_NOMEM the net is as it was. */
+nnf_status nnf__net_append(nnf_net *net, size_t units, int act);
+
+static inline nnf_layer *nnf__output_layer(const nnf_net *net)
+{
+    return net->layers[net->depth - 1];
+}
+
+static inline nnf_optimizer nnf__optimizer(const nnf_net *net)
+{
+    return (nnf_optimizer)(int)net->param[NNF_PARAM_OPTIMIZER];
+}
+
+/* The layer (1..L) that holds arena index i. */
+static inline size_t nnf__layer_of(const nnf_net *net, size_t i)
+{
+    size_t lo = 0, hi = net->depth - 1; /* binary search over the offsets */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo + 1) / 2;
+        if (net->layers[mid]->offset <= i)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo + 1;
+}
+
+/* Drop the stored forward pass (a change made it unusable). */
+static inline void nnf__forget_forward(nnf_net *net)
+{
+    net->fwd_m = 0;
+    net->fwd_x = NULL;
+}
+
+/* A change to parameters or architecture: neither the stored forward pass
+ * nor the gradients describe the net any more. */
+static inline void nnf__forget_passes(nnf_net *net)
+{
+    nnf__forget_forward(net);
+    net->grads_state = NNF__GRADS_NONE;
+}
+
+#endif /* NNF_NET_H */

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/* optimizer.c - the net's optimizer: its state arena, the update step over
+ * the parameter arena, the L2 penalty's terms (formulas in nnfast.h), and
+ * nnf_net_set_param / nnf_net_get_param, driven by the settings table. */
+#include "optimizer.h"
+#include "alloc.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+size_t nnf__optim_state_floats(nnf_optimizer opt, size_t n_params)
+{
+    switch (opt) {
+    case NNF_OPT_MOMENTUM: return n_params;
+    case NNF_OPT_ADAM: return 2 * n_params;
+    default: return 0;
+    }
+}
+
+void nnf__optim_restart(nnf_net *net)
+{
+    size_t n = nnf__optim_state_floats(nnf__optimizer(net), net->n_params);
+    if (n)
+        memset(net->opt_state, 0, n * sizeof(float));
+    net->opt_t = 0;
+}
+
+/* Switch to opt with a zeroed state (t = 0). The new state is allocated
+ * before the old one is dropped, so NNF_ERR_NOMEM changes nothing. */
+static nnf_status optim_switch(nnf_net *net, nnf_optimizer opt)
+{
+    size_t floats = nnf__optim_state_floats(opt, net->n_params);
+    float *state = NULL;
+    if (floats) {
+        state = nnf__malloc(floats * sizeof(float));
+        if (!state)
+            return nnf__fail(NNF_ERR_NOMEM, "could not allocate the optimizer's state");
+        memset(state, 0, floats * sizeof(float));
+    }
+    nnf__free(net->opt_state);
+    net->opt_state = state;
+    net->param[NNF_PARAM_OPTIMIZER] = (double)opt;
+    net->opt_t = 0;
+    return NNF_OK;
+}
+
+/* The kernels compute in float. A beta in [1 - 2^-25, 1) is < 1 as a double
+ * but rounds to 1.0f, which would freeze the moment (1 - beta = 0 in float;
+ * Adam's v then stays 0 and its steps are lr m / eps, ~1e8 too large). Such
+ * a beta is used as the largest float below 1, in the kernel and in the
+ * bias correction alike; any other beta is used as it is. */
+static double kernel_beta(double beta)
+{
+    return (float)beta < 1.0f ? beta : (double)nextafterf(1.0f, 0.0f);
+}
+
+/* Likewise an epsilon below the float range would be 0: 0 / 0 for every
+ * parameter whose gradient has always been 0 (a dead ReLU unit). */
+static float kernel_eps(double eps)
+{
+    float e = (float)eps;
+    return e >= FLT_MIN ? e : FLT_MIN;
+}
+
+/* Whether element i fails because the optimizer's state would overflow
+ * (a gradient so large that its moment, or Adam's g^2, is not finite in
+ * float, whatever the learning rate) rather than the parameter. The same
+ * float operations as the kernels (core/update.c). */
+static int state_overflows(const nnf_net *net, size_t i, float beta, const nnf__adam_k *k)
+{
+    const float *s = net->opt_state, g = net->grads[i];
+    switch (nnf__optimizer(net)) {
+    case NNF_OPT_MOMENTUM: return !isfinite(beta * s[i] + (1.0f - beta) * g);
+    case NNF_OPT_ADAM:
+        return !isfinite(k->b1 * s[i] + (1.0f - k->b1) * g) ||
+               !isfinite(k->b2 * s[net->n_params + i] + (1.0f - k->b2) * (g * g));
+    default: return 0;
+    }
+}
+
+nnf_status nnf__grads_check(nnf_net *net)
+{
+    size_t bad = nnf__find_nonfinite(net->grads, net->n_params);
+    if (bad == net->n_params)
+        return NNF_OK;
+    net->grads_state = NNF__GRADS_NONE;
+    return nnf__fail(NNF_ERR_NUMERIC, "a gradient of layer %zu is not finite "
+                     "(the inputs or weights are too large)", nnf__layer_of(net, bad));
+}
+
+/* Adam's constants for the next update, t + 1 computed in double: a loaded
+ * t of 2^64 - 1 must not wrap to 0 (c1 = 1/0). */
+static nnf__adam_k adam_constants(const nnf_net *net)
+{
+    double t = (double)net->opt_t + 1.0;
+    double b1 = kernel_beta(net->param[NNF_PARAM_ADAM_BETA1]);
+    double b2 = kernel_beta(net->param[NNF_PARAM_ADAM_BETA2]);
+    nnf__adam_k k;
+    k.lr = (float)net->param[NNF_PARAM_LEARNING_RATE];
+    k.b1 = (float)b1;
+    k.b2 = (float)b2;
+    k.eps = kernel_eps(net->param[NNF_PARAM_ADAM_EPSILON]);
+    k.c1 = (float)(1.0 / (1.0 - pow(b1, t)));
+    k.c2 = (float)(1.0 / (1.0 - pow(b2, t)));
+    return k;
+}
+
+nnf_status nnf__optim_update(nnf_net *net)
+{
+    size_t n = net->n_params, bad;
+    float lr = (float)net->param[NNF_PARAM_LEARNING_RATE];
+    float *p = net->params, *g = net->grads, *s = net->opt_state;
+    float beta = (float)kernel_beta(net->param[NNF_PARAM_MOMENTUM]);
+    nnf_optimizer opt = nnf__optimizer(net);
+    nnf__adam_k k = {0};
+    if (opt == NNF_OPT_ADAM)
+        k = adam_constants(net);
+    switch (opt) {
+    case NNF_OPT_MOMENTUM: bad = nnf__momentum_check(p, s, g, n, lr, beta); break;
+    case NNF_OPT_ADAM: bad = nnf__adam_check(p, s, s + n, g, n, &k); break;
+    default: bad = nnf__sgd_check(p, g, n, lr); break;
+    }
+    if (bad < n) {
+        if (!isfinite(g[bad])) /* no gradient is kept */
+            return nnf__grads_check(net);
+        if (state_overflows(net, bad, beta, &k))
+            return nnf__fail(NNF_ERR_NUMERIC, "the update would make the optimizer's state "
+                             "of layer %zu infinite: the gradient %g is too large (not the "
+                             "learning rate: scale the inputs or weights down)",
+                             nnf__layer_of(net, bad), (double)g[bad]);
+        return nnf__fail(NNF_ERR_NUMERIC, "the update would make a parameter of layer %zu "
+                         "infinite: the learning rate %g is too large", nnf__layer_of(net, bad),
+                         net->param[NNF_PARAM_LEARNING_RATE]);
+    }
+    switch (opt) {
+    case NNF_OPT_MOMENTUM: nnf__momentum(p, s, g, n, lr, beta); break;
+    case NNF_OPT_ADAM: nnf__adam(p, s, s + n, g, n, &k); break;
+    default: nnf__sgd(p, g, n, lr); break;
+    }
+    if (net->opt_t < UINT64_MAX) /* saturates: c1 and c2 are 1 long before */
+        net->opt_t++;
+    net->grads_state = NNF__GRADS_APPLIED;
+    return NNF_OK;
+}
+
+double nnf__l2_cost(const nnf_net *net, size_t m)
+{
+    double lambda = net->param[NNF_PARAM_L2_PENALTY], sumsq = 0.0;
+    if (lambda <= 0.0)
+        return 0.0;
+    for (size_t l = 0; l < net->depth; l++) {
+        const nnf_layer *ly = net->layers[l];
+        sumsq += nnf__sum_squares(ly->wt, ly->n_in * ly->n_out);
+    }
+    return lambda / (2.0 * (double)m) * sumsq;
+}
+
+double nnf__l2_apply(nnf_net *net, size_t m)
+{
+    double lambda = net->param[NNF_PARAM_L2_PENALTY];
+    if (lambda <= 0.0)
+        return 0.0;
+    float scale = (float)(lambda / (double)m);
+    for (size_t l = 0; l < net->depth; l++) {
+        nnf_layer *ly = net->layers[l];
+        nnf__add_scaled(ly->dwt, ly->wt, ly->n_in * ly->n_out, scale);
+    }
+    return nnf__l2_cost(net, m);
+}
+
+/* ---- the public calls */
+
+static nnf_status set_param(nnf_net *net, nnf_param key, double value)
+{
+    if (!nnf__param_known(key))
+        return nnf__fail(NNF_ERR_ARG, "key = %d is not an nnf_param (expected 0..%d)", (int)key,
+                         NNF__N_PARAMS - 1);
+    if (!nnf__param_valid(key, value))
+        return nnf__param_fail(NNF_ERR_ARG, "", key, value);
+    if (key == NNF_PARAM_OPTIMIZER) /* another optimizer starts afresh; the same one goes on */
+        return value == net->param[key] ? NNF_OK : optim_switch(net, (nnf_optimizer)(int)value);
+    net->param[key] = value;
+    return NNF_OK;
+}
+
+NNF_API nnf_status nnf_net_set_param(nnf_net *net, nnf_param key, double value)
+{
+    nnf__call c;
+    nnf_status st = nnf__enter_write(&c, __func__, net);
+    if (st == NNF_OK)
+        st = set_param(net, key, value);
+    return nnf__leave(&c, st);
+}
+
+NNF_API nnf_status nnf_net_get_param(const nnf_net *net, nnf_param key, double *value)
+{
+    nnf__call c;
+    nnf_status st = nnf__enter_read(&c, __func__, net);
+    if (st == NNF_OK && !value)
+        st = nnf__fail(NNF_ERR_ARG, "value is NULL (expected a place for the setting)");
+    else if (st == NNF_OK && !nnf__param_known(key))
+        st = nnf__fail(NNF_ERR_ARG, "key = %d is not an nnf_param (expected 0..%d)", (int)key,
+                       NNF__N_PARAMS - 1);
+    if (st == NNF_OK)
+        *value = net->param[key];
+    return nnf__leave(&c, st);
+}

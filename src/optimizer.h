@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* optimizer.h - the net's optimizer: its state arena, the update of the
+ * parameter arena with the last gradients, and the L2 penalty's terms. */
+#ifndef NNF_OPTIMIZER_H
+#define NNF_OPTIMIZER_H
+
+#include "net.h"
+
+/* Floats of state opt keeps for n_params parameters. */
+size_t nnf__optim_state_floats(nnf_optimizer opt, size_t n_params);
+/* Zero the state and the step count: training starts over. */
+void nnf__optim_restart(nnf_net *net);
+/* One update with the gradients of the last backward; a check runs first,
+ * and an update that would make a parameter or the state NaN or infinite
+ * fails with NNF_ERR_NUMERIC and writes nothing. */
+nnf_status nnf__optim_update(nnf_net *net);
+/* NNF_ERR_NUMERIC (and no gradient kept) if a gradient is not finite. */
+nnf_status nnf__grads_check(nnf_net *net);
+/* The L2 penalty's cost term lambda/(2m) sum_l ||W[l]||^2 (0 for lambda 0). */
+double nnf__l2_cost(const nnf_net *net, size_t m);
+/* dW[l] += (lambda/m) W[l] for every layer; returns nnf__l2_cost(net, m). */
+double nnf__l2_apply(nnf_net *net, size_t m);
+
+#endif /* NNF_OPTIMIZER_H */

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/* pass.c - forward and backward propagation over the layers, the update, and
+ * the public calls that run them: nnf_net_forward, nnf_net_backward,
+ * nnf_net_update, nnf_net_train_step and nnf_net_predict. */
+#include "pass.h"
+#include "alloc.h"
+#include "check.h"
+#include "dense.h"
+#include "optimizer.h"
+#include "workspace.h"
+
+#include <math.h>
+#include <string.h>
+
+const float *nnf__output(const nnf_net *net, const nnf__work *w)
+{
+    return nnf__work_a(w, nnf__output_layer(net));
+}
+
+/* Why the forward pass stopped at layer l (0-based): name the bad value. A
+ * NaN or infinity anywhere in x always reaches Z[1] (NaN times any weight is
+ * NaN, infinity times zero is NaN), so the pass does not scan a wide x up
+ * front: it checks the small Z[l] in the pass that already reads it, and
+ * only on failure looks for the cause. */
+static nnf_status forward_failure(const nnf_net *net, const nnf__work *w, const float *x,
+                                  size_t m, size_t l)
+{
+    const nnf_layer *ly = net->layers[l];
+    if (l == 0 && nnf__check_finite("x", x, net->n_in, m) != NNF_OK)
+        return NNF_ERR_NUMERIC;
+    if (l + 1 == net->depth) {
+        const float *logits = nnf__work_logits(net, w);
+        size_t n = ly->n_out * m, k = nnf__find_nonfinite(logits, n);
+        if (k < n)
+            return nnf__fail(NNF_ERR_NUMERIC, "the output A[%zu] of sample %zu, unit %zu is not "
+                             "finite (Z = %g): the weights or inputs are too large", net->depth,
+                             k / ly->n_out, k % ly->n_out, (double)logits[k]);
+    }
+    return nnf__fail(NNF_ERR_NUMERIC, "the pre-activation Z[%zu] of layer %zu is not finite: "
+                     "the weights or inputs are too large", l + 1, l + 1);
+}
+
+/* Hidden layers compute Z in place in A's matrix; the output layer keeps its
+ * logits apart for the stable BCE and cross-entropy. */
+nnf_status nnf__forward(const nnf_net *net, nnf__work *w, const float *x, size_t m)
+{
+    const float *a_in = x;
+    for (size_t l = 0; l < net->depth; l++) {
+        const nnf_layer *ly = net->layers[l];
+        float *a = nnf__work_a(w, ly);
+        float *z = l + 1 == net->depth ? nnf__work_logits(net, w) : a;
+        if (nnf__dense_forward(ly, a_in, z, a, m))
+            return forward_failure(net, w, x, m, l);
+        a_in = a;
+    }
+    return NNF_OK;
+}
+
+/* The forward pass in the net's own workspace, kept for a backward. */
+static nnf_status net_forward(nnf_net *net, const float *x, size_t m)
+{
+    nnf__forget_forward(net); /* overwritten by the pass, whatever happens */
+    nnf_status st = nnf__forward(net, &net->work, x, m);
+    if (st == NNF_OK) {
+        net->fwd_m = m;
+        net->fwd_x = x;
+    }
+    return st;
+}
+
+/* BCE and cross-entropy from the logits (stable), MSE from A[L]. */
+double nnf__loss_sum(const nnf_net *net, const nnf__work *w, const float *y, size_t m)
+{
+    const nnf_layer *out = nnf__output_layer(net);
+    switch (net->loss) {
+    case NNF_LOSS_BCE: return nnf__bce_sum(nnf__work_logits(net, w), y, out->n_out * m);
+    case NNF_LOSS_CROSS_ENTROPY: return nnf__ce_sum(nnf__work_logits(net, w), y, out->n_out, m);
+    default: return nnf__mse_sum(nnf__output(net, w), y, out->n_out * m);
+    }
+}
+
+/* The cost J and dZ[L] into the logits matrix (A[L] stays intact).
+ * Sigmoid + BCE: dZ = A - Y. Softmax + cross-entropy: dZ = A sum_k y_k - Y.
+ * MSE: dZ = (A - Y) * g'(A). */
+static double output_layer_grad(nnf_net *net, const float *y, size_t m)
+{
+    const nnf_layer *out = nnf__output_layer(net);
+    const float *a = nnf__output(net, &net->work);
+    float *dz = nnf__work_logits(net, &net->work);
+    size_t n = out->n_out * m;
+    double sum = nnf__loss_sum(net, &net->work, y, m);
+    if (net->loss == NNF_LOSS_CROSS_ENTROPY)
+        nnf__ce_output_grad(a, y, dz, out->n_out, m);
+    else
+        nnf__output_grad(a, y, dz, n);
+    if (net->loss == NNF_LOSS_MSE)
+        nnf__act_backward(out->act, out->alpha, a, dz, n);
+    return sum / (double)m;
+}
+
+/* docs/math.md's backward for l = L..1. dZ[L] is in the logits matrix; for
+ * l < L, dZ[l] overwrites A[l] once dW[l+1] has used it, and dA[l-1] goes
+ * to the scratch matrix. So backward uses the stored forward pass up. */
+static nnf_status backward(nnf_net *net, const float *y, float *cost)
+{
+    size_t m = net->fwd_m;
+    nnf__work *w = &net->work;
+    float *scratch = nnf__work_scratch(net, w);
+    double j = output_layer_grad(net, y, m);
+    float *dz = nnf__work_logits(net, w);
+    for (size_t l = net->depth; l-- > 0;) {
+        nnf_layer *ly = net->layers[l];
+        const float *a_in = l ? nnf__work_a(w, net->layers[l - 1]) : net->fwd_x;
+        nnf__dense_backward(ly, a_in, dz, l ? scratch : NULL, m); /* dA[0] is never needed */
+        if (l) {
+            nnf_layer *prev = net->layers[l - 1];
+            float *a_prev = nnf__work_a(w, prev);
+            /* dZ[l-1] = dA[l-1] * g'(A[l-1]), written over A[l-1] */
+            nnf__act_backward_over_a(prev->act, prev->alpha, a_prev, scratch, prev->n_out * m);
+            dz = a_prev;
+        }
+    }
+    nnf__forget_forward(net);
+    j += nnf__l2_apply(net, m);
+
+    float jf = (float)j;
+    if (!isfinite(jf)) {
+        net->grads_state = NNF__GRADS_NONE;
+        return nnf__fail(NNF_ERR_NUMERIC, "the cost J = %g is not finite in float: the outputs "
+                         "are too far from the labels", j);
+    }
+    net->grads_state = NNF__GRADS_FRESH;
+    if (cost)
+        *cost = jf;
+    return NNF_OK;
+}
+
+nnf_status nnf__step(nnf_net *net, const float *x, const float *y, size_t m, float *cost)
+{
+    nnf_status st = nnf__work_reserve(net, &net->work, m);
+    if (st == NNF_OK)
+        st = net_forward(net, x, m);
+    if (st == NNF_OK)
+        st = backward(net, y, cost);
+    if (st == NNF_OK) /* also finds a non-finite gradient */
+        st = nnf__optim_update(net);
+    return st;
+}
+
+/* ---- the public calls */
+
+static void copy_output(const nnf_net *net, float *y, size_t m)
+{
+    if (y)
+        memcpy(y, nnf__output(net, &net->work), nnf__output_layer(net)->n_out * m * sizeof(float));
+}
+
+/* The workspace and a copy of x (backward needs A[0] after this call
+ * returns) are both allocated before either is installed, so that a
+ * failure changes nothing: a stored forward pass survives it. */
+static nnf_status forward(nnf_net *net, const float *x, size_t m, float *y)
+{
+    nnf_status st = nnf__check_batch(net, x, m);
+    if (st == NNF_OK)
+        st = nnf__check_x_keeps_forward(net, x, m);
+    float *block = st == NNF_OK ? nnf__work_alloc(net, &net->work, m, &st) : NULL;
+    if (st != NNF_OK)
+        return st;
+    size_t nx = net->n_in * m;
+    if (nx > net->x_cap) {
+        float *copy = nnf__malloc(nx * sizeof(float));
+        if (!copy) {
+            nnf__free(block);
+            return nnf__fail(NNF_ERR_NOMEM, "could not allocate %zu bytes for x",
+                             nx * sizeof(float));
+        }
+        nnf__free(net->x_copy);
+        net->x_copy = copy;
+        net->x_cap = nx;
+    }
+    if (block)
+        nnf__work_install(&net->work, block, m);
+    memcpy(net->x_copy, x, nx * sizeof(float));
+    st = net_forward(net, net->x_copy, m);
+    if (st == NNF_OK)
+        copy_output(net, y, m);
+    return st;
+}
+
+NNF_API nnf_status nnf_net_forward(nnf_net *net, const float *x, size_t m, float *y)
+{
+    nnf__call c;
+    nnf_status st = nnf__enter_write(&c, __func__, net);
+    if (st == NNF_OK)
+        st = forward(net, x, m, y);
+    return nnf__leave(&c, st);
+}
+
+static nnf_status backward_checked(nnf_net *net, const float *y, float *cost)
+{
+    if (!net->fwd_m)
+        return nnf__fail(NNF_ERR_STATE, "no forward pass to differentiate (call nnf_net_forward "
+                         "first; each backward uses one up)");
+    nnf_status st = nnf__check_loss(net);
+    if (st == NNF_OK)
+        st = nnf__check_labels(net, y, net->fwd_m);
+    if (st == NNF_OK)
+        st = backward(net, y, cost);
+    if (st == NNF_OK)
+        st = nnf__grads_check(net);
+    return st;
+}
+
+NNF_API nnf_status nnf_net_backward(nnf_net *net, const float *y, float *cost)
+{
+    nnf__call c;
+    nnf_status st = nnf__enter_write(&c, __func__, net);
+    if (st == NNF_OK)
+        st = backward_checked(net, y, cost);
+    return nnf__leave(&c, st);
+}
+
+NNF_API nnf_status nnf_net_update(nnf_net *net)
+{
+    nnf__call c;
+    nnf_status st = nnf__enter_write(&c, __func__, net);
+    if (st == NNF_OK && net->grads_state == NNF__GRADS_NONE)
+        st = nnf__fail(NNF_ERR_STATE, "no gradient (call nnf_net_backward first)");
+    else if (st == NNF_OK && net->grads_state == NNF__GRADS_APPLIED)
+        st = nnf__fail(NNF_ERR_STATE, "these gradients were already applied (call "
+                       "nnf_net_backward again)");
+    if (st == NNF_OK)
+        st = nnf__optim_update(net);
+    return nnf__leave(&c, st);
+}
+
+static nnf_status train_step(nnf_net *net, const float *x, const float *y, size_t m,
+                             float *cost)
+{
+    nnf_status st = nnf__check_batch(net, x, m);
+    if (st == NNF_OK)
+        st = nnf__check_loss(net);
+    if (st == NNF_OK)
+        st = nnf__check_labels(net, y, m);
+    if (st == NNF_OK)
+        st = nnf__check_x_keeps_forward(net, x, m);
+    if (st == NNF_OK) /* x is the caller's: it is read in this call only, never kept */
+        st = nnf__step(net, x, y, m, cost);
+    return st;
+}
+
+NNF_API nnf_status nnf_net_train_step(nnf_net *net, const float *x, const float *y, size_t m,
+                                      float *cost)
+{
+    nnf__call c;
+    nnf_status st = nnf__enter_write(&c, __func__, net);
+    if (st == NNF_OK)
+        st = train_step(net, x, y, m, cost);
+    return nnf__leave(&c, st);
+}
+
+static nnf_status predict(nnf_net *net, const float *x, size_t m, float *y)
+{
+    nnf_status st = nnf__check_batch(net, x, m);
+    if (st == NNF_OK && !y)
+        st = nnf__fail(NNF_ERR_ARG, "y is NULL (expected m x %zu floats)",
+                       nnf__output_layer(net)->n_out);
+    if (st == NNF_OK)
+        st = nnf__check_x_keeps_forward(net, x, m);
+    if (st == NNF_OK)
+        st = nnf__work_reserve(net, &net->work, m);
+    if (st != NNF_OK)
+        return st;
+    nnf__forget_forward(net); /* the workspace is shared with training */
+    st = nnf__forward(net, &net->work, x, m);
+    if (st == NNF_OK)
+        copy_output(net, y, m);
+    return st;
+}
+
+NNF_API nnf_status nnf_net_predict(nnf_net *net, const float *x, size_t m, float *y)
+{
+    nnf__call c;
+    nnf_status st = nnf__enter_write(&c, __func__, net);
+    if (st == NNF_OK)
+        st = predict(net, x, m, y);
+    return nnf__leave(&c, st);
+}

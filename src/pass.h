@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* pass.h - the passes over a checked batch: forward, backward, a whole train
+ * step, in the order of docs/math.md. */
+#ifndef NNF_PASS_H
+#define NNF_PASS_H
+
+#include "net.h"
+
+/* Z[l] = W[l] A[l-1] + b[l], A[l] = g(Z[l]) for l = 1..L into w (which holds
+ * m samples), from x (n_0 x m). Every Z[l] is checked for NaN and infinity
+ * on the way (NNF_ERR_NUMERIC names the cause). Does not touch the net's
+ * stored forward pass. */
+nnf_status nnf__forward(const nnf_net *net, nnf__work *w, const float *x, size_t m);
+/* The loss summed over the batch from the logits or outputs in w. */
+double nnf__loss_sum(const nnf_net *net, const nnf__work *w, const float *y, size_t m);
+/* The output A[L] in w. */
+const float *nnf__output(const nnf_net *net, const nnf__work *w);
+/* A train step on a checked batch: forward, backward, update. x is read in
+ * this call only. On failure no parameter has changed. */
+nnf_status nnf__step(nnf_net *net, const float *x, const float *y, size_t m, float *cost);
+
+#endif /* NNF_PASS_H */

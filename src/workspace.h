@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* workspace.h - the memory of a batch: A[l] of every layer, the output
+ * logits and the backward scratch, in one block sized for the largest batch
+ * seen and reused, so steady training and inference allocate nothing. */
+#ifndef NNF_WORKSPACE_H
+#define NNF_WORKSPACE_H
+
+#include "net.h"
+
+/* Where each matrix of a workspace sized for net starts. */
+static inline float *nnf__work_a(const nnf__work *w, const nnf_layer *ly)
+{
+    return w->block + ly->rows_before * w->cap_m;
+}
+static inline float *nnf__work_logits(const nnf_net *net, const nnf__work *w)
+{
+    return w->block + net->rows * w->cap_m;
+}
+static inline float *nnf__work_scratch(const nnf_net *net, const nnf__work *w)
+{
+    return w->block + (net->rows + nnf__output_layer(net)->n_out) * w->cap_m;
+}
+
+/* A block for m samples, not yet installed: NULL with NNF_OK in *st when w
+ * already holds m; NULL with the failure reported in *st (NNF_ERR_SHAPE,
+ * NNF_ERR_NOMEM) otherwise. Allocating before installing lets a call get
+ * everything it needs before it changes anything. */
+float *nnf__work_alloc(const nnf_net *net, const nnf__work *w, size_t m, nnf_status *st);
+/* Replace w's block by block (from nnf__work_alloc for m). */
+void nnf__work_install(nnf__work *w, float *block, size_t m);
+/* Make w hold at least m samples (nothing to do below the largest m seen).
+ * Replacing the net's own block loses the stored forward pass. */
+nnf_status nnf__work_reserve(nnf_net *net, nnf__work *w, size_t m);
+void nnf__work_free(nnf__work *w);
+
+#endif /* NNF_WORKSPACE_H */
