@@ -85,9 +85,11 @@ int bench_make_data(const bench_case *c, size_t m, float **x, float **y);
 int bench_check(nnf_net *net, const bench_case *c, size_t check_m, double *max_err,
                 char *err, size_t len);
 
+/* clock.c: monotonic seconds. */
+double bench_now(void);
+
 /* measure.c: times one case at the current thread count into r.
  * 0, or -1 with a message in err. */
-double bench_now(void);
 int bench_measure(const bench_case *c, const bench_opts *o, bench_result *r,
                   char *err, size_t len);
 

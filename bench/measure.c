@@ -1,26 +1,17 @@
 /* measure.c - the timing of one case: warm-up, then rep by rep one train
  * step and one GEMM-only pass (alternating which goes first), then the
  * phases forward, backward and update; medians with min and max. */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "bench.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define TARGET_S 1.5      /* of stepping per case, when the reps are chosen */
 #define MIN_REPS 5
 #define MAX_REPS 2000
 #define QUICK_REPS 3
 #define SLOW_STEP_S 0.5   /* a warm-up step this slow: one warm-up is enough */
-
-double bench_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -18,7 +18,7 @@ typedef struct field {
 
 static const char *loss_name(nnf_loss l)
 {
-    return l == NNF_LOSS_BCE ? "bce" : "mse";
+    return l == NNF_LOSS_BCE ? "bce" : l == NNF_LOSS_MSE ? "mse" : "ce";
 }
 
 /* Milliseconds with 4 significant digits and no exponent: diffable. */
