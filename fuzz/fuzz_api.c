@@ -30,6 +30,7 @@
  *    update needs a backward, gradients are applied once).
  */
 #include "nnfast.h"
+#include "settings.h" /* the ranges of the settings and enums: the library's own table */
 
 #include <float.h>
 #include <limits.h>
@@ -413,7 +414,7 @@ static void op_add_dense(fuzz *f)
     if (depth >= MAX_DEPTH)
         return;
     int expected = NNF_OK;
-    if (units == 0 || act < 0 || act > NNF_ACT_SOFTMAX)
+    if (units == 0 || !nnf__act_valid(act))
         expected = NNF_ERR_ARG;
     else if (depth && nnf_layer_act(nnf_net_layer(f->net, depth)) == NNF_ACT_SOFTMAX)
         expected = NNF_ERR_STATE;
@@ -440,7 +441,7 @@ static void op_set_loss(fuzz *f)
 {
     int loss = enum_value(f, 3);
     nnf_status st = nnf_net_set_loss(f->net, (nnf_loss)loss);
-    REQUIRE(st == (loss >= 0 && loss <= NNF_LOSS_CROSS_ENTROPY ? NNF_OK : NNF_ERR_ARG));
+    REQUIRE(st == (nnf__loss_valid(loss) ? NNF_OK : NNF_ERR_ARG));
     after(f, st, CHANGES);
     nnf_loss got;
     REQUIRE(nnf_net_get_loss(f->net, &got) == NNF_OK);
@@ -448,18 +449,10 @@ static void op_set_loss(fuzz *f)
         REQUIRE((int)got == loss);
 }
 
+/* The ranges are those of the library's one table of settings. */
 static int setting_valid(int key, double v)
 {
-    switch (key) {
-    case NNF_PARAM_LEARNING_RATE:
-    case NNF_PARAM_ADAM_EPSILON: return isfinite(v) && v > 0.0 && v <= (double)FLT_MAX;
-    case NNF_PARAM_OPTIMIZER: return v == 0.0 || v == 1.0 || v == 2.0;
-    case NNF_PARAM_MOMENTUM:
-    case NNF_PARAM_ADAM_BETA1:
-    case NNF_PARAM_ADAM_BETA2: return v >= 0.0 && v < 1.0;
-    case NNF_PARAM_L2_PENALTY: return isfinite(v) && v >= 0.0 && v <= (double)FLT_MAX;
-    default: return 0;
-    }
+    return nnf__param_known(key) && nnf__param_valid((nnf_param)key, v);
 }
 
 static void op_set_param(fuzz *f)
@@ -503,7 +496,7 @@ static void op_init(fuzz *f)
     unsigned b = byte(f);
     uint64_t seed = b < 128 ? b : u64(f);
     nnf_status st = nnf_net_init(f->net, (nnf_init)scheme, seed);
-    REQUIRE(st == (scheme >= 0 && scheme <= NNF_INIT_SMALL_NORMAL ? NNF_OK : NNF_ERR_ARG));
+    REQUIRE(st == (scheme >= 0 && scheme < NNF__N_INITS ? NNF_OK : NNF_ERR_ARG));
     after(f, st, CHANGES);
     if (st != NNF_OK)
         return;
@@ -814,7 +807,7 @@ static void op_getters(fuzz *f)
     case 0: {
         int key = enum_value(f, 7);
         st = nnf_net_get_param(net, (nnf_param)key, &v);
-        REQUIRE(st == (key >= 0 && key <= NNF_PARAM_L2_PENALTY ? NNF_OK : NNF_ERR_ARG));
+        REQUIRE(st == (nnf__param_known(key) ? NNF_OK : NNF_ERR_ARG));
         break;
     }
     case 1: st = nnf_net_get_param(net, NNF_PARAM_LEARNING_RATE, NULL); break;
@@ -831,12 +824,9 @@ static void op_getters(fuzz *f)
         REQUIRE(st == NNF_ERR_ARG);
     after(f, st, 0);
 
-    for (int k = 0; k <= NNF_PARAM_L2_PENALTY; k++) {
+    for (int k = 0; k < NNF__N_PARAMS; k++) {
         REQUIRE(nnf_net_get_param(net, (nnf_param)k, &v) == NNF_OK);
-        if (k != NNF_PARAM_OPTIMIZER)
-            REQUIRE(setting_valid(k, v));
-        else
-            REQUIRE(v == 0.0 || v == 1.0 || v == 2.0);
+        REQUIRE(setting_valid(k, v));
     }
     size_t depth = nnf_net_depth(net), prev = n_in(f);
     REQUIRE(depth <= MAX_DEPTH && prev >= 1 && prev <= MAX_IN);
@@ -847,7 +837,7 @@ static void op_getters(fuzz *f)
         prev = nnf_layer_units(ly);
         REQUIRE(prev >= 1 && prev <= MAX_UNITS);
         int act = (int)nnf_layer_act(ly);
-        REQUIRE(act >= 0 && act <= NNF_ACT_SOFTMAX && (act != NNF_ACT_SOFTMAX || l == depth));
+        REQUIRE(nnf__act_valid(act) && (act != NNF_ACT_SOFTMAX || l == depth));
         float alpha;
         REQUIRE(nnf_layer_get_slope(ly, &alpha) == NNF_OK && alpha > 0.0f && alpha < 1.0f);
     }
