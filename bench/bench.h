@@ -8,13 +8,13 @@
 
 #include "nnfast.h"
 
-#define BENCH_MAX_LAYERS 16   /* layers with weights; the reference's limit */
-#define BENCH_MAX_THREADS 64  /* entries of a --threads list */
-#define BENCH_MAX_BATCHES 64  /* entries of a --sweep-batch list */
-#define BENCH_NAME_MAX 48
-#define BENCH_LR 0.01         /* small, so parameters stay sane over the reps */
-#define BENCH_CHECK_M 8       /* the reference check runs at min(m, 8) samples */
-#define BENCH_CHECK_TOL 1e-3  /* normwise relative error of the check */
+#define BENCH_MAX_LAYERS  16 /* layers with weights; the reference's limit */
+#define BENCH_MAX_THREADS 64 /* entries of a --threads list */
+#define BENCH_MAX_BATCHES 64 /* entries of a --sweep-batch list */
+#define BENCH_NAME_MAX    48
+#define BENCH_LR          0.01 /* small, so parameters stay sane over the reps */
+#define BENCH_CHECK_M     8    /* the reference check runs at min(m, 8) samples */
+#define BENCH_CHECK_TOL   1e-3 /* normwise relative error of the check */
 
 /* One benchmark case: layers n[0] (inputs) .. n[L], batch m. */
 typedef struct bench_case {
@@ -30,12 +30,12 @@ typedef enum bench_format { BENCH_TABLE, BENCH_CSV, BENCH_JSON } bench_format;
 
 /* What the command line asked for. */
 typedef struct bench_opts {
-    bench_case *cases;           /* malloc'ed */
+    bench_case *cases; /* malloc'ed */
     size_t n_cases;
     int threads[BENCH_MAX_THREADS];
     size_t n_threads;
-    int reps;                    /* 0: chosen per case */
-    int warmup;                  /* -1: 3, or 1 for a case whose step is slow */
+    int reps;   /* 0: chosen per case */
+    int warmup; /* -1: 3, or 1 for a case whose step is slow */
     int quick;
     bench_format format;
 } bench_opts;
@@ -50,13 +50,13 @@ typedef struct bench_result {
     const bench_case *c;
     int threads, reps;
     bench_stats step, fwd, bwd, upd, gemm;
-    double gflops;               /* of the step median */
-    double efficiency;           /* GEMM-only median / step median */
-    double allocs_per_step;      /* in the timed steps */
-    size_t bytes_held;           /* live bytes of the net after warm-up */
-    size_t bytes_min;            /* 4 (2 P + sum_l n_l m) */
-    size_t check_m;              /* batch of the reference check */
-    double check_err;            /* its largest relative error */
+    double gflops;          /* of the step median */
+    double efficiency;      /* GEMM-only median / step median */
+    double allocs_per_step; /* in the timed steps */
+    size_t bytes_held;      /* live bytes of the net after warm-up */
+    size_t bytes_min;       /* 4 (2 P + sum_l n_l m) */
+    size_t check_m;         /* batch of the reference check */
+    double check_err;       /* its largest relative error */
 } bench_result;
 
 /* cli.c: 0 to run, 1 when --help was printed, -1 after a message on stderr. */
@@ -82,16 +82,15 @@ int bench_make_data(const bench_case *c, size_t m, float **x, float **y);
 /* check.c: one train step of a copy of net (same shapes and weights) at
  * check_m samples against tests/ref.c. 0 and *max_err when every relative
  * error is at most BENCH_CHECK_TOL, else -1 with the reason in err. */
-int bench_check(nnf_net *net, const bench_case *c, size_t check_m, double *max_err,
-                char *err, size_t len);
+int bench_check(nnf_net *net, const bench_case *c, size_t check_m, double *max_err, char *err,
+                size_t len);
 
 /* clock.c: monotonic seconds. */
 double bench_now(void);
 
 /* measure.c: times one case at the current thread count into r.
  * 0, or -1 with a message in err. */
-int bench_measure(const bench_case *c, const bench_opts *o, bench_result *r,
-                  char *err, size_t len);
+int bench_measure(const bench_case *c, const bench_opts *o, bench_result *r, char *err, size_t len);
 
 /* gemm_only.c: the sgemm calls of one train step on the bench's own
  * buffers, laid out as the net's. */

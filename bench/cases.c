@@ -15,16 +15,16 @@ static const struct suite_row {
     nnf_act hidden;
 } SUITE[] = {
     /* name        layers                      batch  hidden */
-    {"planar",   {2, 4, 1},                    400, NNF_ACT_TANH},
-    {"cat2",     {12288, 7, 1},                209, NNF_ACT_RELU},
-    {"catL",     {12288, 20, 7, 5, 1},         209, NNF_ACT_RELU},
-    {"mlp-med",  {784, 256, 128, 1},           256, NNF_ACT_RELU},
-    {"mlp-wide", {1024, 1024, 1024, 1},        512, NNF_ACT_RELU},
-    {"big",      {4096, 4096, 4096, 1},       1024, NNF_ACT_RELU},
+    {"planar", {2, 4, 1}, 400, NNF_ACT_TANH},
+    {"cat2", {12288, 7, 1}, 209, NNF_ACT_RELU},
+    {"catL", {12288, 20, 7, 5, 1}, 209, NNF_ACT_RELU},
+    {"mlp-med", {784, 256, 128, 1}, 256, NNF_ACT_RELU},
+    {"mlp-wide", {1024, 1024, 1024, 1}, 512, NNF_ACT_RELU},
+    {"big", {4096, 4096, 4096, 1}, 1024, NNF_ACT_RELU},
 };
 
-#define SEED_X UINT64_C(0x6e6e66)   /* inputs */
-#define SEED_Y UINT64_C(0x6e6e67)   /* labels */
+#define SEED_X UINT64_C(0x6e6e66) /* inputs */
+#define SEED_Y UINT64_C(0x6e6e67) /* labels */
 
 static const char *const ACT_NAMES[] = {"linear", "sigmoid", "tanh", "relu", "leaky_relu"};
 
@@ -110,8 +110,7 @@ nnf_status bench_make_net(const bench_case *c, nnf_net **out, char *err, size_t 
     if (st == NNF_OK)
         st = nnf_net_init(net, NNF_INIT_DEFAULT, 1);
     if (st != NNF_OK) {
-        snprintf(err, len, "creating the net: %s (%s)", nnf_status_str(st),
-                 nnf_net_errmsg(net));
+        snprintf(err, len, "creating the net: %s (%s)", nnf_status_str(st), nnf_net_errmsg(net));
         nnf_net_destroy(net);
         net = NULL;
     }

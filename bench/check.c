@@ -72,8 +72,8 @@ static void note(double e, const char *what, size_t l, double *worst, char *name
 }
 
 /* Compares the net after its step with the reference after its own. */
-static double compare(check_state *s, const bench_case *c, double cost, double cost_ref,
-                      char *name, size_t len)
+static double compare(check_state *s, const bench_case *c, double cost, double cost_ref, char *name,
+                      size_t len)
 {
     double worst = 0.0;
     note(fabs(cost - cost_ref) / fmax(fabs(cost_ref), REF_TINY), "cost J", 0, &worst, name, len);
@@ -94,8 +94,8 @@ static double compare(check_state *s, const bench_case *c, double cost, double c
     return worst;
 }
 
-int bench_check(nnf_net *net, const bench_case *c, size_t check_m, double *max_err,
-                char *err, size_t len)
+int bench_check(nnf_net *net, const bench_case *c, size_t check_m, double *max_err, char *err,
+                size_t len)
 {
     check_state s = {0};
     size_t biggest = 0, n0 = c->n[0], nL = c->n[c->L];
@@ -139,7 +139,8 @@ int bench_check(nnf_net *net, const bench_case *c, size_t check_m, double *max_e
     if (*max_err <= BENCH_CHECK_TOL)
         rc = 0;
     else
-        snprintf(err, len, "one train step at m = %zu differs from the float64 reference: "
+        snprintf(err, len,
+                 "one train step at m = %zu differs from the float64 reference: "
                  "%s has relative error %.3g (tolerance %g)",
                  check_m, what[0] ? what : "a gradient", *max_err, BENCH_CHECK_TOL);
 out:

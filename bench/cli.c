@@ -13,54 +13,55 @@
 void bench_usage(FILE *f)
 {
     fprintf(f,
-"usage: nnfast-bench [--layers N0,N1,...,NL [--batch M | --sweep-batch M1,M2,...]\n"
-"                     [--hidden ACT] [--output sigmoid|linear] [--loss bce|mse]]\n"
-"                    [--name NAME] [--threads T1,T2,...] [--reps N] [--warmup N]\n"
-"                    [--quick] [--format table|csv|json] [--help]\n"
-"\n"
-"Times nnfast's train step (nnf_net_train_step) and its phases against the bare\n"
-"cblas_sgemm calls of the same shapes, timed in the same run, rep by rep.\n"
-"\n"
-"  --layers LIST      layer sizes, input first (e.g. 784,256,128,1); without it\n"
-"                     the standard suite below runs\n"
-"  --batch M          samples per step (default 256)\n"
-"  --sweep-batch LIST run --layers at each of these batch sizes (e.g. 1,8,64,512)\n"
-"  --hidden ACT       hidden activation: relu (default), tanh, sigmoid,\n"
-"                     leaky_relu, linear\n"
-"  --output ACT       output activation: sigmoid (default) or linear\n"
-"  --loss LOSS        bce (default; needs a sigmoid output) or mse\n"
-"  --name NAME        with --layers: the case's name (default \"custom\"; letters,\n"
-"                     digits, _ . + -); without: run only these suite cases\n"
-"                     (a comma list, e.g. cat2,catL)\n"
-"  --threads LIST     BLAS thread counts; every case runs at each (e.g. 1,2).\n"
-"                     Default: the current nnf_get_threads() (OpenBLAS's default,\n"
-"                     OPENBLAS_NUM_THREADS or every core)\n"
-"  --reps N           timed reps per case (default: enough for about 1.5 s of\n"
-"                     steps as estimated in the warm-up, at least 5, at most 2000)\n"
-"  --warmup N         untimed steps first, N >= 1 (default 3; 1 when a step\n"
-"                     takes more than 0.5 s)\n"
-"  --quick            3 reps and 1 warm-up step per case: a smoke test for CI\n"
-"  --format F         table (default; one aligned line per case), csv (a header\n"
-"                     line, then one line per case) or json (one object per line)\n"
-"  --help             this text\n"
-"\n"
-"Before any timing, every case (at every thread count) is checked: one train\n"
-"step of a net with the same shapes and weights, at batch min(m, %d) to keep\n"
-"the naive float64 reference cheap, against tests/ref.c (cost, dW, db, updated\n"
-"W and b). A relative error above %g prints the error and exits 1, with no figures.\n"
-"\n"
-"Per case: median, min and max over the reps of a step; medians of forward\n"
-"(nnf_net_predict), backward (nnf_net_backward after an untimed forward) and\n"
-"update (nnf_net_update right after them); gemm_ms, the same sgemm calls on the\n"
-"bench's own buffers, interleaved with the steps; efficiency = gemm / step;\n"
-"GFLOP/s = sum over layers of 2 n_in n_out m (x2 for Z and dW, x3 with dA\n"
-"except layer 1) / step; heap allocations per timed step (through\n"
-"nnf_set_allocator); bytes the net holds after warm-up against the minimum\n"
-"4 (2 P + sum_l n_l m) (parameters, gradients, one activation per layer).\n"
-"Data: x uniform in [-1, 1], y 0/1 (BCE) or uniform (MSE), fixed seeds;\n"
-"learning rate %g; nnf_net_init(NNF_INIT_DEFAULT, seed 1).\n"
-"\n"
-"The standard suite (sigmoid output, BCE):\n", BENCH_CHECK_M, BENCH_CHECK_TOL, BENCH_LR);
+            "usage: nnfast-bench [--layers N0,N1,...,NL [--batch M | --sweep-batch M1,M2,...]\n"
+            "                     [--hidden ACT] [--output sigmoid|linear] [--loss bce|mse]]\n"
+            "                    [--name NAME] [--threads T1,T2,...] [--reps N] [--warmup N]\n"
+            "                    [--quick] [--format table|csv|json] [--help]\n"
+            "\n"
+            "Times nnfast's train step (nnf_net_train_step) and its phases against the bare\n"
+            "cblas_sgemm calls of the same shapes, timed in the same run, rep by rep.\n"
+            "\n"
+            "  --layers LIST      layer sizes, input first (e.g. 784,256,128,1); without it\n"
+            "                     the standard suite below runs\n"
+            "  --batch M          samples per step (default 256)\n"
+            "  --sweep-batch LIST run --layers at each of these batch sizes (e.g. 1,8,64,512)\n"
+            "  --hidden ACT       hidden activation: relu (default), tanh, sigmoid,\n"
+            "                     leaky_relu, linear\n"
+            "  --output ACT       output activation: sigmoid (default) or linear\n"
+            "  --loss LOSS        bce (default; needs a sigmoid output) or mse\n"
+            "  --name NAME        with --layers: the case's name (default \"custom\"; letters,\n"
+            "                     digits, _ . + -); without: run only these suite cases\n"
+            "                     (a comma list, e.g. cat2,catL)\n"
+            "  --threads LIST     BLAS thread counts; every case runs at each (e.g. 1,2).\n"
+            "                     Default: the current nnf_get_threads() (OpenBLAS's default,\n"
+            "                     OPENBLAS_NUM_THREADS or every core)\n"
+            "  --reps N           timed reps per case (default: enough for about 1.5 s of\n"
+            "                     steps as estimated in the warm-up, at least 5, at most 2000)\n"
+            "  --warmup N         untimed steps first, N >= 1 (default 3; 1 when a step\n"
+            "                     takes more than 0.5 s)\n"
+            "  --quick            3 reps and 1 warm-up step per case: a smoke test for CI\n"
+            "  --format F         table (default; one aligned line per case), csv (a header\n"
+            "                     line, then one line per case) or json (one object per line)\n"
+            "  --help             this text\n"
+            "\n"
+            "Before any timing, every case (at every thread count) is checked: one train\n"
+            "step of a net with the same shapes and weights, at batch min(m, %d) to keep\n"
+            "the naive float64 reference cheap, against tests/ref.c (cost, dW, db, updated\n"
+            "W and b). A relative error above %g prints the error and exits 1, with no figures.\n"
+            "\n"
+            "Per case: median, min and max over the reps of a step; medians of forward\n"
+            "(nnf_net_predict), backward (nnf_net_backward after an untimed forward) and\n"
+            "update (nnf_net_update right after them); gemm_ms, the same sgemm calls on the\n"
+            "bench's own buffers, interleaved with the steps; efficiency = gemm / step;\n"
+            "GFLOP/s = sum over layers of 2 n_in n_out m (x2 for Z and dW, x3 with dA\n"
+            "except layer 1) / step; heap allocations per timed step (through\n"
+            "nnf_set_allocator); bytes the net holds after warm-up against the minimum\n"
+            "4 (2 P + sum_l n_l m) (parameters, gradients, one activation per layer).\n"
+            "Data: x uniform in [-1, 1], y 0/1 (BCE) or uniform (MSE), fixed seeds;\n"
+            "learning rate %g; nnf_net_init(NNF_INIT_DEFAULT, seed 1).\n"
+            "\n"
+            "The standard suite (sigmoid output, BCE):\n",
+            BENCH_CHECK_M, BENCH_CHECK_TOL, BENCH_LR);
     for (size_t i = 0; i < bench_suite_size(); i++) {
         bench_case c;
         char layers[128];
@@ -74,7 +75,8 @@ void bench_usage(FILE *f)
 #if defined(__GNUC__)
 __attribute__((format(printf, 1, 2)))
 #endif
-static int bad(const char *fmt, ...)
+static int
+bad(const char *fmt, ...)
 {
     va_list ap;
     fputs("nnfast-bench: ", stderr);
@@ -102,8 +104,8 @@ static int parse_num(const char *s, size_t len, long lo, long hi, long *out)
 }
 
 /* "a,b,c" into out[0..*n), each in [lo, hi]; at most max entries. */
-static int parse_list(const char *opt, const char *s, long lo, long hi, long *out,
-                      size_t max, size_t *n)
+static int parse_list(const char *opt, const char *s, long lo, long hi, long *out, size_t max,
+                      size_t *n)
 {
     *n = 0;
     for (const char *p = s;; p++) {
@@ -139,10 +141,13 @@ typedef struct raw {
 /* Sorts argv into r: "--opt value" or "--opt=value". 1 for --help. */
 static int collect(int argc, char **argv, raw *r)
 {
-    const struct { const char *opt; const char **dst; } valued[] = {
-        {"--layers", &r->layers}, {"--batch", &r->batch}, {"--sweep-batch", &r->sweep},
-        {"--hidden", &r->hidden}, {"--output", &r->output}, {"--loss", &r->loss},
-        {"--name", &r->name}, {"--threads", &r->threads}, {"--reps", &r->reps},
+    const struct {
+        const char *opt;
+        const char **dst;
+    } valued[] = {
+        {"--layers", &r->layers}, {"--batch", &r->batch},     {"--sweep-batch", &r->sweep},
+        {"--hidden", &r->hidden}, {"--output", &r->output},   {"--loss", &r->loss},
+        {"--name", &r->name},     {"--threads", &r->threads}, {"--reps", &r->reps},
         {"--warmup", &r->warmup}, {"--format", &r->format},
     };
     const size_t n_valued = sizeof valued / sizeof valued[0];
@@ -159,8 +164,7 @@ static int collect(int argc, char **argv, raw *r)
             if (strlen(valued[k].opt) == len && strncmp(a, valued[k].opt, len) == 0)
                 break;
         if (k == n_valued)
-            return a[0] == '-' ? bad("unknown option '%s'", a)
-                               : bad("unexpected argument '%s'", a);
+            return a[0] == '-' ? bad("unknown option '%s'", a) : bad("unexpected argument '%s'", a);
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (v == NULL || v[0] == '\0')
             return bad("%s needs a value", valued[k].opt);
@@ -185,7 +189,8 @@ static int custom_cases(const raw *r, bench_opts *o)
         return bad("give --batch or --sweep-batch, not both");
     if (r->batch && parse_list("--batch", r->batch, 1, INT_MAX, m, 1, &nm) != 0)
         return -1;
-    if (r->sweep && parse_list("--sweep-batch", r->sweep, 1, INT_MAX, m, BENCH_MAX_BATCHES, &nm) != 0)
+    if (r->sweep &&
+        parse_list("--sweep-batch", r->sweep, 1, INT_MAX, m, BENCH_MAX_BATCHES, &nm) != 0)
         return -1;
     c.hidden = NNF_ACT_RELU;
     c.output = NNF_ACT_SIGMOID;
@@ -250,8 +255,8 @@ static int check_suite_names(const char *names)
 /* The standard suite, or the cases of it named by --name a,b. */
 static int suite_cases(const raw *r, bench_opts *o)
 {
-    const char *only[] = {"--batch", r->batch, "--sweep-batch", r->sweep, "--hidden", r->hidden,
-                          "--output", r->output, "--loss", r->loss};
+    const char *only[] = {"--batch", r->batch,   "--sweep-batch", r->sweep, "--hidden",
+                          r->hidden, "--output", r->output,       "--loss", r->loss};
     for (size_t i = 0; i < sizeof only / sizeof only[0]; i += 2)
         if (only[i + 1])
             return bad("%s needs --layers (the suite fixes its own)", only[i]);

@@ -8,8 +8,8 @@
  * good as the float kernels can use, and more than max_align_t). */
 #define HEADER 64
 
-static size_t g_allocs;     /* blocks handed out so far */
-static size_t g_live;       /* requested bytes not yet freed */
+static size_t g_allocs; /* blocks handed out so far */
+static size_t g_live;   /* requested bytes not yet freed */
 
 static void *count_alloc(void *user, size_t size)
 {

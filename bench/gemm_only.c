@@ -88,8 +88,8 @@ void gemm_only_pass(gemm_only *g, const float *x)
         int n_in = (int)c->n[l - 1], n_out = (int)c->n[l];
         float *z = l == c->L ? g->logits : g->a[l];
         /* Z = Wt^T A:  (n_out x n_in) (n_in x m) */
-        cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_out, m, n_in,
-                    1.0f, g->wt[l], n_in, a_in, n_in, 0.0f, z, n_out);
+        cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_out, m, n_in, 1.0f, g->wt[l], n_in,
+                    a_in, n_in, 0.0f, z, n_out);
         a_in = g->a[l];
     }
     const float *dz = g->logits;
@@ -97,12 +97,12 @@ void gemm_only_pass(gemm_only *g, const float *x)
         int n_in = (int)c->n[l - 1], n_out = (int)c->n[l];
         a_in = l > 1 ? g->a[l - 1] : x;
         /* dWt = (1/m) A dZ^T:  (n_in x m) (m x n_out) */
-        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, n_in, n_out, m,
-                    inv_m, a_in, n_in, dz, n_out, 0.0f, g->dwt[l], n_in);
+        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, n_in, n_out, m, inv_m, a_in, n_in, dz,
+                    n_out, 0.0f, g->dwt[l], n_in);
         if (l > 1) {
             /* dA = Wt dZ:  (n_in x n_out) (n_out x m) */
-            cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n_in, m, n_out,
-                        1.0f, g->wt[l], n_in, dz, n_out, 0.0f, g->scratch, n_in);
+            cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n_in, m, n_out, 1.0f, g->wt[l],
+                        n_in, dz, n_out, 0.0f, g->scratch, n_in);
             dz = g->a[l - 1]; /* the net writes dZ[l-1] over A[l-1] */
         }
     }

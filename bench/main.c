@@ -14,8 +14,7 @@ static void set_threads(int t)
     nnf_set_threads(t);
     if (nnf_get_threads() != t && !warned) {
         progress_clear();
-        fprintf(stderr, "nnfast-bench: asked for %d threads, BLAS runs %d\n", t,
-                nnf_get_threads());
+        fprintf(stderr, "nnfast-bench: asked for %d threads, BLAS runs %d\n", t, nnf_get_threads());
         warned = 1;
     }
 }

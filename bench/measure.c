@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TARGET_S 1.5      /* of stepping per case, when the reps are chosen */
-#define MIN_REPS 5
-#define MAX_REPS 2000
-#define QUICK_REPS 3
-#define SLOW_STEP_S 0.5   /* a warm-up step this slow: one warm-up is enough */
+#define TARGET_S    1.5 /* of stepping per case, when the reps are chosen */
+#define MIN_REPS    5
+#define MAX_REPS    2000
+#define QUICK_REPS  3
+#define SLOW_STEP_S 0.5 /* a warm-up step this slow: one warm-up is enough */
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -37,7 +37,7 @@ typedef struct run {
     gemm_only *g;
     float *x, *y, *out;
     double *t_step, *t_gemm, *t_fwd, *t_bwd, *t_upd;
-    size_t allocs;         /* during the timed steps */
+    size_t allocs; /* during the timed steps */
     char *err;
     size_t len;
 } run;
@@ -164,8 +164,8 @@ static int alloc_times(run *r, int reps)
     return r->t_step && r->t_gemm && r->t_fwd && r->t_bwd && r->t_upd ? 0 : -1;
 }
 
-int bench_measure(const bench_case *c, const bench_opts *o, bench_result *res,
-                  char *err, size_t len)
+int bench_measure(const bench_case *c, const bench_opts *o, bench_result *res, char *err,
+                  size_t len)
 {
     run r;
     int rc = -1, threads = nnf_get_threads();

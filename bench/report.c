@@ -25,8 +25,13 @@ static const char *loss_name(nnf_loss l)
 static void fmt_ms(char *buf, size_t len, double s)
 {
     double ms = s * 1e3;
-    int dec = ms >= 1000 ? 0 : ms >= 100 ? 1 : ms >= 10 ? 2 : ms >= 1 ? 3
-            : ms >= 0.1 ? 4 : ms >= 0.01 ? 5 : 6;
+    int dec = ms >= 1000   ? 0
+              : ms >= 100  ? 1
+              : ms >= 10   ? 2
+              : ms >= 1    ? 3
+              : ms >= 0.1  ? 4
+              : ms >= 0.01 ? 5
+                           : 6;
     snprintf(buf, len, "%.*f", dec, ms);
 }
 
@@ -46,7 +51,8 @@ static void fmt_bytes(char *buf, size_t len, size_t b)
 #if defined(__GNUC__)
 __attribute__((format(printf, 5, 6)))
 #endif
-static void add(field *f, size_t *n, const char *key, int quoted, const char *fmt, ...)
+static void
+add(field *f, size_t *n, const char *key, int quoted, const char *fmt, ...)
 {
     va_list ap;
     f[*n].key = key;
@@ -57,8 +63,8 @@ static void add(field *f, size_t *n, const char *key, int quoted, const char *fm
     (*n)++;
 }
 
-static void add_stats(field *f, size_t *n, const char *k_med, const char *k_min,
-                      const char *k_max, const bench_stats *s)
+static void add_stats(field *f, size_t *n, const char *k_med, const char *k_min, const char *k_max,
+                      const bench_stats *s)
 {
     add(f, n, k_med, 0, "%.6g", s->med * 1e3);
     add(f, n, k_min, 0, "%.6g", s->min * 1e3);
@@ -127,15 +133,17 @@ void report_begin(bench_report *rp, FILE *f, const bench_opts *o)
     if (rp->format == BENCH_CSV) {
         csv_header(f);
     } else if (rp->format == BENCH_TABLE) {
-        fprintf(f, "# nnfast %s; times in ms, median over reps (step: also min and max); "
+        fprintf(f,
+                "# nnfast %s; times in ms, median over reps (step: also min and max); "
                 "eff = GEMM-only / step; mem = held / min;\n"
                 "# each case first passed a check of one step at m = min(m, %d) "
                 "against the float64 reference (check = max rel err)\n",
                 nnf_version_string(), BENCH_CHECK_M);
-        fprintf(f, "%-*s  %-*s %5s %3s %5s %9s %9s %9s %9s %9s %9s %9s %5s %7s %6s %7s %7s %5s %7s\n",
-                rp->name_w, "name", rp->layers_w, "layers", "m", "thr", "reps", "step_ms",
-                "min", "max", "fwd_ms", "bwd_ms", "upd_ms", "gemm_ms", "eff", "GFLOP/s",
-                "allocs", "held", "min", "mem", "check");
+        fprintf(f,
+                "%-*s  %-*s %5s %3s %5s %9s %9s %9s %9s %9s %9s %9s %5s %7s %6s %7s %7s %5s %7s\n",
+                rp->name_w, "name", rp->layers_w, "layers", "m", "thr", "reps", "step_ms", "min",
+                "max", "fwd_ms", "bwd_ms", "upd_ms", "gemm_ms", "eff", "GFLOP/s", "allocs", "held",
+                "min", "mem", "check");
     }
     fflush(f);
 }
@@ -148,11 +156,12 @@ static void row_table(const bench_report *rp, const bench_result *r, const char 
         fmt_ms(t[i], sizeof t[i], i == 1 ? s[i]->min : i == 2 ? s[i]->max : s[i]->med);
     fmt_bytes(held, sizeof held, r->bytes_held);
     fmt_bytes(min, sizeof min, r->bytes_min);
-    fprintf(rp->f, "%-*s  %-*s %5zu %3d %5d %9s %9s %9s %9s %9s %9s %9s %5.3f %7.2f %6.2f %7s %7s %5.3f %7.1e\n",
-            rp->name_w, r->c->name, rp->layers_w, layers, r->c->m, r->threads, r->reps,
-            t[0], t[1], t[2], t[3], t[4], t[5], t[6], r->efficiency, r->gflops,
-            r->allocs_per_step, held, min, (double)r->bytes_held / (double)r->bytes_min,
-            r->check_err);
+    fprintf(
+        rp->f,
+        "%-*s  %-*s %5zu %3d %5d %9s %9s %9s %9s %9s %9s %9s %5.3f %7.2f %6.2f %7s %7s %5.3f %7.1e\n",
+        rp->name_w, r->c->name, rp->layers_w, layers, r->c->m, r->threads, r->reps, t[0], t[1],
+        t[2], t[3], t[4], t[5], t[6], r->efficiency, r->gflops, r->allocs_per_step, held, min,
+        (double)r->bytes_held / (double)r->bytes_min, r->check_err);
 }
 
 void report_row(const bench_report *rp, const bench_result *r)

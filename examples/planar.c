@@ -39,8 +39,8 @@ double planar_rng_normal(planar_rng *rng)
 /* One petal pair of the flower: n points of class label, angles spread
  * evenly over [t0, t1] (numpy's linspace, ends included). As in the course,
  * all n angle noises are drawn before the n radius noises. */
-static void flower_class(planar_rng *rng, float *x, float *y, size_t n,
-                         double t0, double t1, float label)
+static void flower_class(planar_rng *rng, float *x, float *y, size_t n, double t0, double t1,
+                         float label)
 {
     const double a = 4.0;     /* petal length */
     const double noise = 0.2; /* standard deviation of both noises */

@@ -12,22 +12,21 @@
 #include "planar.h"
 
 /* On failure of an nnfast call: say what failed and why, then clean up. */
-#define CHECK(call)                                                         \
-    do {                                                                    \
-        nnf_status st_ = (call);                                            \
-        if (st_ != NNF_OK) {                                                \
-            fprintf(stderr, "%s: %s (%s)\n", #call, nnf_status_str(st_),    \
-                    nnf_net_errmsg(net));                                   \
-            goto fail;                                                      \
-        }                                                                   \
+#define CHECK(call)                                                                            \
+    do {                                                                                       \
+        nnf_status st_ = (call);                                                               \
+        if (st_ != NNF_OK) {                                                                   \
+            fprintf(stderr, "%s: %s (%s)\n", #call, nnf_status_str(st_), nnf_net_errmsg(net)); \
+            goto fail;                                                                         \
+        }                                                                                      \
     } while (0)
 
 /* Train a net of 2 inputs, the given hidden layers and a sigmoid output on
  * (x, y) with full-batch gradient descent, and print its cost every 1000
  * iterations and its training accuracy. Returns 0, or 1 on an error. */
 static int train_classifier(size_t n_hidden, const size_t *units, const nnf_act *acts,
-                            nnf_init init, double learning_rate, int iterations,
-                            const float *x, const float *y, size_t m)
+                            nnf_init init, double learning_rate, int iterations, const float *x,
+                            const float *y, size_t m)
 {
     static float pred[PLANAR_M];
     nnf_net *net = NULL;
@@ -71,14 +70,14 @@ int main(void)
 
     /* The course's net: weights start as N(0,1) * 0.01. */
     printf("\n2-4-1 net, tanh hidden layer, learning rate 1.2\n");
-    if (train_classifier(1, shallow_units, shallow_acts, NNF_INIT_SMALL_NORMAL,
-                         1.2, 10000, &x[0][0], &y[0][0], PLANAR_M))
+    if (train_classifier(1, shallow_units, shallow_acts, NNF_INIT_SMALL_NORMAL, 1.2, 10000,
+                         &x[0][0], &y[0][0], PLANAR_M))
         return EXIT_FAILURE;
 
     /* Deeper: ReLU layers start from He's scheme (the default). */
     printf("\n2-16-16-8-1 net, relu hidden layers, learning rate 0.1\n");
-    if (train_classifier(3, deep_units, deep_acts, NNF_INIT_DEFAULT,
-                         0.1, 10000, &x[0][0], &y[0][0], PLANAR_M))
+    if (train_classifier(3, deep_units, deep_acts, NNF_INIT_DEFAULT, 0.1, 10000, &x[0][0], &y[0][0],
+                         PLANAR_M))
         return EXIT_FAILURE;
     return EXIT_SUCCESS;
 }

@@ -20,14 +20,13 @@
 enum { M = 300, CLASSES = 3, HIDDEN = 100, BATCH = 32, EPOCHS = 300, PRINT_EVERY = 50 };
 
 /* On failure of an nnfast call on net: say what failed and why, then clean up. */
-#define CHECK(net, call)                                                     \
-    do {                                                                     \
-        nnf_status st_ = (call);                                             \
-        if (st_ != NNF_OK) {                                                 \
-            fprintf(stderr, "%s: %s (%s)\n", #call, nnf_status_str(st_),     \
-                    nnf_net_errmsg(net));                                    \
-            goto done;                                                       \
-        }                                                                    \
+#define CHECK(net, call)                                                                       \
+    do {                                                                                       \
+        nnf_status st_ = (call);                                                               \
+        if (st_ != NNF_OK) {                                                                   \
+            fprintf(stderr, "%s: %s (%s)\n", #call, nnf_status_str(st_), nnf_net_errmsg(net)); \
+            goto done;                                                                         \
+        }                                                                                      \
     } while (0)
 
 /* Progress of nnf_net_train: print the epoch's mean cost at its last batch. */
@@ -79,8 +78,8 @@ int main(int argc, char **argv)
     progress p = {(M + BATCH - 1) / BATCH};
     size_t steps = 0;
     double t0 = seconds();
-    CHECK(net, nnf_net_train(net, &x[0][0], &y[0][0], M, BATCH, EPOCHS, 1, 42,
-                             print_progress, &p, &steps));
+    CHECK(net, nnf_net_train(net, &x[0][0], &y[0][0], M, BATCH, EPOCHS, 1, 42, print_progress, &p,
+                             &steps));
     double t = seconds() - t0;
     CHECK(net, nnf_net_evaluate(net, &x[0][0], &y[0][0], M, &cost, &acc));
     printf("  cost %.4f, training accuracy %.1f %%\n", (double)cost, 100.0 * (double)acc);

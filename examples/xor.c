@@ -11,8 +11,8 @@ int main(void)
 
     if (nnf_net_create(&net, 2) != NNF_OK)
         return 1;
-    nnf_net_add_dense(net, 4, NNF_ACT_TANH, NULL);     /* layer 1 */
-    nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL);  /* layer 2, the output */
+    nnf_net_add_dense(net, 4, NNF_ACT_TANH, NULL);    /* layer 1 */
+    nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL); /* layer 2, the output */
     nnf_net_set_loss(net, NNF_LOSS_BCE);
     nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1.0);
 
@@ -25,8 +25,8 @@ int main(void)
         }
     }
     nnf_net_predict(net, &x[0][0], 4, &pred[0][0]);
-    printf("cost %.4f, predictions %.2f %.2f %.2f %.2f\n", cost,
-           pred[0][0], pred[1][0], pred[2][0], pred[3][0]);
+    printf("cost %.4f, predictions %.2f %.2f %.2f %.2f\n", cost, pred[0][0], pred[1][0], pred[2][0],
+           pred[3][0]);
     nnf_net_destroy(net);
     return 0;
 }

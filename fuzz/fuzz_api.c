@@ -56,11 +56,11 @@ enum { NO = 0, YES = 1, UNK = 2 }; /* what the model knows of a state */
 typedef struct fuzz {
     const uint8_t *p; /* unread input */
     size_t n;
-    nnf_net *net;          /* never NULL between ops */
-    int fwd;               /* a stored forward pass */
-    size_t fwd_m;          /* m of the last successful nnf_net_forward */
-    int grads, applied;    /* gradients of a backward, and whether an update used them */
-    unsigned char *snap;   /* the net saved with its state before the current call */
+    nnf_net *net;        /* never NULL between ops */
+    int fwd;             /* a stored forward pass */
+    size_t fwd_m;        /* m of the last successful nnf_net_forward */
+    int grads, applied;  /* gradients of a backward, and whether an update used them */
+    unsigned char *snap; /* the net saved with its state before the current call */
     size_t snap_n;
     float x[MAX_M * MAX_IN], y[MAX_M * MAX_UNITS], out[MAX_M * MAX_UNITS];
     float w[MAX_UNITS * MAX_DEPTH * MAX_IN];
@@ -97,9 +97,22 @@ static float raw_f32(fuzz *f)
     return v;
 }
 
-static const float special_f32[16] = {
-    0.0f, -0.0f, 1.0f, -1.0f, NAN, INFINITY, -INFINITY, FLT_MAX,
-    -FLT_MAX, FLT_MIN, 0x1p-149f /* denormal */, 1e30f, -1e30f, 1e-30f, 0.5f, 1e19f};
+static const float special_f32[16] = {0.0f,
+                                      -0.0f,
+                                      1.0f,
+                                      -1.0f,
+                                      NAN,
+                                      INFINITY,
+                                      -INFINITY,
+                                      FLT_MAX,
+                                      -FLT_MAX,
+                                      FLT_MIN,
+                                      0x1p-149f /* denormal */,
+                                      1e30f,
+                                      -1e30f,
+                                      1e-30f,
+                                      0.5f,
+                                      1e19f};
 
 /* Mostly small values in [-3.5, 3.5], sometimes an edge value or raw bits. */
 static float value(fuzz *f)
@@ -126,10 +139,30 @@ static float label(fuzz *f)
 /* A setting: sensible values, edges of the ranges, or raw bits. */
 static double setting(fuzz *f)
 {
-    static const double table[24] = {
-        0.01, 0.1, 0.5, 0.9, 0.999, 1e-8, 0.0, -0.0, 1.0, 2.0, -0.5, (double)NAN,
-        (double)INFINITY, -(double)INFINITY, DBL_MAX, (double)FLT_MAX, 1e39, DBL_MIN, 0x1p-1074 /* denormal */,
-        1.0 - 0x1p-26 /* < 1, but 1.0f as a float */, 1.0 - 0x1p-53, 1e-50, 100.0, 1e6};
+    static const double table[24] = {0.01,
+                                     0.1,
+                                     0.5,
+                                     0.9,
+                                     0.999,
+                                     1e-8,
+                                     0.0,
+                                     -0.0,
+                                     1.0,
+                                     2.0,
+                                     -0.5,
+                                     (double)NAN,
+                                     (double)INFINITY,
+                                     -(double)INFINITY,
+                                     DBL_MAX,
+                                     (double)FLT_MAX,
+                                     1e39,
+                                     DBL_MIN,
+                                     0x1p-1074 /* denormal */,
+                                     1.0 - 0x1p-26 /* < 1, but 1.0f as a float */,
+                                     1.0 - 0x1p-53,
+                                     1e-50,
+                                     100.0,
+                                     1e6};
     unsigned b = byte(f);
     if (b < 192)
         return table[b % 24];
@@ -534,8 +567,8 @@ static void op_forward(fuzz *f, int predict)
     if (predict && null_y && (expected < 0 || expected == NNF_ERR_NUMERIC))
         expected = NNF_ERR_ARG; /* y is checked before the data's values */
     float *y = null_y ? NULL : f->out;
-    nnf_status st = predict ? nnf_net_predict(f->net, b.x, b.m, y)
-                            : nnf_net_forward(f->net, b.x, b.m, y);
+    nnf_status st =
+        predict ? nnf_net_predict(f->net, b.x, b.m, y) : nnf_net_forward(f->net, b.x, b.m, y);
     check_status(st, expected);
     after(f, st, 0);
     if (st == NNF_OK) {
@@ -692,8 +725,8 @@ static void op_evaluate(fuzz *f)
     batch b = make_batch(f, 1, 1);
     unsigned nulls = byte(f);
     float cost = NAN, acc = -1.0f;
-    nnf_status st = nnf_net_evaluate(f->net, b.x, b.y, b.m, nulls & 1 ? NULL : &cost,
-                                     nulls & 2 ? NULL : &acc);
+    nnf_status st =
+        nnf_net_evaluate(f->net, b.x, b.y, b.m, nulls & 1 ? NULL : &cost, nulls & 2 ? NULL : &acc);
     check_status(st, batch_status(f, &b, 1));
     after(f, st, 0);
     if (st == NNF_OK) {
@@ -920,18 +953,38 @@ static void op_new_net(fuzz *f)
 }
 
 enum {
-    OP_ADD_DENSE, OP_SET_LOSS, OP_SET_PARAM, OP_SET_SLOPE, OP_INIT, OP_SET_WEIGHTS,
-    OP_SET_BIAS, OP_FORWARD, OP_BACKWARD, OP_UPDATE, OP_TRAIN_STEP, OP_PREDICT, OP_TRAIN,
-    OP_EVALUATE, OP_GRADS, OP_SAVE_LOAD, OP_CLONE, OP_GETTERS, OP_NULLS, OP_NEW_NET,
+    OP_ADD_DENSE,
+    OP_SET_LOSS,
+    OP_SET_PARAM,
+    OP_SET_SLOPE,
+    OP_INIT,
+    OP_SET_WEIGHTS,
+    OP_SET_BIAS,
+    OP_FORWARD,
+    OP_BACKWARD,
+    OP_UPDATE,
+    OP_TRAIN_STEP,
+    OP_PREDICT,
+    OP_TRAIN,
+    OP_EVALUATE,
+    OP_GRADS,
+    OP_SAVE_LOAD,
+    OP_CLONE,
+    OP_GETTERS,
+    OP_NULLS,
+    OP_NEW_NET,
     OP_COUNT
 };
 
 static void run_op(fuzz *f, unsigned op)
 {
-    static const char *const names[OP_COUNT] = {
-        "add_dense", "set_loss", "set_param", "set_slope", "init", "set_weights", "set_bias",
-        "forward", "backward", "update", "train_step", "predict", "train", "evaluate", "grads",
-        "save_load", "clone", "getters", "nulls", "new_net"};
+    static const char *const names[OP_COUNT] = {"add_dense", "set_loss",   "set_param",
+                                                "set_slope", "init",       "set_weights",
+                                                "set_bias",  "forward",    "backward",
+                                                "update",    "train_step", "predict",
+                                                "train",     "evaluate",   "grads",
+                                                "save_load", "clone",      "getters",
+                                                "nulls",     "new_net"};
     g_op = names[op % OP_COUNT];
     switch (op % OP_COUNT) {
     case OP_ADD_DENSE: op_add_dense(f); break;

@@ -245,8 +245,26 @@ int main(int argc, char **argv)
 
 /* Op numbers and argument bytes as fuzz_api.c reads them. */
 enum {
-    ADD_DENSE, SET_LOSS, SET_PARAM, SET_SLOPE, INIT, SET_WEIGHTS, SET_BIAS, FORWARD, BACKWARD,
-    UPDATE, TRAIN_STEP, PREDICT, TRAIN, EVALUATE, GRADS, SAVE_LOAD, CLONE, GETTERS, NULLS, NEW_NET
+    ADD_DENSE,
+    SET_LOSS,
+    SET_PARAM,
+    SET_SLOPE,
+    INIT,
+    SET_WEIGHTS,
+    SET_BIAS,
+    FORWARD,
+    BACKWARD,
+    UPDATE,
+    TRAIN_STEP,
+    PREDICT,
+    TRAIN,
+    EVALUATE,
+    GRADS,
+    SAVE_LOAD,
+    CLONE,
+    GETTERS,
+    NULLS,
+    NEW_NET
 };
 
 static void api_seeds(void)
@@ -254,69 +272,57 @@ static void api_seeds(void)
     /* 2-4-1 tanh/sigmoid BCE net: train steps, forward/backward/update twice
      * (the second update is NNF_ERR_STATE), gradients, evaluate, save with
      * the state and continue with the loaded net. */
-    static const unsigned char xor[] = {
-        1, 2, 3, 2, 0, 1, 0,             /* n_in 2, depth 2: 4 tanh, 1 sigmoid; BCE */
-        SET_PARAM, 0, 2,                 /* learning rate 0.5 */
-        TRAIN_STEP, 0, 3, 0, 1, 0, 2, 1, /* m 4, x pattern 1, y pattern 2, with cost */
-        TRAIN_STEP, 0, 3, 0, 1, 0, 2, 1,
-        FORWARD, 0, 3, 0, 1, 1,
-        BACKWARD, 0, 0, 2,
-        UPDATE, UPDATE,
-        GRADS, 1, 1,
-        EVALUATE, 0, 3, 0, 1, 0, 2, 0,
-        SAVE_LOAD, 9,                    /* with state, replace the net */
-        TRAIN_STEP, 0, 3, 0, 1, 0, 2, 1,
-        GETTERS, 0, 0, 0};
+    static const unsigned char xor [
+    ] = {1,          2, 3,        2, 0, 1, 0,         /* n_in 2, depth 2: 4 tanh, 1 sigmoid; BCE */
+         SET_PARAM,  0, 2,                            /* learning rate 0.5 */
+         TRAIN_STEP, 0, 3,        0, 1, 0, 2,      1, /* m 4, x pattern 1, y pattern 2, with cost */
+         TRAIN_STEP, 0, 3,        0, 1, 0, 2,      1,         FORWARD, 0, 3, 0,
+         1,          1, BACKWARD, 0, 0, 2, UPDATE, UPDATE,    GRADS,   1, 1, EVALUATE,
+         0,          3, 0,        1, 0, 2, 0,      SAVE_LOAD, 9, /* with state, replace the net */
+         TRAIN_STEP, 0, 3,        0, 1, 0, 2,      1,         GETTERS, 0, 0, 0};
     api_seed("seed-xor-train", xor, sizeof xor);
 
     /* 3-5-3 relu/softmax cross-entropy net with Adam: mini-batch training
      * with progress and steps, a clone trained apart, save with the state. */
     static const unsigned char softmax[] = {
-        2, 2, 4, 3, 2, 5, 2,             /* n_in 3: 5 relu, 3 softmax; cross-entropy */
-        SET_PARAM, 1, 9,                 /* optimizer 2.0: Adam */
-        TRAIN, 0, 7, 0, 3, 0, 1, 0x31, 2, 2, 5, 0, /* m 8, batch 3, 2 epochs */
-        CLONE, 2, 0, 7, 0, 3, 0, 1,
-        SAVE_LOAD, 1,
-        TRAIN, 0, 7, 0, 3, 0, 1, 0x39, 2, 3, 5, 4, /* shuffled, stop after 4 */
-        PREDICT, 0, 7, 0, 3, 1,
-        GETTERS, 0, 7, 9};
+        2,         2, 4, 3, 2,    5, 2, /* n_in 3: 5 relu, 3 softmax; cross-entropy */
+        SET_PARAM, 1, 9,                /* optimizer 2.0: Adam */
+        TRAIN,     0, 7, 0, 3,    0, 1,       0x31, 2,         2, 5,     0, /* m 8, batch 3, 2 epochs */
+        CLONE,     2, 0, 7, 0,    3, 0,       1,    SAVE_LOAD, 1, TRAIN, 0, 7,
+        0,         3, 0, 1, 0x39, 2, 3,       5,    4, /* shuffled, stop after 4 */
+        PREDICT,   0, 7, 0, 3,    1, GETTERS, 0,    7,         9};
     api_seed("seed-softmax-adam", softmax, sizeof softmax);
 
     /* 4-2 leaky ReLU MSE net with momentum and L2: slope, steps, init, then
      * weights with a NaN (NNF_ERR_NUMERIC), biases, predict. */
-    static const unsigned char leaky[] = {
-        3, 1, 1, 4, 1,                   /* n_in 4: 2 leaky relu; MSE */
-        SET_SLOPE, 1, 1,                 /* 0.2 */
-        SET_PARAM, 1, 8,                 /* optimizer 1.0: momentum */
-        SET_PARAM, 6, 1,                 /* L2 0.1 */
-        TRAIN_STEP, 0, 5, 0, 4, 0, 6, 1,
-        TRAIN_STEP, 0, 5, 0, 4, 0, 6, 1,
-        INIT, 1, 7,
-        SET_WEIGHTS, 1, 1, 3, 0, 100, 120, 140, 160, 0xe4, 90, 80, 70,
-        SET_WEIGHTS, 1, 1, 3, 0, 100, 120, 140, 160, 180, 90, 80, 70,
-        SET_BIAS, 1, 1, 0, 0,
-        PREDICT, 0, 5, 0, 4, 1,
-        SAVE_LOAD, 1};
+    static const unsigned char leaky[] =
+        {3,          1,   1,       4,   1, /* n_in 4: 2 leaky relu; MSE */
+         SET_SLOPE,  1,   1,               /* 0.2 */
+         SET_PARAM,  1,   8,               /* optimizer 1.0: momentum */
+         SET_PARAM,  6,   1,               /* L2 0.1 */
+         TRAIN_STEP, 0,   5,       0,   4,    0,   6,  1,           TRAIN_STEP,  0,        5, 0,
+         4,          0,   6,       1,   INIT, 1,   7,  SET_WEIGHTS, 1,           1,        3, 0,
+         100,        120, 140,     160, 0xe4, 90,  80, 70,          SET_WEIGHTS, 1,        1, 3,
+         0,          100, 120,     140, 160,  180, 90, 80,          70,          SET_BIAS, 1, 1,
+         0,          0,   PREDICT, 0,   5,    0,   4,  1,           SAVE_LOAD,   1};
     api_seed("seed-leaky-momentum-l2", leaky, sizeof leaky);
 
     /* Edge cases: NULL handles, a net without layers, invalid enums and sizes. */
-    static const unsigned char edges[] = {
-        0, 0, 0,                         /* n_in 1, no layer, BCE */
-        NULLS,
-        FORWARD, 0, 0, 0, 0, 1,          /* no layer: NNF_ERR_STATE */
-        NEW_NET, 248,                    /* n_inputs 0: NNF_ERR_ARG */
-        ADD_DENSE, 0xf1, 0, 1,           /* units INT_MAX + 1: NNF_ERR_SHAPE */
-        ADD_DENSE, 2, 0xf0, 1,           /* act -1: NNF_ERR_ARG */
-        ADD_DENSE, 2, 5, 1,              /* softmax */
-        ADD_DENSE, 2, 1, 1,              /* after softmax: NNF_ERR_STATE */
-        SET_PARAM, 7, 0,                 /* key 7 */
-        SET_PARAM, 0, 12,                /* learning rate inf */
-        SET_PARAM, 4, 19,                /* beta2 1 - 2^-26 */
-        SET_LOSS, 3, INIT, 4, 0,
-        BACKWARD, 0, 0, 0,               /* no forward pass: NNF_ERR_STATE */
-        UPDATE,                          /* no gradient: NNF_ERR_STATE */
-        GETTERS, 0, 0xf1, 0xf0,
-        CLONE, 0};
+    static const unsigned char edges[] =
+        {0,         0,       0,                              /* n_in 1, no layer, BCE */
+         NULLS,     FORWARD, 0,    0,    0,     0,        1, /* no layer: NNF_ERR_STATE */
+         NEW_NET,   248,                                     /* n_inputs 0: NNF_ERR_ARG */
+         ADD_DENSE, 0xf1,    0,    1,                        /* units INT_MAX + 1: NNF_ERR_SHAPE */
+         ADD_DENSE, 2,       0xf0, 1,                        /* act -1: NNF_ERR_ARG */
+         ADD_DENSE, 2,       5,    1,                        /* softmax */
+         ADD_DENSE, 2,       1,    1,                        /* after softmax: NNF_ERR_STATE */
+         SET_PARAM, 7,       0,                              /* key 7 */
+         SET_PARAM, 0,       12,                             /* learning rate inf */
+         SET_PARAM, 4,       19,                             /* beta2 1 - 2^-26 */
+         SET_LOSS,  3,       INIT, 4,    0,     BACKWARD, 0,
+         0,         0, /* no forward pass: NNF_ERR_STATE */
+         UPDATE,       /* no gradient: NNF_ERR_STATE */
+         GETTERS,   0,       0xf1, 0xf0, CLONE, 0};
     api_seed("seed-edges", edges, sizeof edges);
 
     /* Regressions: calls on a fresh net (no earlier message) that failed

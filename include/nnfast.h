@@ -39,6 +39,9 @@
 #ifndef NNFAST_H
 #define NNFAST_H
 
+/* The header is laid out by hand, as the reference manual it is. */
+/* clang-format off */
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -449,5 +452,7 @@ NNF_API nnf_status nnf_net_clone(const nnf_net *net, nnf_net **out);
 #ifdef __cplusplus
 }
 #endif
+
+/* clang-format on */
 
 #endif /* NNFAST_H */

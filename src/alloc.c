@@ -28,7 +28,8 @@ NNF_API nnf_status nnf_set_allocator(nnf_alloc_fn alloc_fn, nnf_free_fn free_fn,
     nnf__call c;
     nnf__enter(&c, __func__, NULL, 0, NULL, 0);
     if ((alloc_fn == NULL) != (free_fn == NULL))
-        return nnf__leave(&c, nnf__fail(NNF_ERR_ARG, "%s is NULL but %s is not (expected both "
+        return nnf__leave(&c, nnf__fail(NNF_ERR_ARG,
+                                        "%s is NULL but %s is not (expected both "
                                         "functions, or both NULL for malloc and free)",
                                         alloc_fn ? "free_fn" : "alloc_fn",
                                         alloc_fn ? "alloc_fn" : "free_fn"));

@@ -12,8 +12,8 @@
 #include <string.h>
 
 typedef struct thread_state {
-    nnf__call *current;          /* innermost public call of this thread */
-    const nnf_net *last_net;     /* the net of this thread's last failure */
+    nnf__call *current;      /* innermost public call of this thread */
+    const nnf_net *last_net; /* the net of this thread's last failure */
     uint64_t last_serial;
     char msg[NNF__MSG_MAX];
 } thread_state;

@@ -20,11 +20,11 @@ typedef void (*nnf__where_fn)(char *buf, size_t cap, const void *data);
 /* One public call in progress: a stack frame of the public function, linked
  * to the call it interrupted (a progress callback may call into nnfast). */
 typedef struct nnf__call {
-    const char *fn;              /* the public function's name */
-    char *dst;                   /* the handle's own message buffer, or NULL */
+    const char *fn; /* the public function's name */
+    char *dst;      /* the handle's own message buffer, or NULL */
     size_t cap;
-    const nnf_net *net;          /* the net the call is about, or NULL */
-    uint64_t serial;             /* its serial (a net reused at the same address differs) */
+    const nnf_net *net; /* the net the call is about, or NULL */
+    uint64_t serial;    /* its serial (a net reused at the same address differs) */
     nnf__where_fn where;
     const void *where_data;
     struct nnf__call *outer;
@@ -46,7 +46,8 @@ void nnf__call_where(nnf__where_fn where, const void *data);
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-nnf_status nnf__fail(nnf_status st, const char *fmt, ...);
+nnf_status
+nnf__fail(nnf_status st, const char *fmt, ...);
 
 /* The message of the last failure on net: this thread's own when its last
  * failure was on net, else stored (the net's buffer). */

@@ -15,8 +15,8 @@ nnf_status nnf__check_batch(const nnf_net *net, const float *x, size_t m)
     if (net->depth == 0)
         return nnf__fail(NNF_ERR_STATE, "the net has no layer (add one with nnf_net_add_dense)");
     if (net->n_in > SIZE_MAX / sizeof(float) / m)
-        return nnf__fail(NNF_ERR_SHAPE, "x of m = %zu samples of %zu features overflows size_t",
-                         m, net->n_in);
+        return nnf__fail(NNF_ERR_SHAPE, "x of m = %zu samples of %zu features overflows size_t", m,
+                         net->n_in);
     size_t n_out = nnf__output_layer(net)->n_out;
     if (n_out > SIZE_MAX / sizeof(float) / m)
         return nnf__fail(NNF_ERR_SHAPE, "y of m = %zu samples of %zu outputs overflows size_t", m,
@@ -29,8 +29,8 @@ nnf_status nnf__check_finite(const char *name, const float *v, size_t n, size_t 
     size_t bad = nnf__find_nonfinite(v, n * m);
     if (bad == n * m)
         return NNF_OK;
-    return nnf__fail(NNF_ERR_NUMERIC, "%s[%zu][%zu] is %g (expected a finite value)", name,
-                     bad / n, bad % n, (double)v[bad]);
+    return nnf__fail(NNF_ERR_NUMERIC, "%s[%zu][%zu] is %g (expected a finite value)", name, bad / n,
+                     bad % n, (double)v[bad]);
 }
 
 nnf_status nnf__check_x_keeps_forward(const nnf_net *net, const float *x, size_t m)
@@ -42,15 +42,20 @@ nnf_status nnf__check_loss(const nnf_net *net)
 {
     const nnf_layer *out = nnf__output_layer(net);
     if (out->act == NNF_ACT_SOFTMAX && net->loss != NNF_LOSS_CROSS_ENTROPY)
-        return nnf__fail(NNF_ERR_STATE, "the softmax output layer %zu needs loss "
-                         "NNF_LOSS_CROSS_ENTROPY", out->index);
+        return nnf__fail(NNF_ERR_STATE,
+                         "the softmax output layer %zu needs loss "
+                         "NNF_LOSS_CROSS_ENTROPY",
+                         out->index);
     if (net->loss == NNF_LOSS_BCE && out->act != NNF_ACT_SIGMOID)
-        return nnf__fail(NNF_ERR_STATE, "loss BCE needs a sigmoid output layer, but layer %zu "
-                         "is %s (use NNF_LOSS_MSE or a sigmoid output)", out->index,
-                         nnf__act_name(out->act));
+        return nnf__fail(NNF_ERR_STATE,
+                         "loss BCE needs a sigmoid output layer, but layer %zu "
+                         "is %s (use NNF_LOSS_MSE or a sigmoid output)",
+                         out->index, nnf__act_name(out->act));
     if (net->loss == NNF_LOSS_CROSS_ENTROPY && out->act != NNF_ACT_SOFTMAX)
-        return nnf__fail(NNF_ERR_STATE, "loss cross-entropy needs a softmax output layer, but "
-                         "layer %zu is %s", out->index, nnf__act_name(out->act));
+        return nnf__fail(NNF_ERR_STATE,
+                         "loss cross-entropy needs a softmax output layer, but "
+                         "layer %zu is %s",
+                         out->index, nnf__act_name(out->act));
     return NNF_OK;
 }
 

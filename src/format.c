@@ -14,9 +14,12 @@ _Static_assert(sizeof(double) == 8 && DBL_MANT_DIG == 53, "double must be IEEE-7
  * text-mode transfers show up as a wrong magic number. */
 const unsigned char nnf__magic[8] = {0x89, 'N', 'N', 'F', '\r', '\n', 0x1a, '\n'};
 
-const nnf_param nnf__saved_params[NNF__N_SAVED_PARAMS] = {
-    NNF_PARAM_LEARNING_RATE, NNF_PARAM_MOMENTUM,     NNF_PARAM_ADAM_BETA1,
-    NNF_PARAM_ADAM_BETA2,    NNF_PARAM_ADAM_EPSILON, NNF_PARAM_L2_PENALTY};
+const nnf_param nnf__saved_params[NNF__N_SAVED_PARAMS] = {NNF_PARAM_LEARNING_RATE,
+                                                          NNF_PARAM_MOMENTUM,
+                                                          NNF_PARAM_ADAM_BETA1,
+                                                          NNF_PARAM_ADAM_BETA2,
+                                                          NNF_PARAM_ADAM_EPSILON,
+                                                          NNF_PARAM_L2_PENALTY};
 
 void nnf__u32_put(unsigned char *p, uint32_t v)
 {

@@ -13,27 +13,27 @@
 
 enum {
     NNF__FORMAT_VERSION = 1,
-    NNF__FORMAT_FLAG_STATE = 1,  /* flags bit 0: the optimizer's state is stored */
+    NNF__FORMAT_FLAG_STATE = 1, /* flags bit 0: the optimizer's state is stored */
 
     /* offsets of the fields, in bytes from the start */
     NNF__AT_MAGIC = 0,
     NNF__AT_VERSION = 8,
     NNF__AT_FLAGS = 12,
-    NNF__AT_LENGTH = 16,         /* content length C: bytes from 24 to the CRC */
-    NNF__AT_N_IN = 24,           /* the content starts here */
+    NNF__AT_LENGTH = 16, /* content length C: bytes from 24 to the CRC */
+    NNF__AT_N_IN = 24,   /* the content starts here */
     NNF__AT_SEED = 32,
-    NNF__AT_T = 40,              /* the optimizer's step count */
-    NNF__AT_PARAMS = 48,         /* the f64 settings of nnf__saved_params, 8 bytes each */
+    NNF__AT_T = 40,      /* the optimizer's step count */
+    NNF__AT_PARAMS = 48, /* the f64 settings of nnf__saved_params, 8 bytes each */
     NNF__AT_DEPTH = 96,
     NNF__AT_LOSS = 100,
     NNF__AT_OPTIMIZER = 104,
     NNF__AT_PADDING = 108,
-    NNF__AT_TABLE = 112,         /* the layer records, then the arrays */
+    NNF__AT_TABLE = 112, /* the layer records, then the arrays */
 
-    NNF__HEADER = 24,            /* magic, version, flags, content length */
+    NNF__HEADER = 24,                         /* magic, version, flags, content length */
     NNF__FIXED = NNF__AT_TABLE - NNF__HEADER, /* content before the layer table */
-    NNF__RECORD = 16,            /* a layer: units u64 at 0, act u32 at 8, slope f32 at 12 */
-    NNF__TRAILER = 4,            /* CRC-32 */
+    NNF__RECORD = 16, /* a layer: units u64 at 0, act u32 at 8, slope f32 at 12 */
+    NNF__TRAILER = 4, /* CRC-32 */
     NNF__N_SAVED_PARAMS = 6
 };
 
@@ -46,7 +46,7 @@ typedef struct nnf__head {
     uint32_t version, flags;
     uint64_t length;
     uint64_t n_in, seed, t;
-    double param[NNF__N_PARAMS];   /* those of nnf__saved_params */
+    double param[NNF__N_PARAMS]; /* those of nnf__saved_params */
     uint32_t depth, loss, optimizer, padding;
 } nnf__head;
 

@@ -12,8 +12,7 @@
 static double init_scale(nnf_init scheme, int act, size_t n_in, size_t n_out)
 {
     if (scheme == NNF_INIT_DEFAULT)
-        scheme = (act == NNF_ACT_RELU || act == NNF_ACT_LEAKY_RELU) ? NNF_INIT_HE
-                                                                    : NNF_INIT_XAVIER;
+        scheme = (act == NNF_ACT_RELU || act == NNF_ACT_LEAKY_RELU) ? NNF_INIT_HE : NNF_INIT_XAVIER;
     switch (scheme) {
     case NNF_INIT_HE: return sqrt(2.0 / (double)n_in);
     case NNF_INIT_XAVIER: return sqrt(2.0 / ((double)n_in + (double)n_out));
@@ -39,8 +38,8 @@ NNF_API nnf_status nnf_net_init(nnf_net *net, nnf_init scheme, uint64_t seed)
     nnf__call c;
     nnf_status st = nnf__enter_write(&c, __func__, net);
     if (st == NNF_OK && (unsigned)scheme >= NNF__N_INITS)
-        st = nnf__fail(NNF_ERR_ARG, "scheme = %d is not an nnf_init (expected 0..%d)",
-                       (int)scheme, NNF__N_INITS - 1);
+        st = nnf__fail(NNF_ERR_ARG, "scheme = %d is not an nnf_init (expected 0..%d)", (int)scheme,
+                       NNF__N_INITS - 1);
     if (st != NNF_OK)
         return nnf__leave(&c, st);
     net->seed = seed;

@@ -227,8 +227,7 @@ static nnf_status load_file(nnf_net **out, const char *path)
     return s;
 }
 
-NNF_API nnf_status nnf_net_load(nnf_net **out, const char *path, char *errbuf,
-                                size_t errbuf_size)
+NNF_API nnf_status nnf_net_load(nnf_net **out, const char *path, char *errbuf, size_t errbuf_size)
 {
     nnf__call c;
     if (errbuf && errbuf_size)

@@ -24,11 +24,15 @@ NNF_API nnf_act nnf_layer_act(const nnf_layer *layer)
 static nnf_status set_slope(nnf_layer *layer, float alpha)
 {
     if (!(alpha > 0.0f && alpha < 1.0f))
-        return nnf__fail(NNF_ERR_ARG, "alpha = %g for layer %zu is out of range (expected 0 < "
-                         "alpha < 1)", (double)alpha, layer->index);
+        return nnf__fail(NNF_ERR_ARG,
+                         "alpha = %g for layer %zu is out of range (expected 0 < "
+                         "alpha < 1)",
+                         (double)alpha, layer->index);
     if (layer->act != NNF_ACT_LEAKY_RELU)
-        return nnf__fail(NNF_ERR_STATE, "layer %zu is %s; a slope applies to leaky_relu layers "
-                         "only", layer->index, nnf__act_name(layer->act));
+        return nnf__fail(NNF_ERR_STATE,
+                         "layer %zu is %s; a slope applies to leaky_relu layers "
+                         "only",
+                         layer->index, nnf__act_name(layer->act));
     layer->alpha = alpha;
     nnf__forget_forward(layer->net); /* its backward would need the old slope */
     return NNF_OK;
@@ -56,12 +60,12 @@ NNF_API nnf_status nnf_layer_get_slope(const nnf_layer *layer, float *alpha)
 
 /* A copy out of one of the layer's blocks (weights, biases or their
  * gradients) into the user's n floats at dst. */
-static nnf_status copy_out(const nnf_layer *layer, const char *name, const float *src,
-                           float *dst, size_t n, int is_grad)
+static nnf_status copy_out(const nnf_layer *layer, const char *name, const float *src, float *dst,
+                           size_t n, int is_grad)
 {
     if (is_grad && layer->net->grads_state == NNF__GRADS_NONE)
         return nnf__fail(NNF_ERR_STATE, "no gradient (call nnf_net_backward or "
-                         "nnf_net_train_step first)");
+                                        "nnf_net_train_step first)");
     if (!dst)
         return nnf__fail(NNF_ERR_ARG, "%s is NULL (expected %zu floats for layer %zu)", name, n,
                          layer->index);
@@ -98,9 +102,8 @@ static nnf_status get_block(const char *fn, const nnf_layer *layer, enum block b
     if (st == NNF_OK) {
         size_t nw = layer->n_in * layer->n_out;
         const float *src[] = {layer->wt, layer->b, layer->dwt, layer->db};
-        st = copy_out(layer, names[b], src[b], dst, b == WEIGHTS || b == WEIGHT_GRAD ? nw
-                                                                                     : layer->n_out,
-                      b >= WEIGHT_GRAD);
+        st = copy_out(layer, names[b], src[b], dst,
+                      b == WEIGHTS || b == WEIGHT_GRAD ? nw : layer->n_out, b >= WEIGHT_GRAD);
     }
     return nnf__leave(&c, st);
 }

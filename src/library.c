@@ -5,7 +5,7 @@
 #include "core/core.h"
 
 #define NNF__STR2(x) #x
-#define NNF__STR(x) NNF__STR2(x)
+#define NNF__STR(x)  NNF__STR2(x)
 
 NNF_API unsigned nnf_version_number(void)
 {

@@ -156,8 +156,10 @@ static nnf_status add_dense(nnf_net *net, size_t units, nnf_act act)
         return nnf__fail(NNF_ERR_ARG, "act = %d is not an nnf_act (expected 0..%d)", (int)act,
                          NNF__N_ACTS - 1);
     if (net->depth && nnf__output_layer(net)->act == NNF_ACT_SOFTMAX)
-        return nnf__fail(NNF_ERR_STATE, "layer %zu is softmax, which is for the output layer "
-                         "only: no layer can follow it", net->depth);
+        return nnf__fail(NNF_ERR_STATE,
+                         "layer %zu is softmax, which is for the output layer "
+                         "only: no layer can follow it",
+                         net->depth);
     if (net->depth >= NNF_MAX_DEPTH)
         return nnf__fail(NNF_ERR_SHAPE, "the net has %zu layers, the most a net can have",
                          net->depth);
@@ -167,8 +169,8 @@ static nnf_status add_dense(nnf_net *net, size_t units, nnf_act act)
     if (n_in > limit / units - 1 || net->n_params > limit - (n_in + 1) * units)
         return nnf__fail(NNF_ERR_SHAPE, "%zu x %zu weights overflow size_t", units, n_in);
     if (nnf__net_append(net, units, (int)act) != NNF_OK)
-        return nnf__fail(NNF_ERR_NOMEM, "could not allocate layer %zu (%zu x %zu)",
-                         net->depth + 1, units, n_in);
+        return nnf__fail(NNF_ERR_NOMEM, "could not allocate layer %zu (%zu x %zu)", net->depth + 1,
+                         units, n_in);
     return NNF_OK;
 }
 

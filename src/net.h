@@ -17,56 +17,56 @@
  * layout: per layer Wt then b); the pointers are refreshed when they move. */
 struct nnf_layer {
     nnf_net *net;
-    size_t index;          /* l, 1..L */
-    size_t n_in, n_out;    /* n[l-1], n[l] */
-    int act;               /* nnf_act */
-    float alpha;           /* leaky ReLU slope */
-    size_t offset;         /* of Wt in the arenas; b follows at offset + n_in n_out */
-    size_t rows_before;    /* sum of n[k], k < l: where A[l] starts in a workspace */
-    float *wt, *b;         /* parameters: Wt is the user's w[n_out][n_in] */
-    float *dwt, *db;       /* gradients, same layout */
+    size_t index;       /* l, 1..L */
+    size_t n_in, n_out; /* n[l-1], n[l] */
+    int act;            /* nnf_act */
+    float alpha;        /* leaky ReLU slope */
+    size_t offset;      /* of Wt in the arenas; b follows at offset + n_in n_out */
+    size_t rows_before; /* sum of n[k], k < l: where A[l] starts in a workspace */
+    float *wt, *b;      /* parameters: Wt is the user's w[n_out][n_in] */
+    float *dwt, *db;    /* gradients, same layout */
 };
 
 /* Memory for a batch of up to cap_m samples, one block: A[l] of every layer
  * (n[l] x cap_m each, in order), the output logits Z[L] and the scratch
  * matrix for dA[l-1] (as wide as the widest hidden layer). */
 typedef struct nnf__work {
-    size_t cap_m;          /* 0: none */
+    size_t cap_m; /* 0: none */
     float *block;
 } nnf__work;
 
 /* What the last backward left in the gradient arena. */
 typedef enum nnf__grads {
-    NNF__GRADS_NONE = 0,   /* nothing usable (none yet, or a change made them stale) */
-    NNF__GRADS_FRESH,      /* from the last backward, not yet applied */
-    NNF__GRADS_APPLIED     /* applied by nnf_net_update: readable, not applicable again */
+    NNF__GRADS_NONE = 0, /* nothing usable (none yet, or a change made them stale) */
+    NNF__GRADS_FRESH,    /* from the last backward, not yet applied */
+    NNF__GRADS_APPLIED   /* applied by nnf_net_update: readable, not applicable again */
 } nnf__grads;
 
 struct nnf_net {
-    uint64_t serial;       /* tells this net's messages from a former net's at its address */
+    uint64_t serial; /* tells this net's messages from a former net's at its address */
     size_t n_in;
     size_t depth, layers_cap;
-    nnf_layer **layers;    /* layers[0] is layer 1 */
+    nnf_layer **layers; /* layers[0] is layer 1 */
     nnf_loss loss;
     uint64_t seed;
-    double param[NNF__N_PARAMS];   /* every nnf_param setting (settings.c) */
+    double param[NNF__N_PARAMS]; /* every nnf_param setting (settings.c) */
 
     /* The optimizer's state (optimizer.c): the arenas' layout, for momentum
      * v (n_params floats), for Adam m then v (2 n_params); NULL for SGD. */
-    uint64_t opt_t;        /* updates made since the state was reset */
+    uint64_t opt_t; /* updates made since the state was reset */
     float *opt_state;
 
-    size_t n_params;       /* floats in each arena */
+    size_t n_params; /* floats in each arena */
     float *params, *grads;
 
-    size_t rows;           /* sum of n[l] over the layers */
-    size_t widest_hidden;  /* largest n[l] for l < L: the scratch's rows */
+    size_t rows;          /* sum of n[l] over the layers */
+    size_t widest_hidden; /* largest n[l] for l < L: the scratch's rows */
     nnf__work work;
-    size_t x_cap;          /* floats in x_copy (nnf_net_forward only) */
+    size_t x_cap; /* floats in x_copy (nnf_net_forward only) */
     float *x_copy;
 
-    size_t fwd_m;          /* batch of the stored forward pass; 0: none */
-    const float *fwd_x;    /* its A[0] */
+    size_t fwd_m;       /* batch of the stored forward pass; 0: none */
+    const float *fwd_x; /* its A[0] */
     nnf__grads grads_state;
 
     char errmsg[NNF__MSG_MAX];

@@ -85,8 +85,10 @@ nnf_status nnf__grads_check(nnf_net *net)
     if (bad == net->n_params)
         return NNF_OK;
     net->grads_state = NNF__GRADS_NONE;
-    return nnf__fail(NNF_ERR_NUMERIC, "a gradient of layer %zu is not finite "
-                     "(the inputs or weights are too large)", nnf__layer_of(net, bad));
+    return nnf__fail(NNF_ERR_NUMERIC,
+                     "a gradient of layer %zu is not finite "
+                     "(the inputs or weights are too large)",
+                     nnf__layer_of(net, bad));
 }
 
 /* Adam's constants for the next update, t + 1 computed in double: a loaded
@@ -125,13 +127,15 @@ nnf_status nnf__optim_update(nnf_net *net)
         if (!isfinite(g[bad])) /* no gradient is kept */
             return nnf__grads_check(net);
         if (state_overflows(net, bad, beta, &k))
-            return nnf__fail(NNF_ERR_NUMERIC, "the update would make the optimizer's state "
+            return nnf__fail(NNF_ERR_NUMERIC,
+                             "the update would make the optimizer's state "
                              "of layer %zu infinite: the gradient %g is too large (not the "
                              "learning rate: scale the inputs or weights down)",
                              nnf__layer_of(net, bad), (double)g[bad]);
-        return nnf__fail(NNF_ERR_NUMERIC, "the update would make a parameter of layer %zu "
-                         "infinite: the learning rate %g is too large", nnf__layer_of(net, bad),
-                         net->param[NNF_PARAM_LEARNING_RATE]);
+        return nnf__fail(NNF_ERR_NUMERIC,
+                         "the update would make a parameter of layer %zu "
+                         "infinite: the learning rate %g is too large",
+                         nnf__layer_of(net, bad), net->param[NNF_PARAM_LEARNING_RATE]);
     }
     switch (opt) {
     case NNF_OPT_MOMENTUM: nnf__momentum(p, s, g, n, lr, beta); break;

@@ -22,8 +22,8 @@ const float *nnf__output(const nnf_net *net, const nnf__work *w)
  * NaN, infinity times zero is NaN), so the pass does not scan a wide x up
  * front: it checks the small Z[l] in the pass that already reads it, and
  * only on failure looks for the cause. */
-static nnf_status forward_failure(const nnf_net *net, const nnf__work *w, const float *x,
-                                  size_t m, size_t l)
+static nnf_status forward_failure(const nnf_net *net, const nnf__work *w, const float *x, size_t m,
+                                  size_t l)
 {
     const nnf_layer *ly = net->layers[l];
     if (l == 0 && nnf__check_finite("x", x, net->n_in, m) != NNF_OK)
@@ -32,12 +32,15 @@ static nnf_status forward_failure(const nnf_net *net, const nnf__work *w, const 
         const float *logits = nnf__work_logits(net, w);
         size_t n = ly->n_out * m, k = nnf__find_nonfinite(logits, n);
         if (k < n)
-            return nnf__fail(NNF_ERR_NUMERIC, "the output A[%zu] of sample %zu, unit %zu is not "
-                             "finite (Z = %g): the weights or inputs are too large", net->depth,
-                             k / ly->n_out, k % ly->n_out, (double)logits[k]);
+            return nnf__fail(NNF_ERR_NUMERIC,
+                             "the output A[%zu] of sample %zu, unit %zu is not "
+                             "finite (Z = %g): the weights or inputs are too large",
+                             net->depth, k / ly->n_out, k % ly->n_out, (double)logits[k]);
     }
-    return nnf__fail(NNF_ERR_NUMERIC, "the pre-activation Z[%zu] of layer %zu is not finite: "
-                     "the weights or inputs are too large", l + 1, l + 1);
+    return nnf__fail(NNF_ERR_NUMERIC,
+                     "the pre-activation Z[%zu] of layer %zu is not finite: "
+                     "the weights or inputs are too large",
+                     l + 1, l + 1);
 }
 
 /* Hidden layers compute Z in place in A's matrix; the output layer keeps its
@@ -126,8 +129,10 @@ static nnf_status backward(nnf_net *net, const float *y, float *cost)
     float jf = (float)j;
     if (!isfinite(jf)) {
         net->grads_state = NNF__GRADS_NONE;
-        return nnf__fail(NNF_ERR_NUMERIC, "the cost J = %g is not finite in float: the outputs "
-                         "are too far from the labels", j);
+        return nnf__fail(NNF_ERR_NUMERIC,
+                         "the cost J = %g is not finite in float: the outputs "
+                         "are too far from the labels",
+                         j);
     }
     net->grads_state = NNF__GRADS_FRESH;
     if (cost)
@@ -200,7 +205,7 @@ static nnf_status backward_checked(nnf_net *net, const float *y, float *cost)
 {
     if (!net->fwd_m)
         return nnf__fail(NNF_ERR_STATE, "no forward pass to differentiate (call nnf_net_forward "
-                         "first; each backward uses one up)");
+                                        "first; each backward uses one up)");
     nnf_status st = nnf__check_loss(net);
     if (st == NNF_OK)
         st = nnf__check_labels(net, y, net->fwd_m);
@@ -228,14 +233,13 @@ NNF_API nnf_status nnf_net_update(nnf_net *net)
         st = nnf__fail(NNF_ERR_STATE, "no gradient (call nnf_net_backward first)");
     else if (st == NNF_OK && net->grads_state == NNF__GRADS_APPLIED)
         st = nnf__fail(NNF_ERR_STATE, "these gradients were already applied (call "
-                       "nnf_net_backward again)");
+                                      "nnf_net_backward again)");
     if (st == NNF_OK)
         st = nnf__optim_update(net);
     return nnf__leave(&c, st);
 }
 
-static nnf_status train_step(nnf_net *net, const float *x, const float *y, size_t m,
-                             float *cost)
+static nnf_status train_step(nnf_net *net, const float *x, const float *y, size_t m, float *cost)
 {
     nnf_status st = nnf__check_batch(net, x, m);
     if (st == NNF_OK)

@@ -24,8 +24,8 @@ static size_t state_floats(const nnf_net *net, unsigned flags)
 
 size_t nnf__saved_size(const nnf_net *net, unsigned flags)
 {
-    return NNF__AT_TABLE + NNF__RECORD * net->depth
-           + sizeof(float) * (net->n_params + state_floats(net, flags)) + NNF__TRAILER;
+    return NNF__AT_TABLE + NNF__RECORD * net->depth +
+           sizeof(float) * (net->n_params + state_floats(net, flags)) + NNF__TRAILER;
 }
 
 void nnf__save_to(const nnf_net *net, unsigned char *buf, unsigned flags)
@@ -62,8 +62,8 @@ void nnf__save_to(const nnf_net *net, unsigned char *buf, unsigned flags)
 typedef struct reader {
     const unsigned char *buf;
     size_t size;
-    nnf__head h;         /* the fixed fields, once the size is known to hold them */
-    uint64_t n_params;   /* from the layer table, once checked */
+    nnf__head h;       /* the fixed fields, once the size is known to hold them */
+    uint64_t n_params; /* from the layer table, once checked */
 } reader;
 
 typedef unsigned long long ull; /* for printf */
@@ -72,10 +72,11 @@ static nnf_status check_magic(const reader *r)
 {
     size_t n = r->size < sizeof nnf__magic ? r->size : sizeof nnf__magic;
     if (memcmp(r->buf, nnf__magic, n))
-        return nnf__fail(NNF_ERR_FORMAT, "%s", n >= 4 && !memcmp(r->buf, nnf__magic, 4)
-                         ? "bytes 4-7: the magic number's line-end bytes are changed "
-                           "(was the file copied in text mode?)"
-                         : "bytes 0-7: wrong magic number: not an nnfast model");
+        return nnf__fail(NNF_ERR_FORMAT, "%s",
+                         n >= 4 && !memcmp(r->buf, nnf__magic, 4)
+                             ? "bytes 4-7: the magic number's line-end bytes are changed "
+                               "(was the file copied in text mode?)"
+                             : "bytes 0-7: wrong magic number: not an nnfast model");
     if (r->size < NNF__HEADER)
         return nnf__fail(NNF_ERR_FORMAT, "truncated: %zu bytes, less than the %d-byte header",
                          r->size, NNF__HEADER);
@@ -90,15 +91,21 @@ static nnf_status check_header(const reader *r)
         return st;
     uint32_t version = nnf__u32_at(r->buf + NNF__AT_VERSION);
     if (version > NNF__FORMAT_VERSION)
-        return nnf__fail(NNF_ERR_FORMAT, "byte %d: version %u is newer than this library reads "
-                         "(%d)", NNF__AT_VERSION, (unsigned)version, NNF__FORMAT_VERSION);
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "byte %d: version %u is newer than this library reads "
+                         "(%d)",
+                         NNF__AT_VERSION, (unsigned)version, NNF__FORMAT_VERSION);
     if (version != NNF__FORMAT_VERSION)
-        return nnf__fail(NNF_ERR_FORMAT, "byte %d: version %u is not a format version (expected "
-                         "%d)", NNF__AT_VERSION, (unsigned)version, NNF__FORMAT_VERSION);
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "byte %d: version %u is not a format version (expected "
+                         "%d)",
+                         NNF__AT_VERSION, (unsigned)version, NNF__FORMAT_VERSION);
     uint32_t flags = nnf__u32_at(r->buf + NNF__AT_FLAGS);
     if (flags & ~(uint32_t)NNF__FORMAT_FLAG_STATE)
-        return nnf__fail(NNF_ERR_FORMAT, "byte %d: flags 0x%x have unknown bits (version 1 "
-                         "knows 0x%x)", NNF__AT_FLAGS, (unsigned)flags, NNF__FORMAT_FLAG_STATE);
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "byte %d: flags 0x%x have unknown bits (version 1 "
+                         "knows 0x%x)",
+                         NNF__AT_FLAGS, (unsigned)flags, NNF__FORMAT_FLAG_STATE);
     uint64_t len = nnf__u64_at(r->buf + NNF__AT_LENGTH);
     if (len > UINT64_MAX - NNF__HEADER - NNF__TRAILER)
         return nnf__fail(NNF_ERR_FORMAT, "byte %d: content length %llu is larger than any file",
@@ -136,38 +143,49 @@ static nnf_status check_fixed(reader *r)
 {
     uint64_t len = nnf__u64_at(r->buf + NNF__AT_LENGTH);
     if (len < NNF__FIXED)
-        return nnf__fail(NNF_ERR_FORMAT, "byte %d: content length %llu is less than the %d bytes "
-                         "of the fixed fields", NNF__AT_LENGTH, (ull)len, NNF__FIXED);
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "byte %d: content length %llu is less than the %d bytes "
+                         "of the fixed fields",
+                         NNF__AT_LENGTH, (ull)len, NNF__FIXED);
     nnf__head_read(r->buf, &r->h);
     const nnf__head *h = &r->h;
     if (h->n_in < 1 || h->n_in > INT_MAX)
-        return nnf__fail(NNF_ERR_FORMAT, "byte %d: n_inputs %llu is out of range (expected "
-                         "1..%d)", NNF__AT_N_IN, (ull)h->n_in, INT_MAX);
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "byte %d: n_inputs %llu is out of range (expected "
+                         "1..%d)",
+                         NNF__AT_N_IN, (ull)h->n_in, INT_MAX);
     nnf_status st = check_params(r);
     if (st != NNF_OK)
         return st;
     if (h->depth > NNF_MAX_DEPTH)
-        return nnf__fail(NNF_ERR_FORMAT, "byte %d: depth %u exceeds the limit of %u",
-                         NNF__AT_DEPTH, (unsigned)h->depth, NNF_MAX_DEPTH);
+        return nnf__fail(NNF_ERR_FORMAT, "byte %d: depth %u exceeds the limit of %u", NNF__AT_DEPTH,
+                         (unsigned)h->depth, NNF_MAX_DEPTH);
     if (!nnf__loss_valid(h->loss))
         return nnf__fail(NNF_ERR_FORMAT, "byte %d: loss %u is not an nnf_loss (expected 0..%d)",
                          NNF__AT_LOSS, (unsigned)h->loss, NNF__N_LOSSES - 1);
     if (!nnf__param_valid(NNF_PARAM_OPTIMIZER, (double)h->optimizer))
-        return nnf__fail(NNF_ERR_FORMAT, "byte %d: optimizer %u is not an nnf_optimizer "
-                         "(expected 0..%d)", NNF__AT_OPTIMIZER, (unsigned)h->optimizer,
-                         NNF__N_OPTIMIZERS - 1);
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "byte %d: optimizer %u is not an nnf_optimizer "
+                         "(expected 0..%d)",
+                         NNF__AT_OPTIMIZER, (unsigned)h->optimizer, NNF__N_OPTIMIZERS - 1);
     if (h->padding)
         return nnf__fail(NNF_ERR_FORMAT, "byte %d: padding is 0x%x (expected 0)", NNF__AT_PADDING,
                          (unsigned)h->padding);
     if ((h->flags & NNF__FORMAT_FLAG_STATE) && h->optimizer == NNF_OPT_SGD)
-        return nnf__fail(NNF_ERR_FORMAT, "byte %d: flags say the optimizer's state is stored, "
-                         "but SGD has none", NNF__AT_FLAGS);
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "byte %d: flags say the optimizer's state is stored, "
+                         "but SGD has none",
+                         NNF__AT_FLAGS);
     if (!(h->flags & NNF__FORMAT_FLAG_STATE) && h->t)
-        return nnf__fail(NNF_ERR_FORMAT, "byte %d: step count %llu without a stored optimizer "
-                         "state (expected 0)", NNF__AT_T, (ull)h->t);
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "byte %d: step count %llu without a stored optimizer "
+                         "state (expected 0)",
+                         NNF__AT_T, (ull)h->t);
     if (len < NNF__FIXED + (uint64_t)NNF__RECORD * h->depth)
-        return nnf__fail(NNF_ERR_FORMAT, "byte %d: content length %llu is too short for the "
-                         "table of %u layers", NNF__AT_LENGTH, (ull)len, (unsigned)h->depth);
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "byte %d: content length %llu is too short for the "
+                         "table of %u layers",
+                         NNF__AT_LENGTH, (ull)len, (unsigned)h->depth);
     return NNF_OK;
 }
 
@@ -177,24 +195,33 @@ static nnf_status check_record(const reader *r, uint32_t l, uint64_t n_in, nnf__
     size_t at = NNF__AT_TABLE + NNF__RECORD * (size_t)l;
     nnf__record_read(r->buf + at, rec);
     if (rec->units < 1 || rec->units > INT_MAX)
-        return nnf__fail(NNF_ERR_FORMAT, "layer %u (byte %zu): units %llu is out of range "
-                         "(expected 1..%d)", (unsigned)l + 1, at, (ull)rec->units, INT_MAX);
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "layer %u (byte %zu): units %llu is out of range "
+                         "(expected 1..%d)",
+                         (unsigned)l + 1, at, (ull)rec->units, INT_MAX);
     if (!nnf__act_valid(rec->act))
-        return nnf__fail(NNF_ERR_FORMAT, "layer %u (byte %zu): activation %u is not an nnf_act "
-                         "(expected 0..%d)", (unsigned)l + 1, at + 8, (unsigned)rec->act,
-                         NNF__N_ACTS - 1);
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "layer %u (byte %zu): activation %u is not an nnf_act "
+                         "(expected 0..%d)",
+                         (unsigned)l + 1, at + 8, (unsigned)rec->act, NNF__N_ACTS - 1);
     if (rec->act == NNF_ACT_SOFTMAX && l + 1 < r->h.depth)
-        return nnf__fail(NNF_ERR_FORMAT, "layer %u (byte %zu): softmax is for the output layer "
-                         "only, and layer %u follows", (unsigned)l + 1, at + 8, (unsigned)l + 2);
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "layer %u (byte %zu): softmax is for the output layer "
+                         "only, and layer %u follows",
+                         (unsigned)l + 1, at + 8, (unsigned)l + 2);
     if (!(rec->slope > 0.0f && rec->slope < 1.0f))
-        return nnf__fail(NNF_ERR_FORMAT, "layer %u (byte %zu): slope %g is out of range "
-                         "(expected 0 < alpha < 1)", (unsigned)l + 1, at + 12, (double)rec->slope);
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "layer %u (byte %zu): slope %g is out of range "
+                         "(expected 0 < alpha < 1)",
+                         (unsigned)l + 1, at + 12, (double)rec->slope);
     /* units <= INT_MAX and n_in <= INT_MAX: (n_in + 1) * units fits */
-    const uint64_t limit = SIZE_MAX / sizeof(float) < UINT64_MAX / 4 ? SIZE_MAX / sizeof(float)
-                                                                      : UINT64_MAX / 4;
+    const uint64_t limit =
+        SIZE_MAX / sizeof(float) < UINT64_MAX / 4 ? SIZE_MAX / sizeof(float) : UINT64_MAX / 4;
     if ((n_in + 1) * rec->units > limit - r->n_params)
-        return nnf__fail(NNF_ERR_FORMAT, "layer %u (byte %zu): %llu x %llu weights overflow the "
-                         "parameter count", (unsigned)l + 1, at, (ull)rec->units, (ull)n_in);
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "layer %u (byte %zu): %llu x %llu weights overflow the "
+                         "parameter count",
+                         (unsigned)l + 1, at, (ull)rec->units, (ull)n_in);
     return NNF_OK;
 }
 
@@ -214,18 +241,21 @@ static nnf_status check_layers(reader *r)
     }
     /* n_params < 2^62, so 3 n_params fits in 64 bits */
     unsigned copies = !(r->h.flags & NNF__FORMAT_FLAG_STATE) ? 1
-                      : r->h.optimizer == NNF_OPT_ADAM        ? 3
-                                                              : 2;
+                      : r->h.optimizer == NNF_OPT_ADAM       ? 3
+                                                             : 2;
     uint64_t floats = r->n_params * copies;
     uint64_t expected = NNF__FIXED + (uint64_t)NNF__RECORD * r->h.depth;
     uint64_t len = r->h.length;
     if (floats > (UINT64_MAX - expected) / 4)
-        return nnf__fail(NNF_ERR_FORMAT, "byte %d: content length %llu does not match the layers "
-                         "(they need more than 2^64 bytes)", NNF__AT_LENGTH, (ull)len);
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "byte %d: content length %llu does not match the layers "
+                         "(they need more than 2^64 bytes)",
+                         NNF__AT_LENGTH, (ull)len);
     if (expected + 4 * floats != len)
-        return nnf__fail(NNF_ERR_FORMAT, "byte %d: content length %llu does not match the layers "
-                         "(they need %llu)", NNF__AT_LENGTH, (ull)len,
-                         (ull)(expected + 4 * floats));
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "byte %d: content length %llu does not match the layers "
+                         "(they need %llu)",
+                         NNF__AT_LENGTH, (ull)len, (ull)(expected + 4 * floats));
     return NNF_OK;
 }
 
@@ -332,8 +362,10 @@ nnf_status nnf__load_from(nnf_net **out, const unsigned char *buf, size_t size)
 nnf_status nnf__check_save_flags(unsigned flags)
 {
     if (flags & ~NNF_SAVE_OPTIMIZER_STATE)
-        return nnf__fail(NNF_ERR_ARG, "flags 0x%x has unknown bits (expected "
-                         "NNF_SAVE_OPTIMIZER_STATE)", flags);
+        return nnf__fail(NNF_ERR_ARG,
+                         "flags 0x%x has unknown bits (expected "
+                         "NNF_SAVE_OPTIMIZER_STATE)",
+                         flags);
     return NNF_OK;
 }
 
@@ -350,8 +382,7 @@ NNF_API nnf_status nnf_net_saved_size(const nnf_net *net, unsigned flags, size_t
     return nnf__leave(&c, st);
 }
 
-static nnf_status save_mem(const nnf_net *net, void *buf, size_t cap, unsigned flags,
-                           size_t *size)
+static nnf_status save_mem(const nnf_net *net, void *buf, size_t cap, unsigned flags, size_t *size)
 {
     if (!buf)
         return nnf__fail(NNF_ERR_ARG, "buf is NULL (expected cap bytes)");

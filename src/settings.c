@@ -16,9 +16,10 @@ _Static_assert(NNF__LINEAR == (int)NNF_ACT_LINEAR && NNF__SIGMOID == (int)NNF_AC
                    NNF__LEAKY == (int)NNF_ACT_LEAKY_RELU,
                "core activation codes must equal nnf_act");
 
-#define OPEN 1
+#define OPEN   1
 #define CLOSED 0
 
+/* clang-format off */
 const nnf__param_row nnf__params[NNF__N_PARAMS] = {
     /*                            name             type             default lo   hi       lo end  hi end */
     [NNF_PARAM_LEARNING_RATE] = {"learning rate", NULL,            0.01,  0.0, (double)FLT_MAX, OPEN,   CLOSED},
@@ -29,6 +30,7 @@ const nnf__param_row nnf__params[NNF__N_PARAMS] = {
     [NNF_PARAM_ADAM_EPSILON]  = {"Adam epsilon",  NULL,            1e-8,  0.0, (double)FLT_MAX, OPEN,   CLOSED},
     [NNF_PARAM_L2_PENALTY]    = {"L2 penalty",    NULL,            0.0,   0.0, (double)FLT_MAX, CLOSED, CLOSED},
 };
+/* clang-format on */
 
 int nnf__param_known(long key)
 {
@@ -61,9 +63,9 @@ nnf_status nnf__param_fail(nnf_status st, const char *where, nnf_param key, doub
     if (r->type)
         return nnf__fail(st, "%s%s %g is not an %s (expected %g..%g)", where, r->name, v, r->type,
                          r->lo, r->hi);
-    return nnf__fail(st, "%s%s %g is out of range (expected %s %s value %s %s)", where, r->name,
-                     v, bound(r->lo, lo, sizeof lo), r->lo_open ? "<" : "<=",
-                     r->hi_open ? "<" : "<=", bound(r->hi, hi, sizeof hi));
+    return nnf__fail(st, "%s%s %g is out of range (expected %s %s value %s %s)", where, r->name, v,
+                     bound(r->lo, lo, sizeof lo),
+                     r->lo_open ? "<" : "<=", r->hi_open ? "<" : "<=", bound(r->hi, hi, sizeof hi));
 }
 
 void nnf__param_defaults(double v[NNF__N_PARAMS])
@@ -72,11 +74,14 @@ void nnf__param_defaults(double v[NNF__N_PARAMS])
         v[k] = nnf__params[k].def;
 }
 
-static const char *const ACT_NAMES[NNF__N_ACTS] = {
-    [NNF_ACT_LINEAR] = "linear", [NNF_ACT_SIGMOID] = "sigmoid",      [NNF_ACT_TANH] = "tanh",
-    [NNF_ACT_RELU] = "relu",     [NNF_ACT_LEAKY_RELU] = "leaky_relu", [NNF_ACT_SOFTMAX] = "softmax"};
-static const char *const LOSS_NAMES[NNF__N_LOSSES] = {
-    [NNF_LOSS_BCE] = "BCE", [NNF_LOSS_MSE] = "MSE", [NNF_LOSS_CROSS_ENTROPY] = "cross-entropy"};
+static const char *const ACT_NAMES[NNF__N_ACTS] = {[NNF_ACT_LINEAR] = "linear",
+                                                   [NNF_ACT_SIGMOID] = "sigmoid",
+                                                   [NNF_ACT_TANH] = "tanh",
+                                                   [NNF_ACT_RELU] = "relu",
+                                                   [NNF_ACT_LEAKY_RELU] = "leaky_relu",
+                                                   [NNF_ACT_SOFTMAX] = "softmax"};
+static const char *const LOSS_NAMES[NNF__N_LOSSES] =
+    {[NNF_LOSS_BCE] = "BCE", [NNF_LOSS_MSE] = "MSE", [NNF_LOSS_CROSS_ENTROPY] = "cross-entropy"};
 
 int nnf__act_valid(long v)
 {

@@ -21,8 +21,8 @@ enum {
 /* A setting's range is lo .. hi, each end included unless marked open; a
  * choice is one of the integers lo .. hi (an enum's values). */
 typedef struct nnf__param_row {
-    const char *name;         /* as messages name it, e.g. "learning rate" */
-    const char *type;         /* the enum a choice is a value of, else NULL */
+    const char *name; /* as messages name it, e.g. "learning rate" */
+    const char *type; /* the enum a choice is a value of, else NULL */
     double def;
     double lo, hi;
     unsigned char lo_open, hi_open;

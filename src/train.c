@@ -67,8 +67,10 @@ static nnf_status alloc_shuffle(const nnf_net *net, size_t m, size_t batch, size
     *xb = nnf__malloc(batch * net->n_in * sizeof(float));
     *yb = nnf__malloc(batch * n_out * sizeof(float));
     if (!*order || !*xb || !*yb)
-        return nnf__fail(NNF_ERR_NOMEM, "could not allocate the order of %zu samples and batch "
-                         "buffers of %zu", m, batch);
+        return nnf__fail(NNF_ERR_NOMEM,
+                         "could not allocate the order of %zu samples and batch "
+                         "buffers of %zu",
+                         m, batch);
     for (size_t i = 0; i < m; i++)
         (*order)[i] = i;
     return NNF_OK;
@@ -112,7 +114,8 @@ static nnf_status run(nnf_net *net, const float *x, const float *y, size_t m, si
                 break;
             ++*steps;
             sum += (double)cost * (double)mb;
-            if (progress && progress(user, at.epoch, at.batch, (float)(sum / (double)(first + mb)))) {
+            if (progress &&
+                progress(user, at.epoch, at.batch, (float)(sum / (double)(first + mb)))) {
                 stop = 1;
                 break;
             }
@@ -125,9 +128,9 @@ static nnf_status run(nnf_net *net, const float *x, const float *y, size_t m, si
     return st;
 }
 
-static nnf_status train(nnf_net *net, const float *x, const float *y, size_t m,
-                        size_t batch_size, size_t epochs, int shuffle, uint64_t seed,
-                        nnf_progress_fn progress, void *user, size_t *steps)
+static nnf_status train(nnf_net *net, const float *x, const float *y, size_t m, size_t batch_size,
+                        size_t epochs, int shuffle, uint64_t seed, nnf_progress_fn progress,
+                        void *user, size_t *steps)
 {
     if (batch_size == 0)
         return nnf__fail(NNF_ERR_ARG, "batch_size is 0 (expected at least 1)");
@@ -226,8 +229,10 @@ static nnf_status evaluate_chunks(nnf_net *net, const float *x, const float *y, 
     double j = loss / (double)m + nnf__l2_cost(net, m);
     float jf = (float)j;
     if (!isfinite(jf))
-        return nnf__fail(NNF_ERR_NUMERIC, "the cost J = %g is not finite in float: the outputs "
-                         "are too far from the labels", j);
+        return nnf__fail(NNF_ERR_NUMERIC,
+                         "the cost J = %g is not finite in float: the outputs "
+                         "are too far from the labels",
+                         j);
     if (cost)
         *cost = jf;
     if (accuracy) {

@@ -24,8 +24,10 @@ float *nnf__work_alloc(const nnf_net *net, const nnf__work *w, size_t m, nnf_sta
         return NULL;
     size_t floats = work_floats(net, m);
     if (!floats) {
-        *st = nnf__fail(NNF_ERR_SHAPE, "batch of m = %zu samples: the workspace would overflow "
-                        "size_t", m);
+        *st = nnf__fail(NNF_ERR_SHAPE,
+                        "batch of m = %zu samples: the workspace would overflow "
+                        "size_t",
+                        m);
         return NULL;
     }
     float *block = nnf__malloc(floats * sizeof(float));

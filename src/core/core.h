@@ -64,23 +64,23 @@ enum { NNF__LINEAR = 0, NNF__SIGMOID = 1, NNF__TANH = 2, NNF__RELU = 3, NNF__LEA
 /* C = alpha op(A) op(B) + beta C, column-major; op(A) is rows x inner,
  * op(B) is inner x cols, C is rows x cols with leading dimension ldc.
  * Sizes must fit BLAS's int (checked by the caller). */
-void nnf__gemm(int trans_a, int trans_b, size_t rows, size_t cols, size_t inner,
-               float alpha, const float *a, size_t lda, const float *b, size_t ldb,
-               float beta, float *c, size_t ldc);
+void nnf__gemm(int trans_a, int trans_b, size_t rows, size_t cols, size_t inner, float alpha,
+               const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
+               size_t ldc);
 
 /* The thread count of the BLAS products (process-wide). */
 void nnf__set_threads(int n);
 int nnf__get_threads(void);
 
 /* Z = Wt^T A.                    Wt: n_in x n_out, A: n_in x m, Z: n_out x m */
-void nnf__linear_forward(const float *wt, const float *a, float *z,
-                         size_t n_in, size_t n_out, size_t m);
+void nnf__linear_forward(const float *wt, const float *a, float *z, size_t n_in, size_t n_out,
+                         size_t m);
 /* dWt = scale A dZ^T.            A: n_in x m, dZ: n_out x m, dWt: n_in x n_out */
-void nnf__linear_weight_grad(const float *a, const float *dz, float *dwt,
-                             size_t n_in, size_t n_out, size_t m, float scale);
+void nnf__linear_weight_grad(const float *a, const float *dz, float *dwt, size_t n_in, size_t n_out,
+                             size_t m, float scale);
 /* dA = Wt dZ.                    Wt: n_in x n_out, dZ: n_out x m, dA: n_in x m */
-void nnf__linear_input_grad(const float *wt, const float *dz, float *da,
-                            size_t n_in, size_t n_out, size_t m);
+void nnf__linear_input_grad(const float *wt, const float *dz, float *da, size_t n_in, size_t n_out,
+                            size_t m);
 
 /* ---- act.c: activations and their derivatives (from A alone). */
 
@@ -88,8 +88,8 @@ void nnf__linear_input_grad(const float *wt, const float *dz, float *da,
  * a == z the activation replaces Z (hidden layers); otherwise z keeps the
  * biased logits and a receives g of them (the output layer).
  * Returns 1 if any Z + b is NaN or infinite, else 0.   Z, A: n x m, b: n */
-int nnf__bias_act_forward(int act, float alpha, float *z, const float *b, float *a,
-                          size_t n, size_t m);
+int nnf__bias_act_forward(int act, float alpha, float *z, const float *b, float *a, size_t n,
+                          size_t m);
 /* d = d * g'(.) with g' computed from the activation a (MATH.md's table). */
 void nnf__act_backward(int act, float alpha, const float *a, float *d, size_t n);
 /* a = d * g'(a): dZ[l] written over A[l], which backward no longer needs. */
@@ -103,7 +103,6 @@ int nnf__bias_softmax_forward(float *z, const float *b, float *a, size_t n, size
 
 /* db = scale * rowsum(dZ).                   dZ: n x m, db: n */
 void nnf__bias_grad(const float *dz, float *db, size_t n, size_t m, float scale);
-
 
 /* ---- loss.c: loss values (sums over all n values, in double) and output
  * gradients. The caller divides a sum by m to get J. */
@@ -145,14 +144,18 @@ size_t nnf__momentum_check(const float *p, const float *v, const float *g, size_
                            float beta);
 /* m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= lr (m c1) / (sqrt(v c2) + eps),
  * with the bias corrections c1 = 1/(1 - b1^t), c2 = 1/(1 - b2^t). */
-typedef struct nnf__adam_k { float lr, b1, b2, eps, c1, c2; } nnf__adam_k;
+typedef struct nnf__adam_k {
+    float lr, b1, b2, eps, c1, c2;
+} nnf__adam_k;
 void nnf__adam(float *p, float *m, float *v, const float *g, size_t n, const nnf__adam_k *k);
 size_t nnf__adam_check(const float *p, const float *m, const float *v, const float *g, size_t n,
                        const nnf__adam_k *k);
 
 /* ---- rng.c: nnfast's own generator, bit-identical on every machine. */
 
-typedef struct nnf__rng { uint64_t s; } nnf__rng;
+typedef struct nnf__rng {
+    uint64_t s;
+} nnf__rng;
 /* A stream for (seed, stream): different streams are independent. */
 void nnf__rng_seed(nnf__rng *r, uint64_t seed, uint64_t stream);
 uint64_t nnf__rng_next(nnf__rng *r);

@@ -4,33 +4,33 @@
 
 #include <cblas.h>
 
-void nnf__gemm(int trans_a, int trans_b, size_t rows, size_t cols, size_t inner,
-               float alpha, const float *a, size_t lda, const float *b, size_t ldb,
-               float beta, float *c, size_t ldc)
+void nnf__gemm(int trans_a, int trans_b, size_t rows, size_t cols, size_t inner, float alpha,
+               const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
+               size_t ldc)
 {
     /* Sizes were checked against INT_MAX at the API boundary. */
     cblas_sgemm(CblasColMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, (int)rows, (int)cols,
-                (int)inner, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+                trans_b ? CblasTrans : CblasNoTrans, (int)rows, (int)cols, (int)inner, alpha, a,
+                (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
 /* Z = W A[l-1] = Wt^T A:  (n_out x n_in) (n_in x m) */
-void nnf__linear_forward(const float *wt, const float *a, float *z,
-                         size_t n_in, size_t n_out, size_t m)
+void nnf__linear_forward(const float *wt, const float *a, float *z, size_t n_in, size_t n_out,
+                         size_t m)
 {
     nnf__gemm(1, 0, n_out, m, n_in, 1.0f, wt, n_in, a, n_in, 0.0f, z, n_out);
 }
 
 /* dW = (1/m) dZ A^T, stored transposed: dWt = (1/m) A dZ^T:  (n_in x m) (m x n_out) */
-void nnf__linear_weight_grad(const float *a, const float *dz, float *dwt,
-                             size_t n_in, size_t n_out, size_t m, float scale)
+void nnf__linear_weight_grad(const float *a, const float *dz, float *dwt, size_t n_in, size_t n_out,
+                             size_t m, float scale)
 {
     nnf__gemm(0, 1, n_in, n_out, m, scale, a, n_in, dz, n_out, 0.0f, dwt, n_in);
 }
 
 /* dA[l-1] = W^T dZ = Wt dZ:  (n_in x n_out) (n_out x m) */
-void nnf__linear_input_grad(const float *wt, const float *dz, float *da,
-                            size_t n_in, size_t n_out, size_t m)
+void nnf__linear_input_grad(const float *wt, const float *dz, float *da, size_t n_in, size_t n_out,
+                            size_t m)
 {
     nnf__gemm(0, 0, n_in, m, n_out, 1.0f, wt, n_in, dz, n_out, 0.0f, da, n_in);
 }

@@ -15,21 +15,21 @@ static inline uint32_t bad(float v)
 }
 
 /* Find the first i where ok(i) fails, after a branch-free pass says one does. */
-#define FIND_FIRST(flag_expr)                                                   \
-    do {                                                                        \
-        uint32_t any = 0;                                                       \
-        for (size_t i = 0; i < n; i++) {                                        \
-            STEP(i);                                                            \
-            any |= (flag_expr);                                                 \
-        }                                                                       \
-        if (!any)                                                               \
-            return n;                                                           \
-        for (size_t i = 0; i < n; i++) {                                        \
-            STEP(i);                                                            \
-            if (flag_expr)                                                      \
-                return i;                                                       \
-        }                                                                       \
-        return n;                                                               \
+#define FIND_FIRST(flag_expr)            \
+    do {                                 \
+        uint32_t any = 0;                \
+        for (size_t i = 0; i < n; i++) { \
+            STEP(i);                     \
+            any |= (flag_expr);          \
+        }                                \
+        if (!any)                        \
+            return n;                    \
+        for (size_t i = 0; i < n; i++) { \
+            STEP(i);                     \
+            if (flag_expr)               \
+                return i;                \
+        }                                \
+        return n;                        \
     } while (0)
 
 /* ---- SGD: p' = p - lr g */
@@ -52,8 +52,8 @@ size_t nnf__sgd_check(const float *restrict p, const float *restrict g, size_t n
 #undef STEP
 
 /* ---- momentum: v' = beta v + (1 - beta) g, p' = p - lr v' */
-#define STEP(i)                                                                 \
-    float v1 = beta * v[i] + (1.0f - beta) * g[i];                              \
+#define STEP(i)                                    \
+    float v1 = beta * v[i] + (1.0f - beta) * g[i]; \
     float p1 = p[i] - lr * v1
 
 NNF__VECTOR
@@ -77,10 +77,10 @@ size_t nnf__momentum_check(const float *restrict p, const float *restrict v,
 
 /* ---- Adam: m' = b1 m + (1-b1) g, v' = b2 v + (1-b2) g^2,
  *            p' = p - lr (m' c1) / (sqrt(v' c2) + eps) */
-#define STEP(i)                                                                 \
-    float gi = g[i];                                                            \
-    float m1 = k->b1 * m[i] + (1.0f - k->b1) * gi;                              \
-    float v1 = k->b2 * v[i] + (1.0f - k->b2) * (gi * gi);                       \
+#define STEP(i)                                           \
+    float gi = g[i];                                      \
+    float m1 = k->b1 * m[i] + (1.0f - k->b1) * gi;        \
+    float v1 = k->b2 * v[i] + (1.0f - k->b2) * (gi * gi); \
     float p1 = p[i] - k->lr * (m1 * k->c1) / (sqrtf(v1 * k->c2) + k->eps)
 
 NNF__VECTOR

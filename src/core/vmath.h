@@ -51,7 +51,11 @@ static inline float nnf__tanhf(float x)
     float ax = x < 0.0f ? -x : x;
     float z = x * x;
     float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
-                    1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
+                    1.33314422036e-1f) *
+                       z -
+                   3.33332819422e-1f) *
+                      z * x +
+                  x;
     float big = 1.0f - 2.0f / (nnf__expf(2.0f * ax) + 1.0f);
     big = x < 0.0f ? -big : big;
     return ax < 0.625f ? small : big;
