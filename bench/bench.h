@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench.h - the types shared by the files of nnfast-bench: a case (shapes,
  * activations, loss, batch), the plan of a run, and the figures of a case. */
 #ifndef NNF_BENCH_H

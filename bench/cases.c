@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cases.c - the standard suite (the table right below), and how a case
  * becomes a net, its data, its flop count and its minimum memory. */
 #include "bench.h"

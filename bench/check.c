@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check.c - before any timing: one train step of a copy of the bench net
  * against the float64 reference of tests/ref.c (cost, every gradient, every
  * updated parameter). A wrong step gets no figures. */

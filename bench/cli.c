@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli.c - the command line of nnfast-bench: --help, and parsing every option
  * into a list of cases; a bad argument is one clear line on stderr. */
 #include "bench.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* counting.c - the allocator hook of the bench: counts the library's
  * allocations and the bytes it holds, with a size header before each block. */
 #include "bench.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gemm_only.c - the bare cblas_sgemm calls of one train step (core.h's
  * layout: Wt = the user's w[n_out][n_in]), on buffers the bench allocates
  * itself in the net's arrangement: the time a step could take at best. */

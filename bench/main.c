@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c - nnfast-bench: parse the command line, check every case against
  * the float64 reference, then time each case at each thread count and print
  * one line per case. Exit 0 ok, 1 a failed check or run, 2 bad arguments. */

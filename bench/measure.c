@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* measure.c - the timing of one case: warm-up, then rep by rep one train
  * step and one GEMM-only pass (alternating which goes first), then the
  * phases forward, backward and update; medians with min and max. */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # plot.sh - an SVG bar chart of the efficiency (GEMM-only / step time) of each
 # shape at each thread count, from nnfast-bench --format csv. Needs gnuplot
 # (Debian/Ubuntu: apt-get install gnuplot-nox).

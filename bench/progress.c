@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* progress.c - one status line on stderr ("big t=2: rep 3/5"), rewritten in
  * place with \r, at most ten times a second, and only when stderr is a tty. */
 #define _POSIX_C_SOURCE 200809L /* isatty */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* report.c - the figures of each case as one line: an aligned table, csv
  * (a header, then the keys below) or one JSON object per line. */
 #include "bench.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * planar.c - the flower, spirals and XOR data sets, a seeded generator for them,
  * and binary accuracy. Example code: plain C, no nnfast calls.

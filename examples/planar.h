@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * planar.h - small data sets for the examples and the tests: the "flower"
  * of deeplearning.ai's planar classification exercise, CS231n's spirals,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * planar_demo.c - classify the deeplearning.ai "flower" with nnfast.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * softmax_demo.c - a softmax classifier for CS231n's three spirals, trained
  * in shuffled mini-batches with Adam, then saved, loaded back and checked.

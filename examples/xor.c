@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* xor.c - the README's example: a 2-4-1 net learns XOR. */
 #include <nnfast.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_api.c - libFuzzer target that drives the public API from the fuzzer's
  * bytes and checks the promises of nnfast.h after every call.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_load.c - libFuzzer target for nnf_net_load_mem(): malformed data is
  * NNF_ERR_FORMAT with a message, never a crash; data that loads is a net that
  * saves back to exactly the same bytes, clones, predicts and trains.

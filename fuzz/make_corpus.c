@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* make_corpus.c - writes the seed corpus of the fuzzers:
  *   make_corpus DIR   writes DIR/load/seed-* and DIR/api/seed-*
  * load seeds are fuzz_load's input layout (a mode byte, then a model; see

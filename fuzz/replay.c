@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* replay.c - runs a fuzz target's LLVMFuzzerTestOneInput on every file
  * given, and on every file in a directory given (not recursively), without
  * libFuzzer: the committed corpus becomes a ctest test of the ordinary

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # fuzz/run.sh SECONDS - build the fuzz preset (clang, libFuzzer, ASan, UBSan)
 # and run each fuzz target for SECONDS seconds on a work corpus under
 # build/fuzz/ (seeded from fuzz/corpus/<target>, kept between runs).

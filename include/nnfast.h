@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nnfast.h - fully-connected neural networks at the speed of BLAS.
  *

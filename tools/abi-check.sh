@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # abi-check.sh [LIB] - the ABI gate (default LIB: build/dev/libnnfast.so).
 #
 # Fails (exit 1) unless

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # abi-dump.sh LIB [OUT] - write the ABI baseline that tools/abi-check.sh
 # compares builds against: OUT (default abi/libnnfast.abi), the abidw dump
 # of LIB, and constants.txt beside it, the public enum constants and value

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # memcheck.sh BUILD_DIR [CTEST_ARGS...] - every `unit` test of BUILD_DIR
 # (or those CTEST_ARGS such as `-R api` select) under valgrind
 # memcheck (ctest -T memcheck), one BLAS thread. Fails (exit 1) when a test

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* act.c - activation kernels: the forward pass's bias broadcast fused with
  * g(z), and g'(.) computed from the activation a alone, so a layer keeps only
  * A[l] for backward (MATH.md). Each activation has its own loop so that the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bias.c - the bias reduction of the backward pass, db = (1/m) rowsum(dZ).
  * (The forward broadcast is fused with the activation in act.c.) */
 #include "core.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * core.h - the compute core: pure kernels on float arrays. No handles, no
  * status codes, no allocation; nothing here includes src/internal.h.

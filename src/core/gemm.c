@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gemm.c - the one matrix product of nnfast: every W·A, dZ·Aᵀ and Wᵀ·dZ is a
  * single cblas_sgemm call made here. The only file that includes <cblas.h>. */
 #include "core.h"

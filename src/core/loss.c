@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* loss.c - loss values and output gradients (MATH.md, "Losses"). Sums are
  * accumulated in double; the caller divides by m for J. */
 #include "core.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rng.c - nnfast's own random numbers for initialization. splitmix64 gives
  * the bits; normals use only +, -, *, / and sqrt (correctly rounded by
  * IEEE-754) and frexp (exact), never libm's log, whose last bit differs

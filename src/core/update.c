@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* update.c - the parameter updates of the optimizers over a whole arena
  * (formulas in nnfast.h, nnf_optimizer). Each element's new values come from
  * one inline function, used both by the update and by its check, so the

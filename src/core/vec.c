@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vec.c - whole-array helpers: the scans that find bad values, and the
  * L2 penalty's sum of squares and gradient term. Each scan runs a branch-free pass that the
  * compiler vectorizes, and looks for the index only when that pass finds

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vmath.h - exp, tanh, sigmoid and log1p for float, written branch-free with
  * basic arithmetic so that GCC vectorizes the loops that call them (glibc's
  * expf/tanhf are calls: on the 2-4-1 planar net they were 45% of a step).
