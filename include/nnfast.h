@@ -12,30 +12,35 @@
  * -------------------------------------------
  * A batch of m samples of n features is a C array `float x[m][n]`: sample
  * after sample, each sample's features contiguous. In BLAS terms it is a
- * column-major n x m matrix X whose column i is sample i (MATH.md's X = A[0]).
+ * column-major n x m matrix X whose column i is sample i (docs/math.md's X = A[0]).
  * Outputs and labels are `float y[m][n_L]` in the same way.
  *
  * The weights of a layer with n_l units and n_{l-1} inputs are a C array
- * `float w[n_l][n_{l-1}]`: row j holds unit j's weights (MATH.md's W[l],
+ * `float w[n_l][n_{l-1}]`: row j holds unit j's weights (docs/math.md's W[l],
  * the same memory as PyTorch's nn.Linear.weight). Biases are `float b[n_l]`.
  *
  * Errors
  * ------
- * Every fallible call returns an nnf_status. On failure the net keeps a
- * message naming what was wrong (nnf_net_errmsg()), and the call has changed
- * no parameter and no setting: after a failed nnf_net_train_step() every
- * weight and bias is bit-identical to before. The library never prints and
- * never exits or aborts.
+ * Every fallible call returns an nnf_status, and a message that starts with
+ * the call's name says what was wrong (nnf_net_errmsg(), or the errbuf of
+ * the load calls). A failed call changes no parameter and no setting: after
+ * a failed nnf_net_train_step() every weight and bias is bit-identical to
+ * before. Two calls say what else a failure leaves: nnf_net_forward()
+ * discards the stored forward pass when its result is not finite, and
+ * nnf_net_train() keeps the steps it made before the failing one. The
+ * library never prints and never exits or aborts.
  *
  * Threads
  * -------
  * A net (and its layers) is used by one thread at a time, including calls
- * that only read it (getters, nnf_net_save, nnf_net_clone, which may record
- * an error message on it). Distinct nets are independent and may be used
- * from different threads at once: for parallel inference or training, give
- * each thread its own net, e.g. with nnf_net_clone(). The allocator hook and
- * the thread count (nnf_set_threads) are global and are set before nets are
- * used from several threads. The library has no other shared state.
+ * that only read it (getters, nnf_net_save, nnf_net_clone). Distinct nets
+ * are independent and may be used from different threads at once: for
+ * parallel inference or training, give each thread its own net, e.g. with
+ * nnf_net_clone(). The message of a failed call that only reads a net is
+ * kept by the calling thread (nnf_net_errmsg() on that thread returns it);
+ * a call that may change the net also stores its message in the net. The
+ * allocator hook and the thread count (nnf_set_threads) are process-wide
+ * and are set before nets are used from several threads.
  */
 #ifndef NNFAST_H
 #define NNFAST_H
@@ -93,7 +98,7 @@ typedef enum nnf_status {
     NNF_ERR_FORMAT = 7   /**< malformed serialized data */
 } nnf_status;
 
-/** Activation of a layer, g in MATH.md. */
+/** Activation of a layer, g in docs/math.md. */
 typedef enum nnf_act {
     NNF_ACT_LINEAR = 0,    /**< g(z) = z */
     NNF_ACT_SIGMOID = 1,   /**< g(z) = 1 / (1 + e^-z) */
@@ -217,9 +222,12 @@ NNF_API int nnf_get_threads(void);
 /** @name Network
  *  @{ */
 
-/** Detail of the last failed call on net (e.g. "nnf_net_forward: x[3][1] is
- *  NaN"); "" when none has failed. Valid until the next failing call on net.
- *  net NULL gives a static text. */
+/** Detail of the last failed call on net, e.g.
+ *  "nnf_net_forward: x[3][1] is nan (expected a finite value)"; "" when none
+ *  has failed. In a thread whose own last failure was on net, that
+ *  failure's message; otherwise the last failure of a call that may change
+ *  net. Valid until the next failing call on net. net NULL gives a static
+ *  text. */
 NNF_API const char *nnf_net_errmsg(const nnf_net *net);
 
 /** Create an empty network for inputs of n_inputs features, with loss BCE,
@@ -245,7 +253,7 @@ NNF_API nnf_status nnf_net_add_dense(nnf_net *net, size_t units, nnf_act act,
 /** Number of layers with weights, L. 0 for NULL. */
 NNF_API size_t nnf_net_depth(const nnf_net *net);
 
-/** Layer l, for l = 1..L as in MATH.md; NULL outside that range. */
+/** Layer l, for l = 1..L as in docs/math.md; NULL outside that range. */
 NNF_API nnf_layer *nnf_net_layer(nnf_net *net, size_t l);
 
 /** Number of input features n[0]; 0 for NULL. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* act.c - activation kernels: the forward pass's bias broadcast fused with
  * g(z), and g'(.) computed from the activation a alone, so a layer keeps only
- * A[l] for backward (MATH.md). Each activation has its own loop so that the
+ * A[l] for backward (docs/math.md). Each activation has its own loop so that the
  * compiler vectorizes it; in-place and out-of-place loops are separate for
  * the same reason (an overlap check would send the vector loop to scalar). */
 #include "core.h"

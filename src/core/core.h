@@ -9,7 +9,7 @@
  *
  * Weights are kept as the user passes them, `float w[n_out][n_in]`, which is
  * the column-major n_in x n_out matrix W^T (called Wt below): each unit's
- * weights are contiguous. The products of MATH.md then read
+ * weights are contiguous. The products of docs/math.md then read
  *     Z  = W A       = Wt^T A       (sgemm Trans,   NoTrans)
  *     dW = dZ A^T  -> dWt = A dZ^T  (sgemm NoTrans, Trans)
  *     dA = W^T dZ    = Wt dZ        (sgemm NoTrans, NoTrans)
@@ -91,7 +91,7 @@ void nnf__linear_input_grad(const float *wt, const float *dz, float *da, size_t 
  * Returns 1 if any Z + b is NaN or infinite, else 0.   Z, A: n x m, b: n */
 int nnf__bias_act_forward(int act, float alpha, float *z, const float *b, float *a, size_t n,
                           size_t m);
-/* d = d * g'(.) with g' computed from the activation a (MATH.md's table). */
+/* d = d * g'(.) with g' computed from the activation a (docs/math.md's table). */
 void nnf__act_backward(int act, float alpha, const float *a, float *d, size_t n);
 /* a = d * g'(a): dZ[l] written over A[l], which backward no longer needs. */
 void nnf__act_backward_over_a(int act, float alpha, float *a, const float *d, size_t n);

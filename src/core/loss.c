@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* loss.c - loss values and output gradients (MATH.md, "Losses"). Sums are
+/* loss.c - loss values and output gradients (docs/math.md, "Losses"). Sums are
  * accumulated in double; the caller divides by m for J. */
 #include "core.h"
 #include "vmath.h"
