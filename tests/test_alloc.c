@@ -14,21 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static counter g_count;
-
-static int install(void **state)
-{
-    (void)state;
-    memset(&g_count, 0, sizeof g_count);
-    return nnf_set_allocator(count_alloc, count_free, &g_count) == NNF_OK ? 0 : -1;
-}
-
-static int uninstall(void **state)
-{
-    (void)state;
-    return nnf_set_allocator(NULL, NULL, NULL) == NNF_OK ? 0 : -1;
-}
-
 enum { N0 = 5, M = 64 };
 
 static void make_data(float *x, float *y, size_t m)
@@ -210,12 +195,12 @@ static void test_allocator_needs_both_functions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_hook_sees_every_allocation_and_destroy_frees_all, install, uninstall),
-        cmocka_unit_test_setup_teardown(test_train_step_at_unchanged_m_allocates_nothing, install, uninstall),
-        cmocka_unit_test_setup_teardown(test_forward_backward_update_at_unchanged_m_allocate_nothing, install, uninstall),
-        cmocka_unit_test_setup_teardown(test_prediction_at_unchanged_m_allocates_nothing, install, uninstall),
-        cmocka_unit_test_setup_teardown(test_every_failed_allocation_is_nomem_and_loses_nothing, install, uninstall),
-        cmocka_unit_test_setup_teardown(test_allocator_needs_both_functions, install, uninstall),
+        cmocka_unit_test_setup_teardown(test_hook_sees_every_allocation_and_destroy_frees_all, count_alloc_install, count_alloc_remove),
+        cmocka_unit_test_setup_teardown(test_train_step_at_unchanged_m_allocates_nothing, count_alloc_install, count_alloc_remove),
+        cmocka_unit_test_setup_teardown(test_forward_backward_update_at_unchanged_m_allocate_nothing, count_alloc_install, count_alloc_remove),
+        cmocka_unit_test_setup_teardown(test_prediction_at_unchanged_m_allocates_nothing, count_alloc_install, count_alloc_remove),
+        cmocka_unit_test_setup_teardown(test_every_failed_allocation_is_nomem_and_loses_nothing, count_alloc_install, count_alloc_remove),
+        cmocka_unit_test_setup_teardown(test_allocator_needs_both_functions, count_alloc_install, count_alloc_remove),
     };
     return cmocka_run_group_tests_name("alloc", tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "assert_ok.h"
+#include "count_alloc.h"
 
 #include <float.h>
 #include <limits.h>
@@ -20,51 +21,6 @@
 #include <string.h>
 
 #include "nnfast.h"
-
-/* ---- an allocator that can refuse: a budget of allocations, and a cap so
- * that a request of gigabytes fails at once (under valgrind and ASan too)
- * instead of being overcommitted and touched. */
-
-#define ALLOC_CAP ((size_t)64 << 20)
-
-static long g_budget = -1; /* allocations left before all fail; -1: no limit */
-static long g_allocs;      /* allocations asked for */
-
-static void *capped_alloc(void *user, size_t size)
-{
-    (void)user;
-    g_allocs++;
-    if (g_budget == 0 || size > ALLOC_CAP)
-        return NULL;
-    if (g_budget > 0)
-        g_budget--;
-    return malloc(size);
-}
-
-static void capped_free(void *user, void *ptr)
-{
-    (void)user;
-    free(ptr);
-}
-
-static int install_allocator(void **state)
-{
-    (void)state;
-    return nnf_set_allocator(capped_alloc, capped_free, NULL) == NNF_OK ? 0 : -1;
-}
-
-static int restore_allocator(void **state)
-{
-    (void)state;
-    return nnf_set_allocator(NULL, NULL, NULL) == NNF_OK ? 0 : -1;
-}
-
-static int unlimited(void **state)
-{
-    (void)state;
-    g_budget = -1;
-    return 0;
-}
 
 /* ---- data: a batch of M samples of N_IN features, N_OUT outputs */
 
@@ -420,11 +376,11 @@ static void test_set_allocator_with_one_null_function_is_arg_and_keeps_the_hook(
     nnf_net *net = NULL;
     long before;
     (void)state;
-    assert_int_equal(nnf_set_allocator(capped_alloc, NULL, NULL), NNF_ERR_ARG);
-    assert_int_equal(nnf_set_allocator(NULL, capped_free, NULL), NNF_ERR_ARG);
-    before = g_allocs;
+    assert_int_equal(nnf_set_allocator(count_alloc, NULL, &g_count), NNF_ERR_ARG);
+    assert_int_equal(nnf_set_allocator(NULL, count_free, &g_count), NNF_ERR_ARG);
+    before = g_count.allocs;
     assert_ok(net, nnf_net_create(&net, N_IN));
-    assert_true(g_allocs > before); /* still our allocator */
+    assert_true(g_count.allocs > before); /* still our allocator */
     nnf_net_destroy(net);
 }
 
@@ -470,10 +426,10 @@ static void test_create_when_allocation_fails_is_nomem_and_sets_out_to_null(void
 {
     nnf_net *net = NOT_NULL_NET;
     (void)state;
-    g_budget = 0;
+    count_alloc_budget(0);
     assert_int_equal(nnf_net_create(&net, N_IN), NNF_ERR_NOMEM);
     assert_null(net);
-    g_budget = -1;
+    count_alloc_budget(-1);
 }
 
 /* ======================================================================
@@ -569,10 +525,10 @@ static void test_add_dense_when_an_allocation_fails_is_nomem_and_changes_nothing
     assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
     for (long k = 0; k < 4; k++) {
         layer = NOT_NULL_LAYER;
-        g_budget = k;
+        count_alloc_budget(k);
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NOMEM, nnf_net_add_dense(net, 2, NNF_ACT_SIGMOID, &layer),
                               "nnf_net_add_dense", "allocate", "layer 5");
-        g_budget = -1;
+        count_alloc_budget(-1);
         assert_null(layer);
     }
     assert_usable(net);
@@ -1016,11 +972,11 @@ static void test_batch_calls_when_allocation_fails_are_nomem_and_change_nothing(
     (void)state;
     for (int fn = FORWARD; fn <= TRAIN_STEP; fn++) {
         nnf_net *net = std_net();
-        g_budget = 0;
+        count_alloc_budget(0);
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NOMEM,
                               run_batch((enum batch_fn)fn, net, &X[0][0], &Y[0][0], M),
                               "allocate", "m = 5");
-        g_budget = -1;
+        count_alloc_budget(-1);
         assert_usable(net);
         nnf_net_destroy(net);
     }
@@ -1030,10 +986,10 @@ static void test_forward_when_the_copy_of_x_cannot_be_allocated_is_nomem(void **
 {
     nnf_net *net = std_net();
     (void)state;
-    g_budget = 1; /* the workspace, not the copy of x */
+    count_alloc_budget(1); /* the workspace, not the copy of x */
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NOMEM, nnf_net_forward(net, &X[0][0], M, NULL),
                           "nnf_net_forward", "allocate", "for x");
-    g_budget = -1;
+    count_alloc_budget(-1);
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], NULL),
                           "no forward pass");
     assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
@@ -1048,9 +1004,9 @@ static void test_forward_whose_workspace_cannot_grow_keeps_the_stored_forward_pa
     (void)state;
     assert_ok(net, nnf_net_forward(net, &X[0][0], 2, NULL));
     assert_ok(twin, nnf_net_forward(twin, &X[0][0], 2, NULL));
-    g_budget = 0;
+    count_alloc_budget(0);
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NOMEM, nnf_net_forward(net, &X[0][0], M, NULL), "allocate");
-    g_budget = -1;
+    count_alloc_budget(-1);
     assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
     assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
     assert_twins(net, twin);
@@ -1585,12 +1541,12 @@ static void test_a_net_after_many_failed_calls_trains_exactly_like_an_untouched_
     assert_int_equal(nnf_net_train_step(net, &x[0][0], &Y[0][0], M, NULL), NNF_ERR_NUMERIC);
     assert_int_equal(nnf_net_train_step(net, &X[0][0], &Y[0][0], (size_t)INT_MAX + 1, NULL),
                      NNF_ERR_SHAPE);
-    g_budget = 0;
+    count_alloc_budget(0);
     assert_int_equal(nnf_net_add_dense(net, 3, NNF_ACT_RELU, NULL), NNF_ERR_NOMEM);
     /* same batch size as before: a step allocates nothing */
     assert_int_equal(nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL), NNF_OK);
     assert_int_equal(nnf_net_train_step(twin, &X[0][0], &Y[0][0], M, NULL), NNF_OK);
-    g_budget = -1;
+    count_alloc_budget(-1);
     for (int i = 0; i < 3; i++) {
         assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, &cost_a));
         assert_ok(twin, nnf_net_train_step(twin, &X[0][0], &Y[0][0], M, &cost_b));
@@ -1605,7 +1561,7 @@ static void test_a_net_after_many_failed_calls_trains_exactly_like_an_untouched_
     nnf_net_destroy(twin);
 }
 
-#define T(name) cmocka_unit_test_setup(name, unlimited)
+#define T(name) cmocka_unit_test_setup(name, count_alloc_reset)
 
 int main(void)
 {
@@ -1679,5 +1635,5 @@ int main(void)
         T(test_set_l2_penalty_negative_or_not_finite_is_arg_and_changes_nothing),
         T(test_a_net_after_many_failed_calls_trains_exactly_like_an_untouched_twin),
     };
-    return cmocka_run_group_tests(tests, install_allocator, restore_allocator);
+    return cmocka_run_group_tests(tests, count_alloc_install, count_alloc_remove);
 }

@@ -519,25 +519,13 @@ static void test_zero_batch_or_epochs_is_arg_error(void **state)
     nnf_net_destroy(net);
 }
 
-/* The counting allocator (count_alloc.h); the test's teardown removes it
- * even when an assertion fails. */
-static counter g_count;
-
-static int remove_allocator(void **state)
-{
-    (void)state;
-    return nnf_set_allocator(NULL, NULL, NULL) == NNF_OK ? 0 : -1;
-}
-
 static void test_failed_allocation_is_nomem_and_changes_nothing(void **state)
 {
     (void)state;
     enum { M = 10, B = 4 };
     float x[M * 3], y[M], p0[MAX_PARAMS], p1[MAX_PARAMS];
     make_data(x, y, M, 3, 1, 0);
-    counter *c = &g_count;
-    memset(c, 0, sizeof *c);
-    assert_int_equal(nnf_set_allocator(count_alloc, count_free, c), NNF_OK);
+    counter *c = &g_count; /* installed by the test's setup */
     nnf_net *net = bce_net(0.5);
     size_t n = get_params(net, p0), steps = 99;
 
@@ -812,8 +800,8 @@ int main(void)
         cmocka_unit_test(test_nan_sample_fails_before_any_step_and_names_the_row),
         cmocka_unit_test(test_diverging_step_keeps_the_last_good_parameters),
         cmocka_unit_test(test_zero_batch_or_epochs_is_arg_error),
-        cmocka_unit_test_teardown(test_failed_allocation_is_nomem_and_changes_nothing,
-                                  remove_allocator),
+        cmocka_unit_test_setup_teardown(test_failed_allocation_is_nomem_and_changes_nothing,
+                                        count_alloc_install, count_alloc_remove),
         cmocka_unit_test(test_evaluate_changes_no_parameter_or_gradient),
         cmocka_unit_test(test_evaluate_cost_is_the_training_cost),
         cmocka_unit_test(test_evaluate_accuracy_bce_and_softmax),

@@ -26,10 +26,6 @@
 #include "nnfast.h"
 #include "count_alloc.h"
 
-/* ---- the allocator: counts calls and live blocks, fails call fail_at */
-
-static counter g_count;
-
 /* ---- data: up to M_BIG samples of at most N_MAX features or outputs */
 
 enum { N_IN = 3, N_HID = 4, N_OUT = 2, N_MAX = 4, M_SMALL = 2, M_BIG = 8 };
@@ -643,8 +639,7 @@ static int group_setup(void **state)
         g_x[i] = (float)((i * 7 + 3) % 13) / 6.5f - 1.0f;
         g_y[i] = (float)((i * 5 + 1) % 4) / 3.0f;
     }
-    memset(&g_count, 0, sizeof g_count);
-    if (nnf_set_allocator(count_alloc, count_free, &g_count) != NNF_OK)
+    if (count_alloc_install(state) != 0)
         return -1;
     (void)snprintf(g_dir, sizeof g_dir, "nnf_oom.XXXXXX");
     if (!mkdtemp(g_dir))
@@ -662,33 +657,23 @@ static int group_setup(void **state)
     return st == NNF_OK && g_count.live == 0 ? 0 : -1;
 }
 
-/* Each test starts from a clean count (blocks an earlier failed test lost
- * are not this test's). */
-static int reset_count(void **state)
-{
-    (void)state;
-    g_count.live = 0;
-    g_count.fail_at = 0;
-    return 0;
-}
-
 static int group_teardown(void **state)
 {
     (void)state;
     (void)unlink(g_load_path);
     (void)unlink(g_save_path);
     int rc = rmdir(g_dir);
-    return nnf_set_allocator(NULL, NULL, NULL) == NNF_OK && rc == 0 ? 0 : -1;
+    return count_alloc_remove(state) == 0 && rc == 0 ? 0 : -1;
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_allocator_hook_sees_the_calls, reset_count),
+        cmocka_unit_test_setup(test_allocator_hook_sees_the_calls, count_alloc_reset),
         cmocka_unit_test_setup(test_every_failed_allocation_is_nomem_and_changes_nothing,
-                               reset_count),
+                               count_alloc_reset),
         cmocka_unit_test_setup(test_steady_training_and_saving_to_memory_allocate_nothing,
-                               reset_count),
+                               count_alloc_reset),
     };
     return cmocka_run_group_tests_name("oom", tests, group_setup, group_teardown);
 }

@@ -29,9 +29,7 @@
 #error "define NNF_TEST_DATA as the path of tests/data"
 #endif
 
-/* ---- a counting allocator: every test ends with no live block */
-
-static counter g_count;
+/* ---- the counting allocator (count_alloc.h): every test ends with no live block */
 
 static char g_dir[] = "nnf-serialize-XXXXXX"; /* in the working directory (the build tree) */
 
@@ -40,7 +38,7 @@ static int group_setup(void **state)
     (void)state;
     if (!mkdtemp(g_dir))
         return -1;
-    return nnf_set_allocator(count_alloc, count_free, &g_count) == NNF_OK ? 0 : -1;
+    return count_alloc_install(state);
 }
 
 static void remove_tree(const char *path)
@@ -66,7 +64,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     remove_tree(g_dir);
-    return nnf_set_allocator(NULL, NULL, NULL) == NNF_OK ? 0 : -1;
+    return count_alloc_remove(state);
 }
 
 static long g_live_before;
