@@ -12,6 +12,7 @@
 
 #include "assert_ok.h"
 #include "count_alloc.h"
+#include "snapshot.h"
 
 #include <float.h>
 #include <limits.h>
@@ -35,93 +36,12 @@ static const float X[M][N_IN] = {
 static const float Y[M][N_OUT] = {{1, 0}, {0, 1}, {1, 1}, {0, 0}, {1, 0}};
 
 
-/* ---- snapshots: everything a failed call must leave as it was */
+/* ---- what a failed call must leave as it was (snapshot.h): everything,
+ * gradients included unless the call is documented to drop them */
 
-#define MAX_L 6
+#define EVERYTHING (SNAP_GRADS | SNAP_STATE)
 #define MAX_W 64
 #define MAX_U 8
-
-typedef struct snapshot {
-    size_t depth, inputs, outputs;
-    nnf_loss loss;
-    double lr;
-    int has_grads;
-    size_t units[MAX_L], fan_in[MAX_L];
-    nnf_act act[MAX_L];
-    float slope[MAX_L];
-    float w[MAX_L][MAX_W], b[MAX_L][MAX_U];
-    float dw[MAX_L][MAX_W], db[MAX_L][MAX_U];
-} snapshot;
-
-/* Read the whole net through the API. (A net without gradients makes the
- * gradient getters fail, which overwrites the message: take snapshots
- * before priming the message and after checking it.) */
-static void take(nnf_net *net, snapshot *s)
-{
-    memset(s, 0, sizeof *s);
-    s->depth = nnf_net_depth(net);
-    s->inputs = nnf_net_inputs(net);
-    s->outputs = nnf_net_outputs(net);
-    assert_ok(net, nnf_net_get_loss(net, &s->loss));
-    assert_ok(net, nnf_net_get_param(net, NNF_PARAM_LEARNING_RATE, &s->lr));
-    assert_true(s->depth <= MAX_L);
-    s->has_grads = s->depth > 0 && nnf_layer_get_bias_grad(nnf_net_layer(net, 1), s->db[0]) == NNF_OK;
-    for (size_t l = 0; l < s->depth; l++) {
-        const nnf_layer *ly = nnf_net_layer(net, l + 1);
-        assert_non_null(ly);
-        s->units[l] = nnf_layer_units(ly);
-        s->fan_in[l] = nnf_layer_inputs(ly);
-        s->act[l] = nnf_layer_act(ly);
-        assert_true(s->units[l] <= MAX_U && s->units[l] * s->fan_in[l] <= MAX_W);
-        assert_ok(net, nnf_layer_get_slope(ly, &s->slope[l]));
-        assert_ok(net, nnf_layer_get_weights(ly, s->w[l]));
-        assert_ok(net, nnf_layer_get_bias(ly, s->b[l]));
-        if (s->has_grads) {
-            assert_ok(net, nnf_layer_get_weight_grad(ly, s->dw[l]));
-            assert_ok(net, nnf_layer_get_bias_grad(ly, s->db[l]));
-        }
-    }
-}
-
-static void same_bits(const void *a, const void *b, size_t n, const char *what, size_t l)
-{
-    if (memcmp(a, b, n) != 0)
-        fail_msg("%s of layer %zu changed", what, l);
-}
-
-/* Parameters and settings are bit-identical; with_grads: the gradients too. */
-static void assert_same(const snapshot *a, const snapshot *b, int with_grads)
-{
-    assert_int_equal(a->depth, b->depth);
-    assert_int_equal(a->inputs, b->inputs);
-    assert_int_equal(a->outputs, b->outputs);
-    assert_int_equal(a->loss, b->loss);
-    same_bits(&a->lr, &b->lr, sizeof a->lr, "the learning rate", 0);
-    for (size_t l = 0; l < a->depth; l++) {
-        assert_int_equal(a->units[l], b->units[l]);
-        assert_int_equal(a->fan_in[l], b->fan_in[l]);
-        assert_int_equal(a->act[l], b->act[l]);
-        same_bits(&a->slope[l], &b->slope[l], sizeof(float), "the slope", l + 1);
-        same_bits(a->w[l], b->w[l], sizeof a->w[l], "the weights", l + 1);
-        same_bits(a->b[l], b->b[l], sizeof a->b[l], "the biases", l + 1);
-    }
-    if (!with_grads)
-        return;
-    assert_int_equal(a->has_grads, b->has_grads);
-    for (size_t l = 0; l < a->depth; l++) {
-        same_bits(a->dw[l], b->dw[l], sizeof a->dw[l], "the weight gradient", l + 1);
-        same_bits(a->db[l], b->db[l], sizeof a->db[l], "the bias gradient", l + 1);
-    }
-}
-
-/* Two nets hold the same parameters, settings and gradients, bit for bit. */
-static void assert_twins(nnf_net *a, nnf_net *b)
-{
-    snapshot sa, sb;
-    take(a, &sa);
-    take(b, &sb);
-    assert_same(&sa, &sb, 1);
-}
 
 /* ---- checking a failure */
 
@@ -164,11 +84,11 @@ static void check_failure(const nnf_net *net, const char *call, nnf_status got, 
  * are bit-identical afterwards. */
 #define EXPECT_FAIL_KEEPING(with_grads, net, want, call, ...)                  \
     do {                                                                       \
-        snapshot before_, after_;                                              \
-        take((net), &before_);                                                 \
+        snapshot before_;                                                      \
+        snapshot_take((net), &before_);                                        \
         EXPECT_FAIL((net), (want), (call), __VA_ARGS__);                       \
-        take((net), &after_);                                                  \
-        assert_same(&before_, &after_, (with_grads));                          \
+        assert_unchanged((net), &before_, (with_grads) ? EVERYTHING : SNAP_STATE, #call); \
+        snapshot_free(&before_);                                               \
     } while (0)
 
 #define EXPECT_FAIL_UNCHANGED(net, want, call, ...) \
@@ -178,14 +98,14 @@ static void check_failure(const nnf_net *net, const char *call, nnf_status got, 
  * and nothing changed. */
 #define EXPECT_STATUS_UNCHANGED(net, want, call)                               \
     do {                                                                       \
-        snapshot before_, after_;                                              \
-        take((net), &before_);                                                 \
+        snapshot before_;                                                      \
+        snapshot_take((net), &before_);                                        \
         nnf_status got_ = (call);                                              \
         if (got_ != (want))                                                    \
             fail_msg("%s returned %s, expected %s", #call, nnf_status_str(got_), \
                      nnf_status_str(want));                                    \
-        take((net), &after_);                                                  \
-        assert_same(&before_, &after_, 1);                                     \
+        assert_unchanged((net), &before_, EVERYTHING, #call);                  \
+        snapshot_free(&before_);                                               \
     } while (0)
 
 /* ---- nets */
@@ -494,11 +414,11 @@ static void test_add_dense_of_int_max_by_int_max_weights_fails_without_adding_a_
     nnf_net *net = NULL;
     nnf_layer *layer = NOT_NULL_LAYER;
     char primed[256];
-    snapshot before, after;
+    snapshot before;
     nnf_status st;
     (void)state;
     assert_ok(net, nnf_net_create(&net, INT_MAX));
-    take(net, &before);
+    snapshot_take(net, &before);
     prime(net, primed, sizeof primed);
     st = nnf_net_add_dense(net, INT_MAX, NNF_ACT_RELU, &layer);
     if (st != NNF_ERR_NOMEM && st != NNF_ERR_SHAPE)
@@ -506,8 +426,8 @@ static void test_add_dense_of_int_max_by_int_max_weights_fails_without_adding_a_
     check_failure(net, "add_dense(INT_MAX x INT_MAX)", st, st, primed,
                   (const char *const[]){"nnf_net_add_dense", "2147483647 x 2147483647", NULL});
     assert_null(layer);
-    take(net, &after);
-    assert_same(&before, &after, 1);
+    assert_unchanged(net, &before, EVERYTHING, "add_dense(INT_MAX x INT_MAX)");
+    snapshot_free(&before);
     assert_int_equal(nnf_net_outputs(net), 0);
     nnf_net_destroy(net);
 }
@@ -758,7 +678,7 @@ static void test_a_failed_set_weights_or_set_bias_keeps_the_forward_pass(void **
                           "b[2]");
     assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
     assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
-    assert_twins(net, twin);
+    assert_twins(net, twin, EVERYTHING);
     nnf_net_destroy(net);
     nnf_net_destroy(twin);
 }
@@ -935,7 +855,7 @@ static void test_failed_forward_or_predict_keeps_the_stored_forward_pass(void **
                           "x[2][2]");
     assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
     assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
-    assert_twins(net, twin);
+    assert_twins(net, twin, EVERYTHING);
     nnf_net_destroy(net);
     nnf_net_destroy(twin);
 }
@@ -1009,7 +929,7 @@ static void test_forward_whose_workspace_cannot_grow_keeps_the_stored_forward_pa
     count_alloc_budget(-1);
     assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
     assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
-    assert_twins(net, twin);
+    assert_twins(net, twin, EVERYTHING);
     nnf_net_destroy(net);
     nnf_net_destroy(twin);
 }
@@ -1069,7 +989,7 @@ static void test_backward_with_y_null_is_arg_and_keeps_the_forward_pass(void **s
                           "nnf_net_backward", "y is NULL", "m x 2");
     assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
     assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
-    assert_twins(net, twin);
+    assert_twins(net, twin, EVERYTHING);
     nnf_net_destroy(net);
     nnf_net_destroy(twin);
 }
@@ -1099,7 +1019,7 @@ static void test_backward_with_nan_or_infinity_in_y_is_numeric_and_keeps_the_for
         }
         assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
         assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
-        assert_twins(net, twin);
+        assert_twins(net, twin, EVERYTHING);
         nnf_net_destroy(net);
         nnf_net_destroy(twin);
     }
@@ -1130,7 +1050,7 @@ static void test_backward_with_bce_label_outside_0_1_is_arg_and_keeps_the_forwar
     }
     assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
     assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
-    assert_twins(net, twin);
+    assert_twins(net, twin, EVERYTHING);
     nnf_net_destroy(net);
     nnf_net_destroy(twin);
 }
@@ -1156,7 +1076,7 @@ static void test_backward_with_bce_on_a_non_sigmoid_output_is_state_and_mse_work
         assert_ok(net, nnf_net_set_loss(net, NNF_LOSS_MSE));
         assert_ok(net, nnf_net_backward(net, &y[0][0], NULL));
         assert_ok(twin, nnf_net_backward(twin, &y[0][0], NULL));
-        assert_twins(net, twin);
+        assert_twins(net, twin, EVERYTHING);
         assert_ok(net, nnf_net_update(net));
         nnf_net_destroy(net);
         nnf_net_destroy(twin);
@@ -1313,7 +1233,7 @@ static void test_train_step_with_bce_on_a_non_sigmoid_output_is_state_and_mse_wo
         assert_ok(net, nnf_net_set_loss(net, NNF_LOSS_MSE));
         assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
         assert_ok(twin, nnf_net_train_step(twin, &X[0][0], &Y[0][0], M, NULL));
-        assert_twins(net, twin);
+        assert_twins(net, twin, EVERYTHING);
         nnf_net_destroy(net);
         nnf_net_destroy(twin);
     }
@@ -1372,9 +1292,9 @@ static void test_train_step_that_diverges_fails_without_changing_the_parameters(
     (void)state;
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1000.0));
     for (step = 0; step < 100; step++) {
-        snapshot before, after;
+        snapshot before;
         float w, b;
-        take(net, &before);
+        snapshot_take(net, &before);
         assert_ok(net, nnf_layer_get_weights(nnf_net_layer(net, 1), &w));
         assert_ok(net, nnf_layer_get_bias(nnf_net_layer(net, 1), &b));
         assert_true(isfinite(w) && isfinite(b));
@@ -1383,10 +1303,11 @@ static void test_train_step_that_diverges_fails_without_changing_the_parameters(
             if (st != NNF_ERR_NUMERIC)
                 fail_msg("step %d: %s (%s)", step, nnf_status_str(st), nnf_net_errmsg(net));
             assert_non_null(strstr(nnf_net_errmsg(net), "not finite"));
-            take(net, &after);
-            assert_same(&before, &after, 0);
+            assert_unchanged(net, &before, SNAP_STATE, "the diverging step");
+            snapshot_free(&before);
             break;
         }
+        snapshot_free(&before);
     }
     assert_int_equal(st, NNF_ERR_NUMERIC);
     assert_true(step >= 2); /* it did diverge, over several good steps */
@@ -1465,7 +1386,7 @@ static void expect_bad_settings(nnf_param key, const double *bad, size_t n, cons
             assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
             assert_ok(twin, nnf_net_train_step(twin, &X[0][0], &Y[0][0], M, NULL));
         }
-        assert_twins(net, twin);
+        assert_twins(net, twin, EVERYTHING);
         nnf_net_destroy(net);
         nnf_net_destroy(twin);
     }
@@ -1552,11 +1473,11 @@ static void test_a_net_after_many_failed_calls_trains_exactly_like_an_untouched_
         assert_ok(twin, nnf_net_train_step(twin, &X[0][0], &Y[0][0], M, &cost_b));
         assert_memory_equal(&cost_a, &cost_b, sizeof cost_a);
     }
-    assert_twins(net, twin);
+    assert_twins(net, twin, EVERYTHING);
     /* the seed is not readable, but a new layer's weights come from it */
     assert_ok(net, nnf_net_add_dense(net, 2, NNF_ACT_SIGMOID, NULL));
     assert_ok(twin, nnf_net_add_dense(twin, 2, NNF_ACT_SIGMOID, NULL));
-    assert_twins(net, twin);
+    assert_twins(net, twin, EVERYTHING);
     nnf_net_destroy(net);
     nnf_net_destroy(twin);
 }

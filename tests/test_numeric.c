@@ -23,6 +23,7 @@
 
 #include "nnfast.h"
 #include "ref.h"
+#include "snapshot.h"
 
 /* ---- nets and their state */
 
@@ -36,37 +37,6 @@ static nnf_net *build(size_t n_in, size_t L, const size_t *units, const nnf_act 
         assert_ok(net, nnf_net_add_dense(net, units[l], acts[l], NULL));
     assert_ok(net, nnf_net_set_loss(net, loss));
     return net;
-}
-
-/* The net's whole saved image with the optimizer's state: architecture,
- * settings, parameters, optimizer state and step count, as bytes. */
-typedef struct image {
-    size_t size;
-    unsigned char *bytes;
-} image;
-
-static image take_image(nnf_net *net)
-{
-    image im = {0, NULL};
-    assert_ok(net, nnf_net_saved_size(net, NNF_SAVE_OPTIMIZER_STATE, &im.size));
-    im.bytes = malloc(im.size);
-    assert_non_null(im.bytes);
-    assert_ok(net, nnf_net_save_mem(net, im.bytes, im.size, NNF_SAVE_OPTIMIZER_STATE, NULL));
-    return im;
-}
-
-static void assert_image_unchanged(nnf_net *net, const image *im, const char *what)
-{
-    image now = take_image(net);
-    int same = now.size == im->size && memcmp(now.bytes, im->bytes, im->size) == 0;
-    free(now.bytes);
-    if (!same)
-        fail_msg("%s: the failed call changed the net", what);
-}
-
-static int same_images(const image *a, const image *b)
-{
-    return a->size == b->size && memcmp(a->bytes, b->bytes, a->size) == 0;
 }
 
 /* Every weight and bias is finite. */
@@ -119,7 +89,7 @@ static void assert_all_finite(const float *v, size_t n, const char *what)
 /* The outcome of a call on extreme data: NNF_OK, or NNF_ERR_NUMERIC with a
  * message saying what is not finite, and then the net unchanged. Nothing
  * else, and the parameters are finite either way. */
-static void check_outcome(nnf_net *net, nnf_status st, const image *before, const char *what)
+static void check_outcome(nnf_net *net, nnf_status st, const snapshot *before, const char *what)
 {
     if (st != NNF_OK && st != NNF_ERR_NUMERIC)
         fail_msg("%s: %s (%s), expected NNF_OK or NNF_ERR_NUMERIC", what, nnf_status_str(st),
@@ -127,7 +97,7 @@ static void check_outcome(nnf_net *net, nnf_status st, const image *before, cons
     if (st == NNF_ERR_NUMERIC) {
         if (!strstr(nnf_net_errmsg(net), "finite"))
             fail_msg("%s: NNF_ERR_NUMERIC with message \"%s\"", what, nnf_net_errmsg(net));
-        assert_image_unchanged(net, before, what);
+        assert_unchanged(net, before, SNAP_STATE, what);
     }
     assert_params_finite(net, what);
 }
@@ -195,7 +165,8 @@ static void run_extreme(const input_set *in, nnf_act hidden, const out_config *o
     float y[XM * 3], y0[XM * 3], cost;
 
     predict_zero(net, y0);
-    image before = take_image(net);
+    snapshot before;
+    snapshot_take(net, &before);
     (void)snprintf(what, sizeof what, "x %s, %s hidden, %s: nnf_net_forward", in->name,
                    g_act_name[hidden], oc->name);
     nnf_status st = nnf_net_forward(net, in->x, XM, y);
@@ -219,8 +190,8 @@ static void run_extreme(const input_set *in, nnf_act hidden, const out_config *o
     }
 
     for (int step = 0; step < 3; step++) {
-        free(before.bytes);
-        before = take_image(net);
+        snapshot_free(&before);
+        snapshot_take(net, &before);
         (void)snprintf(what, sizeof what, "x %s, %s hidden, %s: nnf_net_train_step %d", in->name,
                        g_act_name[hidden], oc->name, step);
         cost = NAN;
@@ -234,8 +205,8 @@ static void run_extreme(const input_set *in, nnf_act hidden, const out_config *o
         *big_ok += st == NNF_OK && !in->must_succeed;
     }
 
-    free(before.bytes);
-    before = take_image(net);
+    snapshot_free(&before);
+    snapshot_take(net, &before);
     (void)snprintf(what, sizeof what, "x %s, %s hidden, %s: nnf_net_predict", in->name,
                    g_act_name[hidden], oc->name);
     st = nnf_net_predict(net, in->x, XM, y);
@@ -245,7 +216,7 @@ static void run_extreme(const input_set *in, nnf_act hidden, const out_config *o
     if (in->must_succeed)
         assert_int_equal(st, NNF_OK);
     *numeric += st == NNF_ERR_NUMERIC;
-    free(before.bytes);
+    snapshot_free(&before);
     nnf_net_destroy(net);
 }
 
@@ -567,12 +538,13 @@ static void huge_step_fails(nnf_optimizer opt, float big)
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, (double)opt));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1e30));
 
-    image before = take_image(net);
+    snapshot before;
+    snapshot_take(net, &before);
     float cost = NAN;
     assert_int_equal(nnf_net_train_step(net, x, y, 1, &cost), NNF_ERR_NUMERIC);
     if (!strstr(nnf_net_errmsg(net), "learning rate"))
         fail_msg("message \"%s\" does not name the learning rate", nnf_net_errmsg(net));
-    assert_image_unchanged(net, &before, "huge learning rate: train step");
+    assert_unchanged(net, &before, SNAP_STATE, "huge learning rate: train step");
     assert_params_finite(net, "huge learning rate");
 
     /* the same through forward, backward, update: the update fails alone */
@@ -580,13 +552,13 @@ static void huge_step_fails(nnf_optimizer opt, float big)
     assert_ok(net, nnf_net_backward(net, y, &cost));
     assert_true(isfinite(cost));
     assert_int_equal(nnf_net_update(net), NNF_ERR_NUMERIC);
-    assert_image_unchanged(net, &before, "huge learning rate: update");
+    assert_unchanged(net, &before, SNAP_STATE, "huge learning rate: update");
 
     /* with a sane learning rate the same step works */
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1e-12));
     assert_ok(net, nnf_net_train_step(net, x, y, 1, &cost));
     assert_params_finite(net, "huge learning rate, then a small one");
-    free(before.bytes);
+    snapshot_free(&before);
     nnf_net_destroy(net);
 }
 
@@ -603,14 +575,15 @@ static void huge_lr_training(nnf_optimizer opt)
     const float y[4] = {1, 0, 1, 0};
     int failed = 0;
     for (int i = 0; i < 10 && !failed; i++) {
-        image before = take_image(net);
+        snapshot before;
+    snapshot_take(net, &before);
         float cost = NAN;
         nnf_status st = nnf_net_train_step(net, x, y, 4, &cost);
         check_outcome(net, st, &before, "lr = 1e30: train step");
         if (st == NNF_OK)
             assert_true(isfinite(cost));
         failed = st == NNF_ERR_NUMERIC;
-        free(before.bytes);
+        snapshot_free(&before);
     }
     assert_true(failed);
     nnf_net_destroy(net);
@@ -666,13 +639,14 @@ static void test_adam_with_tiny_and_huge_gradients_keeps_parameters_finite(void 
         nnf_net *net = adam_net(1e-8);
         const float x[4] = {large[i], large[i], large[i], large[i]};
         for (int s = 0; s < 5; s++) {
-            image before = take_image(net);
+            snapshot before;
+    snapshot_take(net, &before);
             float cost = NAN;
             nnf_status st = nnf_net_train_step(net, x, y, 2, &cost);
             check_outcome(net, st, &before, "Adam, large gradients");
             if (s == 0) /* the first step at least works: g^2 fits in float */
                 assert_int_equal(st, NNF_OK);
-            free(before.bytes);
+            snapshot_free(&before);
         }
         nnf_net_destroy(net);
     }
@@ -682,7 +656,8 @@ static void test_adam_with_tiny_and_huge_gradients_keeps_parameters_finite(void 
     nnf_net *net = adam_net(1e-8);
     const float x[4] = {1e25f, 1e25f, 1e25f, 1e25f};
     for (int s = 0; s < 3; s++) {
-        image before = take_image(net);
+        snapshot before;
+    snapshot_take(net, &before);
         float cost = NAN;
         nnf_status st = nnf_net_train_step(net, x, y, 2, &cost);
         check_outcome(net, st, &before, "Adam, huge gradients");
@@ -690,7 +665,7 @@ static void test_adam_with_tiny_and_huge_gradients_keeps_parameters_finite(void 
         if (!strstr(nnf_net_errmsg(net), "optimizer's state") ||
             !strstr(nnf_net_errmsg(net), "gradient"))
             fail_msg("Adam, huge gradients: message \"%s\"", nnf_net_errmsg(net));
-        free(before.bytes);
+        snapshot_free(&before);
     }
     nnf_net_destroy(net);
 }
@@ -704,7 +679,7 @@ static void test_adam_with_tiny_and_huge_gradients_keeps_parameters_finite(void 
 enum { R_IN = 784, R_HID = 32, R_OUT = 10, R_M = 128 };
 
 /* Train a fresh 784-32-10 softmax net with Adam: a step and a shuffled epoch. */
-static image train_once(const float *x, const float *y)
+static snapshot train_once(const float *x, const float *y)
 {
     const size_t units[] = {R_HID, R_OUT};
     const nnf_act acts[] = {NNF_ACT_RELU, NNF_ACT_SOFTMAX};
@@ -717,9 +692,10 @@ static image train_once(const float *x, const float *y)
     assert_ok(net, nnf_net_train_step(net, x, y, R_M, &cost));
     assert_ok(net, nnf_net_train(net, x, y, R_M, R_M / 2, 1, 1, 77, NULL, NULL, NULL));
     assert_params_finite(net, "reproducibility run");
-    image im = take_image(net);
+    snapshot s;
+    snapshot_take(net, &s);
     nnf_net_destroy(net);
-    return im;
+    return s;
 }
 
 static void test_same_seed_and_threads_give_bit_identical_training(void **state)
@@ -735,18 +711,18 @@ static void test_same_seed_and_threads_give_bit_identical_training(void **state)
 
     int saved = nnf_get_threads();
     assert_ok(NULL, nnf_set_threads(1));
-    image a = train_once(x, y), b = train_once(x, y);
-    int same1 = same_images(&a, &b);
-    free(a.bytes);
-    free(b.bytes);
+    snapshot a = train_once(x, y), b = train_once(x, y);
+    int same1 = !snapshot_differ(&a, &b, SNAP_STATE, NULL, 0);
+    snapshot_free(&a);
+    snapshot_free(&b);
 
     assert_ok(NULL, nnf_set_threads(2));
     int threads = nnf_get_threads();
     a = train_once(x, y);
     b = train_once(x, y);
-    int same2 = same_images(&a, &b);
-    free(a.bytes);
-    free(b.bytes);
+    int same2 = !snapshot_differ(&a, &b, SNAP_STATE, NULL, 0);
+    snapshot_free(&a);
+    snapshot_free(&b);
 
     assert_ok(NULL, nnf_set_threads(saved));
     free(x);

@@ -25,6 +25,7 @@
 
 #include "nnfast.h"
 #include "count_alloc.h"
+#include "snapshot.h"
 
 /* ---- data: up to M_BIG samples of at most N_MAX features or outputs */
 
@@ -123,78 +124,10 @@ static nnf_net *net_forwarded(void)
     return net;
 }
 
-/* ---- snapshots: everything a failed call must leave as it was */
+/* ---- sizes of the nets above */
 
-#define MAX_L 6
 #define MAX_W 32
 #define MAX_U 8
-#define N_PARAMS 7
-
-typedef struct snapshot {
-    size_t depth, inputs, outputs;
-    nnf_loss loss;
-    double param[N_PARAMS];
-    size_t units[MAX_L], fan_in[MAX_L];
-    nnf_act act[MAX_L];
-    float slope[MAX_L];
-    float w[MAX_L][MAX_W], b[MAX_L][MAX_U];
-    /* the whole saved image with the optimizer's state: state and t too */
-    size_t image_size;
-    unsigned char image[IMAGE_CAP];
-} snapshot;
-
-static void take(nnf_net *net, snapshot *s)
-{
-    memset(s, 0, sizeof *s);
-    s->depth = nnf_net_depth(net);
-    s->inputs = nnf_net_inputs(net);
-    s->outputs = nnf_net_outputs(net);
-    assert_ok(net, nnf_net_get_loss(net, &s->loss));
-    for (int k = 0; k < N_PARAMS; k++)
-        assert_ok(net, nnf_net_get_param(net, (nnf_param)k, &s->param[k]));
-    assert_true(s->depth <= MAX_L);
-    for (size_t l = 0; l < s->depth; l++) {
-        const nnf_layer *ly = nnf_net_layer(net, l + 1);
-        s->units[l] = nnf_layer_units(ly);
-        s->fan_in[l] = nnf_layer_inputs(ly);
-        s->act[l] = nnf_layer_act(ly);
-        assert_true(s->units[l] <= MAX_U && s->units[l] * s->fan_in[l] <= MAX_W);
-        assert_ok(net, nnf_layer_get_slope(ly, &s->slope[l]));
-        assert_ok(net, nnf_layer_get_weights(ly, s->w[l]));
-        assert_ok(net, nnf_layer_get_bias(ly, s->b[l]));
-    }
-    assert_ok(net, nnf_net_saved_size(net, NNF_SAVE_OPTIMIZER_STATE, &s->image_size));
-    assert_true(s->image_size <= IMAGE_CAP);
-    assert_ok(net, nnf_net_save_mem(net, s->image, IMAGE_CAP, NNF_SAVE_OPTIMIZER_STATE, NULL));
-}
-
-static void same_bits(const void *a, const void *b, size_t n, const char *what, size_t l)
-{
-    if (memcmp(a, b, n) != 0) {
-        if (l)
-            fail_msg("%s of layer %zu changed", what, l);
-        fail_msg("%s changed", what);
-    }
-}
-
-static void assert_same(const snapshot *a, const snapshot *b)
-{
-    assert_int_equal(a->depth, b->depth);
-    assert_int_equal(a->inputs, b->inputs);
-    assert_int_equal(a->outputs, b->outputs);
-    assert_int_equal(a->loss, b->loss);
-    same_bits(a->param, b->param, sizeof a->param, "a setting (nnf_net_get_param)", 0);
-    for (size_t l = 0; l < a->depth; l++) {
-        assert_int_equal(a->units[l], b->units[l]);
-        assert_int_equal(a->fan_in[l], b->fan_in[l]);
-        assert_int_equal(a->act[l], b->act[l]);
-        same_bits(&a->slope[l], &b->slope[l], sizeof(float), "the slope", l + 1);
-        same_bits(a->w[l], b->w[l], sizeof a->w[l], "the weights", l + 1);
-        same_bits(a->b[l], b->b[l], sizeof a->b[l], "the biases", l + 1);
-    }
-    assert_int_equal(a->image_size, b->image_size);
-    same_bits(a->image, b->image, a->image_size, "the saved image (optimizer state)", 0);
-}
 
 /* Every weight and bias of the net is finite. */
 static void assert_params_finite(nnf_net *net)
@@ -423,14 +356,14 @@ static void check_new_net(const oom_case *c, nnf_net *src, nnf_net *out)
  * number of failure points (allocations the successful call made). */
 static int run_case(const oom_case *c)
 {
-    static snapshot before, after; /* large: not on the stack */
     int points = 0;
     for (long k = 1;; k++) {
         g_count.fail_at = 0;
         assert_int_equal(g_count.live, 0);
         nnf_net *net = c->setup ? c->setup() : NULL;
+        snapshot before = {0};
         if (net)
-            take(net, &before);
+            snapshot_take(net, &before);
         long live = g_count.live, allocs = g_count.allocs;
         nnf_net *out = (nnf_net *)&g_count; /* must be set (NULL on failure) */
         g_count.fail_at = allocs + k;
@@ -454,6 +387,7 @@ static int run_case(const oom_case *c)
             if (nnf_net_depth(net))
                 assert_usable(net);
             nnf_net_destroy(net);
+            snapshot_free(&before);
             assert_int_equal(g_count.live, 0);
             break;
         }
@@ -473,8 +407,7 @@ static int run_case(const oom_case *c)
             if (!strstr(nnf_net_errmsg(net), "allocate"))
                 fail_msg("%s: allocation %ld failed: message \"%s\"", c->name, k,
                          nnf_net_errmsg(net));
-            take(net, &after);
-            assert_same(&before, &after);
+            assert_unchanged(net, &before, SNAP_STATE, c->name);
             if (c->after_failure)
                 c->after_failure(net);
             if (nnf_net_depth(net))
@@ -490,6 +423,7 @@ static int run_case(const oom_case *c)
         if (nnf_net_depth(net))
             assert_usable(net);
         nnf_net_destroy(net);
+        snapshot_free(&before);
         assert_int_equal(g_count.live, 0);
     }
     if (points < c->min_points)
