@@ -141,8 +141,8 @@ int snapshot_differ(const snapshot *a, const snapshot *b, unsigned flags, char *
     size_t i = first_difference(a->params, b->params, a->n_params), layer = 0;
     if (i < a->n_params) {
         const char *name = param_name(a, i, &layer);
-        return differ(why, size, "the %s of layer %zu (parameter %zu): %.9g, then %.9g", name, layer,
-                      i, (double)a->params[i], (double)b->params[i]);
+        return differ(why, size, "the %s of layer %zu (parameter %zu): %.9g, then %.9g", name,
+                      layer, i, (double)a->params[i], (double)b->params[i]);
     }
     if (flags & SNAP_GRADS) {
         if (!a->grads != !b->grads)

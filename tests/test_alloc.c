@@ -9,6 +9,7 @@
 
 #include "nnfast.h"
 #include "count_alloc.h"
+#include "nets.h"
 #include "params.h"
 
 #include <stdlib.h>
@@ -16,31 +17,17 @@
 
 enum { N0 = 5, M = 64 };
 
-static void make_data(float *x, float *y, size_t m)
-{
-    for (size_t i = 0; i < m; i++) {
-        for (size_t k = 0; k < N0; k++)
-            x[i * N0 + k] = (float)((i * 7 + k * 3) % 11) / 11.0f - 0.5f;
-        y[i] = (float)(i % 2);
-    }
-}
-
-static nnf_net *make_net(void)
-{
-    nnf_net *net = NULL;
-    assert_int_equal(nnf_net_create(&net, N0), NNF_OK);
-    assert_int_equal(nnf_net_add_dense(net, 8, NNF_ACT_RELU, NULL), NNF_OK);
-    assert_int_equal(nnf_net_add_dense(net, 6, NNF_ACT_TANH, NULL), NNF_OK);
-    assert_int_equal(nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL), NNF_OK);
-    return net;
-}
+/* 5 -> 8 relu -> 6 tanh -> 1 sigmoid */
+static const size_t g_units[] = {8, 6, 1};
+static const nnf_act g_acts[] = {NNF_ACT_RELU, NNF_ACT_TANH, NNF_ACT_SIGMOID};
+static const net_spec g_spec = {.inputs = N0, .depth = 3, .units = g_units, .acts = g_acts};
 
 static void test_hook_sees_every_allocation_and_destroy_frees_all(void **state)
 {
     (void)state;
     float x[M * N0], y[M];
-    make_data(x, y, M);
-    nnf_net *net = make_net();
+    make_data(x, y, M, N0, 1, 0);
+    nnf_net *net = net_build(&g_spec);
     assert_true(g_count.allocs > 0);
     assert_int_equal(nnf_net_train_step(net, x, y, M, NULL), NNF_OK);
     assert_int_equal(nnf_net_forward(net, x, M, NULL), NNF_OK);
@@ -53,8 +40,8 @@ static void test_train_step_at_unchanged_m_allocates_nothing(void **state)
 {
     (void)state;
     float x[M * N0], y[M], out[M], cost;
-    make_data(x, y, M);
-    nnf_net *net = make_net();
+    make_data(x, y, M, N0, 1, 0);
+    nnf_net *net = net_build(&g_spec);
     assert_int_equal(nnf_net_train_step(net, x, y, M, &cost), NNF_OK); /* sizes the workspace */
     long before = g_count.allocs;
     for (int i = 0; i < 20; i++)
@@ -72,8 +59,8 @@ static void test_forward_backward_update_at_unchanged_m_allocate_nothing(void **
 {
     (void)state;
     float x[M * N0], y[M], out[M], cost;
-    make_data(x, y, M);
-    nnf_net *net = make_net();
+    make_data(x, y, M, N0, 1, 0);
+    nnf_net *net = net_build(&g_spec);
     assert_int_equal(nnf_net_forward(net, x, M, out), NNF_OK);
     assert_int_equal(nnf_net_backward(net, y, &cost), NNF_OK);
     assert_int_equal(nnf_net_update(net), NNF_OK);
@@ -91,8 +78,8 @@ static void test_prediction_at_unchanged_m_allocates_nothing(void **state)
 {
     (void)state;
     float x[M * N0], y[M], out[M];
-    make_data(x, y, M);
-    nnf_net *net = make_net();
+    make_data(x, y, M, N0, 1, 0);
+    nnf_net *net = net_build(&g_spec);
     assert_int_equal(nnf_net_predict(net, x, M, out), NNF_OK);
     long before = g_count.allocs;
     for (int i = 0; i < 10; i++)
@@ -101,21 +88,13 @@ static void test_prediction_at_unchanged_m_allocates_nothing(void **state)
     nnf_net_destroy(net);
 }
 
-/* Snapshot of every parameter, to show that a failed call changed none. */
-static size_t snapshot(nnf_net *net, float *buf)
-{
-    size_t n = test_net_params(net, buf, 256, 0);
-    assert_true(n != SIZE_MAX);
-    return n;
-}
-
 /* Fail allocation k = 1, 2, ... of each call until it succeeds: each
  * failure is NNF_ERR_NOMEM, leaks nothing and changes no parameter. */
 static void test_every_failed_allocation_is_nomem_and_loses_nothing(void **state)
 {
     (void)state;
-    float x[M * N0], y[M], before[256], after[256];
-    make_data(x, y, M);
+    float x[M * N0], y[M], before[PARAMS_MAX], after[PARAMS_MAX];
+    make_data(x, y, M, N0, 1, 0);
 
     for (long k = 1;; k++) { /* nnf_net_create */
         memset(&g_count, 0, sizeof g_count);
@@ -137,7 +116,7 @@ static void test_every_failed_allocation_is_nomem_and_loses_nothing(void **state
         nnf_net *net = NULL;
         assert_int_equal(nnf_net_create(&net, N0), NNF_OK);
         assert_int_equal(nnf_net_add_dense(net, 8, NNF_ACT_RELU, NULL), NNF_OK);
-        size_t n = snapshot(net, before);
+        size_t n = net_params(net, before);
         g_count.fail_at = g_count.allocs + k;
         long live = g_count.live;
         nnf_status st = nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL);
@@ -149,7 +128,7 @@ static void test_every_failed_allocation_is_nomem_and_loses_nothing(void **state
         assert_int_equal(st, NNF_ERR_NOMEM);
         assert_int_equal(g_count.live, live);
         assert_int_equal(nnf_net_depth(net), 1);
-        assert_int_equal(snapshot(net, after), n);
+        assert_int_equal(net_params(net, after), n);
         assert_memory_equal(before, after, n * sizeof(float));
         g_count.fail_at = 0;
         assert_int_equal(nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL), NNF_OK);
@@ -161,8 +140,8 @@ static void test_every_failed_allocation_is_nomem_and_loses_nothing(void **state
     points = 0;
     for (long k = 1;; k++) { /* the first train step, then the first forward */
         memset(&g_count, 0, sizeof g_count);
-        nnf_net *net = make_net();
-        size_t n = snapshot(net, before);
+        nnf_net *net = net_build(&g_spec);
+        size_t n = net_params(net, before);
         g_count.fail_at = g_count.allocs + k;
         nnf_status st = nnf_net_train_step(net, x, y, M, NULL);
         if (st == NNF_OK)
@@ -174,7 +153,7 @@ static void test_every_failed_allocation_is_nomem_and_loses_nothing(void **state
         points++;
         assert_int_equal(st, NNF_ERR_NOMEM);
         assert_true(strstr(nnf_net_errmsg(net), "allocate") != NULL);
-        snapshot(net, after);
+        net_params(net, after);
         if (k == 1) /* the step itself failed: no parameter moved */
             assert_memory_equal(before, after, n * sizeof(float));
         g_count.fail_at = 0;

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "nnfast.h"
+#include "nets.h"
 #include "params.h"
 
 #include <math.h>
@@ -109,20 +110,6 @@ static void test_weights_are_row_per_unit(void **state)
     nnf_net_destroy(net);
 }
 
-static nnf_net *build(const size_t *units, const nnf_act *acts, size_t depth)
-{
-    nnf_net *net;
-    assert_int_equal(nnf_net_create(&net, 64), NNF_OK);
-    for (size_t l = 0; l < depth; l++)
-        assert_int_equal(nnf_net_add_dense(net, units[l], acts[l], NULL), NNF_OK);
-    return net;
-}
-
-static void get_all(nnf_net *net, float *w, size_t cap)
-{
-    assert_true(test_net_params(net, w, cap, 0) != SIZE_MAX);
-}
-
 static const size_t units3[3] = {32, 16, 1};
 static const nnf_act acts3[3] = {NNF_ACT_RELU, NNF_ACT_TANH, NNF_ACT_SIGMOID};
 #define NPARAM (64 * 32 + 32 + 32 * 16 + 16 + 16 + 1)
@@ -130,11 +117,12 @@ static const nnf_act acts3[3] = {NNF_ACT_RELU, NNF_ACT_TANH, NNF_ACT_SIGMOID};
 static void test_same_seed_gives_bit_identical_weights(void **state)
 {
     (void)state;
-    static float a[NPARAM], b[NPARAM];
-    nnf_net *n1 = build(units3, acts3, 3), *n2 = build(units3, acts3, 3);
-    get_all(n1, a, NPARAM);
-    get_all(n2, b, NPARAM);
-    assert_memory_equal(a, b, sizeof a);
+    static float a[PARAMS_MAX], b[PARAMS_MAX];
+    const net_spec spec = {.inputs = 64, .depth = 3, .units = units3, .acts = acts3};
+    nnf_net *n1 = net_build(&spec), *n2 = net_build(&spec);
+    assert_int_equal(net_params(n1, a), NPARAM);
+    assert_int_equal(net_params(n2, b), NPARAM);
+    assert_memory_equal(a, b, NPARAM * sizeof(float));
 
     /* layers draw from their own streams: re-initializing a net that was
      * built (and trained) differently gives the same weights */
@@ -146,12 +134,12 @@ static void test_same_seed_gives_bit_identical_weights(void **state)
     assert_int_equal(nnf_net_add_dense(n3, 1, NNF_ACT_SIGMOID, NULL), NNF_OK);
     assert_int_equal(nnf_net_train_step(n3, x, y, 1, NULL), NNF_OK);
     assert_int_equal(nnf_net_init(n3, NNF_INIT_DEFAULT, NNF_DEFAULT_SEED), NNF_OK);
-    get_all(n3, b, NPARAM);
-    assert_memory_equal(a, b, sizeof a);
+    net_params(n3, b);
+    assert_memory_equal(a, b, NPARAM * sizeof(float));
 
     assert_int_equal(nnf_net_init(n2, NNF_INIT_DEFAULT, 1), NNF_OK);
-    get_all(n2, b, NPARAM);
-    assert_memory_not_equal(a, b, sizeof a);
+    net_params(n2, b);
+    assert_memory_not_equal(a, b, NPARAM * sizeof(float));
     nnf_net_destroy(n1);
     nnf_net_destroy(n2);
     nnf_net_destroy(n3);

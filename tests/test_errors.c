@@ -12,6 +12,7 @@
 
 #include "assert_ok.h"
 #include "count_alloc.h"
+#include "nets.h"
 #include "snapshot.h"
 
 #include <float.h>
@@ -110,18 +111,12 @@ static void check_failure(const nnf_net *net, const char *call, nnf_status got, 
 
 /* ---- nets */
 
+/* The nets of these tests: learning rate 0.25, weights from seed 42. */
 static nnf_net *new_net(size_t n_in, size_t depth, const size_t *units, const nnf_act *acts,
                         nnf_loss loss)
 {
-    nnf_net *net = NULL;
-    assert_ok(net, nnf_net_create(&net, n_in));
-    assert_non_null(net);
-    for (size_t l = 0; l < depth; l++)
-        assert_ok(net, nnf_net_add_dense(net, units[l], acts[l], NULL));
-    assert_ok(net, nnf_net_set_loss(net, loss));
-    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 0.25));
-    assert_ok(net, nnf_net_init(net, NNF_INIT_DEFAULT, 42));
-    return net;
+    return net_build(&(net_spec){.inputs = n_in, .depth = depth, .units = units, .acts = acts,
+                                 .loss = loss, .lr = 0.25, .seed = 42});
 }
 
 /* N_IN -> N_HID leaky ReLU (slope 0.2) -> N_OUT act_out, with non-zero
@@ -167,22 +162,6 @@ static nnf_net *tiny_net(size_t depth, nnf_act act1, nnf_act act2, nnf_loss loss
         assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, 2), &zero));
     }
     return net;
-}
-
-/* The net works: a train step on good data succeeds with a finite cost. */
-static void assert_usable(nnf_net *net)
-{
-    float x[M * N_IN], y[M * N_OUT], cost = NAN;
-    size_t n_in = nnf_net_inputs(net), n_out = nnf_net_outputs(net);
-    assert_true(n_in <= N_IN && n_out <= N_OUT);
-    for (size_t i = 0; i < M; i++) { /* the first n_in features, n_out labels */
-        for (size_t k = 0; k < n_in; k++)
-            x[i * n_in + k] = X[i][k];
-        for (size_t k = 0; k < n_out; k++)
-            y[i * n_out + k] = Y[i][k];
-    }
-    assert_ok(net, nnf_net_train_step(net, x, y, M, &cost));
-    assert_true(isfinite(cost));
 }
 
 /* The three calls that take a batch, run the same way. */
@@ -364,7 +343,7 @@ static void test_add_dense_with_zero_units_is_arg_and_changes_nothing(void **sta
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_add_dense(net, 0, NNF_ACT_RELU, &layer),
                           "nnf_net_add_dense", "units is 0", "at least 1");
     assert_null(layer);
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -382,7 +361,7 @@ static void test_add_dense_with_unknown_act_is_arg_and_changes_nothing(void **st
                               "nnf_net_add_dense", key, "0..5");
         assert_null(layer);
     }
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -400,7 +379,7 @@ static void test_add_dense_with_units_above_int_max_is_shape_and_changes_nothing
                               "nnf_net_add_dense", key, "2147483647");
         assert_null(layer);
     }
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -451,11 +430,11 @@ static void test_add_dense_when_an_allocation_fails_is_nomem_and_changes_nothing
         count_alloc_budget(-1);
         assert_null(layer);
     }
-    assert_usable(net);
+    assert_trains(net);
     assert_ok(net, nnf_net_add_dense(net, 2, NNF_ACT_SIGMOID, &layer));
     assert_int_equal(nnf_net_depth(net), 5);
     assert_ptr_equal(layer, nnf_net_layer(net, 5));
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -474,7 +453,7 @@ static void test_set_loss_with_unknown_loss_is_arg_and_keeps_the_loss(void **sta
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_loss(net, (nnf_loss)bad[i]),
                               "nnf_net_set_loss", key, "0..2");
     }
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -497,7 +476,7 @@ static void test_set_param_with_unknown_key_is_arg_and_changes_nothing(void **st
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_param(net, (nnf_param)bad[i], 0.5),
                               "nnf_net_set_param", key, "nnf_param");
     }
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -511,7 +490,7 @@ static void test_set_learning_rate_not_positive_or_not_finite_is_arg_and_keeps_t
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
                               nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, bad[i]),
                               "nnf_net_set_param", "learning rate", "> 0");
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -538,7 +517,7 @@ static void test_init_with_unknown_scheme_is_arg_and_changes_nothing(void **stat
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_init(net, (nnf_init)bad[i], 12345),
                               "nnf_net_init", key, "0..3");
     }
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -553,7 +532,7 @@ static void test_set_slope_outside_0_1_or_not_finite_is_arg_and_keeps_the_slope(
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_set_slope(leaky, bad[i]),
                               "nnf_layer_set_slope", "alpha", "layer 1", "0 < alpha < 1");
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -563,7 +542,7 @@ static void test_set_slope_on_a_layer_that_is_not_leaky_relu_is_state(void **sta
     (void)state;
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_layer_set_slope(nnf_net_layer(net, 2), 0.3f),
                           "nnf_layer_set_slope", "layer 2", "sigmoid", "leaky_relu");
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -603,7 +582,7 @@ static void test_layer_copies_with_a_null_buffer_are_arg_and_change_nothing(void
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_get_bias_grad(ly, NULL),
                               "nnf_layer_get_bias_grad", "db is NULL", b_count, layer_key);
     }
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -631,7 +610,7 @@ static void test_set_weights_with_nan_or_infinity_is_numeric_and_changes_nothing
             }
         }
     }
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -657,7 +636,7 @@ static void test_set_bias_with_nan_or_infinity_is_numeric_and_changes_nothing(vo
             }
         }
     }
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -733,7 +712,7 @@ static void test_batch_calls_with_x_null_are_arg_and_change_nothing(void **state
         nnf_net *net = trained_net();
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, run_batch((enum batch_fn)fn, net, NULL, &Y[0][0], M),
                               batch_name[fn], "x is NULL", "m x 3");
-        assert_usable(net);
+        assert_trains(net);
         nnf_net_destroy(net);
     }
 }
@@ -746,7 +725,7 @@ static void test_batch_calls_with_m_zero_are_arg_and_change_nothing(void **state
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
                               run_batch((enum batch_fn)fn, net, &X[0][0], &Y[0][0], 0),
                               batch_name[fn], "m is 0", "at least one");
-        assert_usable(net);
+        assert_trains(net);
         nnf_net_destroy(net);
     }
 }
@@ -765,7 +744,7 @@ static void test_batch_calls_with_m_above_int_max_are_shape_and_change_nothing(v
                                   run_batch((enum batch_fn)fn, net, &X[0][0], &Y[0][0], bad[i]),
                                   batch_name[fn], key, "2147483647");
         }
-        assert_usable(net);
+        assert_trains(net);
         nnf_net_destroy(net);
     }
 }
@@ -803,7 +782,7 @@ static void check_non_finite_x(enum batch_fn fn)
                                   batch_name[fn], key, "finite");
         }
     }
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -831,7 +810,7 @@ static void test_predict_with_y_null_is_arg_and_changes_nothing(void **state)
     (void)state;
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_predict(net, &X[0][0], M, NULL),
                           "nnf_net_predict", "y is NULL", "m x 2");
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -897,7 +876,7 @@ static void test_batch_calls_when_allocation_fails_are_nomem_and_change_nothing(
                               run_batch((enum batch_fn)fn, net, &X[0][0], &Y[0][0], M),
                               "allocate", "m = 5");
         count_alloc_budget(-1);
-        assert_usable(net);
+        assert_trains(net);
         nnf_net_destroy(net);
     }
 }
@@ -1127,7 +1106,7 @@ static void test_backward_with_a_non_finite_cost_is_numeric_and_keeps_no_gradien
                         "cost", "not finite");
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "no gradient");
     assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 1), &small));
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -1175,7 +1154,7 @@ static void test_train_step_with_y_null_is_arg_and_changes_nothing(void **state)
     (void)state;
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_train_step(net, &X[0][0], NULL, M, NULL),
                           "nnf_net_train_step", "y is NULL", "m x 2");
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -1197,7 +1176,7 @@ static void test_train_step_with_nan_or_infinity_in_y_is_numeric_and_changes_not
                                   nnf_net_train_step(net, &X[0][0], &y[0][0], M, NULL),
                                   "nnf_net_train_step", key, "finite");
         }
-        assert_usable(net);
+        assert_trains(net);
         nnf_net_destroy(net);
     }
 }
@@ -1215,7 +1194,7 @@ static void test_train_step_with_bce_label_outside_0_1_is_arg_and_changes_nothin
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_train_step(net, &X[0][0], &y[0][0], M, NULL),
                               "nnf_net_train_step", key[v], "BCE", "[0, 1]");
     }
-    assert_usable(net);
+    assert_trains(net);
     nnf_net_destroy(net);
 }
 

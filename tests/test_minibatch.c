@@ -21,70 +21,18 @@
 #include <string.h>
 
 #include "nnfast.h"
+#include "nets.h"
 #include "planar.h"
 
-enum { MAX_PARAMS = 512, MAX_M = 600 };
-
-/* A net of n_in inputs and depth dense layers, initialized from seed 3. */
-static nnf_net *make_net(size_t n_in, size_t depth, const size_t *units, const nnf_act *acts,
-                         nnf_loss loss, double lr)
-{
-    nnf_net *net = NULL;
-    assert_ok(net, nnf_net_create(&net, n_in));
-    for (size_t l = 0; l < depth; l++)
-        assert_ok(net, nnf_net_add_dense(net, units[l], acts[l], NULL));
-    assert_ok(net, nnf_net_set_loss(net, loss));
-    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, lr));
-    assert_ok(net, nnf_net_init(net, NNF_INIT_DEFAULT, 3));
-    return net;
-}
+enum { MAX_M = 600 };
 
 /* The usual test net: 3 inputs, 5 tanh units, 1 sigmoid output, BCE. */
 static nnf_net *bce_net(double lr)
 {
     const size_t units[] = {5, 1};
     const nnf_act acts[] = {NNF_ACT_TANH, NNF_ACT_SIGMOID};
-    return make_net(3, 2, units, acts, NNF_LOSS_BCE, lr);
-}
-
-/* Every weight and bias of net, layer after layer, into p; returns the count. */
-static size_t get_params(nnf_net *net, float *p)
-{
-    size_t n = test_net_params(net, p, MAX_PARAMS, 0);
-    assert_true(n != SIZE_MAX);
-    return n;
-}
-
-/* Every weight and bias gradient of net into g; returns the count. */
-static size_t get_grads(nnf_net *net, float *g)
-{
-    size_t n = test_net_params(net, g, MAX_PARAMS, 1);
-    assert_true(n != SIZE_MAX);
-    return n;
-}
-
-/* 1 when the two nets' parameters are bit-identical. */
-static int same_params(nnf_net *a, nnf_net *b)
-{
-    float pa[MAX_PARAMS], pb[MAX_PARAMS];
-    size_t na = get_params(a, pa), nb = get_params(b, pb);
-    return na == nb && memcmp(pa, pb, na * sizeof(float)) == 0;
-}
-
-/* Deterministic data: x in [-1, 1), binary labels (or one-hot rows for
- * n_out > 1 when onehot is set). */
-static void make_data(float *x, float *y, size_t m, size_t n_in, size_t n_out, int onehot)
-{
-    for (size_t i = 0; i < m; i++) {
-        float s = 0.0f;
-        for (size_t k = 0; k < n_in; k++) {
-            x[i * n_in + k] = (float)((i * 7 + k * 13 + 3) % 29) / 14.5f - 1.0f;
-            s += x[i * n_in + k] * (float)(k + 1);
-        }
-        for (size_t k = 0; k < n_out; k++)
-            y[i * n_out + k] = onehot ? (float)((i + i / 3) % n_out == k)
-                                      : (float)((s + (float)k * 0.3f > 0.0f) != (i % 5 == 0));
-    }
+    return net_build(&(net_spec){.inputs = 3, .depth = 2, .units = units, .acts = acts,
+                                 .loss = NNF_LOSS_BCE, .lr = lr, .seed = 3});
 }
 
 /* ---- progress callbacks */
@@ -212,7 +160,8 @@ static nnf_net *saturated_net(float *x, float *y)
 {
     const size_t units[] = {1};
     const nnf_act acts[] = {NNF_ACT_SIGMOID};
-    nnf_net *net = make_net(1, 1, units, acts, NNF_LOSS_BCE, 1.0);
+    nnf_net *net = net_build(&(net_spec){.inputs = 1, .depth = 1, .units = units, .acts = acts,
+                                         .loss = NNF_LOSS_BCE, .lr = 1.0, .seed = 3});
     float w = 0.0f, b = -1e30f;
     assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 1), &w));
     assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, 1), &b));
@@ -334,7 +283,8 @@ static nnf_net *order_net(float *x, float *y, size_t m)
 {
     const size_t units[] = {1};
     const nnf_act acts[] = {NNF_ACT_LINEAR};
-    nnf_net *net = make_net(1, 1, units, acts, NNF_LOSS_MSE, 1e-9);
+    nnf_net *net = net_build(&(net_spec){.inputs = 1, .depth = 1, .units = units, .acts = acts,
+                                         .loss = NNF_LOSS_MSE, .lr = 1e-9, .seed = 3});
     float w = 1.0f, b = 0.0f;
     assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 1), &w));
     assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, 1), &b));
@@ -465,18 +415,20 @@ static void test_diverging_step_keeps_the_last_good_parameters(void **state)
         y[i] = 2.0f - (float)i;
     }
     /* learning rate 1e4 on a linear unit: the weight grows ~1e4-fold a step */
-    nnf_net *a = make_net(1, 1, units, acts, NNF_LOSS_MSE, 1e4);
-    nnf_net *b = make_net(1, 1, units, acts, NNF_LOSS_MSE, 1e4);
+    nnf_net *a = net_build(&(net_spec){.inputs = 1, .depth = 1, .units = units, .acts = acts,
+                                       .loss = NNF_LOSS_MSE, .lr = 1e4, .seed = 3});
+    nnf_net *b = net_build(&(net_spec){.inputs = 1, .depth = 1, .units = units, .acts = acts,
+                                       .loss = NNF_LOSS_MSE, .lr = 1e4, .seed = 3});
 
     size_t good = 0;
     nnf_status st;
-    float before[MAX_PARAMS], after[MAX_PARAMS];
+    float before[PARAMS_MAX], after[PARAMS_MAX];
     for (;;) {
         size_t first = (good % (M / B)) * B;
-        size_t n = get_params(b, before);
+        size_t n = net_params(b, before);
         st = nnf_net_train_step(b, x + first, y + first, B, NULL);
         if (st != NNF_OK) {
-            assert_int_equal(get_params(b, after), n);
+            assert_int_equal(net_params(b, after), n);
             assert_memory_equal(before, after, n * sizeof(float));
             break;
         }
@@ -502,10 +454,10 @@ static void test_zero_batch_or_epochs_is_arg_error(void **state)
 {
     (void)state;
     enum { M = 10 };
-    float x[M * 3], y[M], p0[MAX_PARAMS], p1[MAX_PARAMS];
+    float x[M * 3], y[M], p0[PARAMS_MAX], p1[PARAMS_MAX];
     make_data(x, y, M, 3, 1, 0);
     nnf_net *net = bce_net(0.5);
-    size_t n = get_params(net, p0), steps = 99;
+    size_t n = net_params(net, p0), steps = 99;
 
     assert_int_equal(nnf_net_train(net, x, y, M, 0, 3, 1, 0, NULL, NULL, &steps), NNF_ERR_ARG);
     assert_int_equal(steps, 0);
@@ -514,7 +466,7 @@ static void test_zero_batch_or_epochs_is_arg_error(void **state)
     assert_int_equal(nnf_net_train(net, x, y, M, 4, 0, 1, 0, NULL, NULL, &steps), NNF_ERR_ARG);
     assert_int_equal(steps, 0);
     assert_non_null(strstr(nnf_net_errmsg(net), "epochs"));
-    assert_int_equal(get_params(net, p1), n);
+    assert_int_equal(net_params(net, p1), n);
     assert_memory_equal(p0, p1, n * sizeof(float));
     nnf_net_destroy(net);
 }
@@ -523,11 +475,11 @@ static void test_failed_allocation_is_nomem_and_changes_nothing(void **state)
 {
     (void)state;
     enum { M = 10, B = 4 };
-    float x[M * 3], y[M], p0[MAX_PARAMS], p1[MAX_PARAMS];
+    float x[M * 3], y[M], p0[PARAMS_MAX], p1[PARAMS_MAX];
     make_data(x, y, M, 3, 1, 0);
     counter *c = &g_count; /* installed by the test's setup */
     nnf_net *net = bce_net(0.5);
-    size_t n = get_params(net, p0), steps = 99;
+    size_t n = net_params(net, p0), steps = 99;
 
     /* shuffled on a net without workspace: fail each allocation in turn */
     long failures = 0;
@@ -540,7 +492,7 @@ static void test_failed_allocation_is_nomem_and_changes_nothing(void **state)
         assert_int_equal(st, NNF_ERR_NOMEM);
         assert_int_equal(steps, 0);
         assert_non_null(strstr(nnf_net_errmsg(net), "nnf_net_train: could not allocate"));
-        assert_int_equal(get_params(net, p1), n);
+        assert_int_equal(net_params(net, p1), n);
         assert_memory_equal(p0, p1, n * sizeof(float));
         assert_int_equal(c->live, live);
         failures++;
@@ -568,7 +520,7 @@ static void test_failed_allocation_is_nomem_and_changes_nothing(void **state)
     assert_int_equal(nnf_net_train(net, x, y, M, B, 2, 0, 0, NULL, NULL, &steps), NNF_ERR_NOMEM);
     c->fail_at = 0;
     assert_int_equal(steps, 0);
-    assert_int_equal(get_params(net, p1), n);
+    assert_int_equal(net_params(net, p1), n);
     assert_memory_equal(p0, p1, n * sizeof(float));
     nnf_net_destroy(net);
     assert_int_equal(c->live, 0);
@@ -580,21 +532,21 @@ static void test_evaluate_changes_no_parameter_or_gradient(void **state)
 {
     (void)state;
     enum { M = 40 };
-    float x[M * 3], y[M], p0[MAX_PARAMS], p1[MAX_PARAMS], g0[MAX_PARAMS], g1[MAX_PARAMS];
+    float x[M * 3], y[M], p0[PARAMS_MAX], p1[PARAMS_MAX], g0[PARAMS_MAX], g1[PARAMS_MAX];
     make_data(x, y, M, 3, 1, 0);
     nnf_net *net = bce_net(0.5);
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_L2_PENALTY, 0.3));
     assert_ok(net, nnf_net_train_step(net, x, y, 8, NULL));
-    size_t n = get_params(net, p0);
-    assert_int_equal(get_grads(net, g0), n);
+    size_t n = net_params(net, p0);
+    assert_int_equal(net_grads(net, g0), n);
 
     float cost = NAN, acc = NAN;
     assert_ok(net, nnf_net_evaluate(net, x, y, M, &cost, &acc));
     assert_true(isfinite(cost) && acc >= 0.0f && acc <= 1.0f);
-    assert_int_equal(get_params(net, p1), n);
+    assert_int_equal(net_params(net, p1), n);
     assert_memory_equal(p0, p1, n * sizeof(float));
-    assert_int_equal(get_grads(net, g1), n); /* still readable */
+    assert_int_equal(net_grads(net, g1), n); /* still readable */
     assert_memory_equal(g0, g1, n * sizeof(float));
     /* nor the optimizer's state: the next steps match a twin's */
     nnf_net *twin = bce_net(0.5);
@@ -681,7 +633,8 @@ static void test_evaluate_accuracy_bce_and_softmax(void **state)
     /* two sigmoid outputs: the share of the 2 m values on the right side */
     const size_t bu[] = {6, 2};
     const nnf_act ba[] = {NNF_ACT_RELU, NNF_ACT_SIGMOID};
-    nnf_net *net = make_net(3, 2, bu, ba, NNF_LOSS_BCE, 0.5);
+    nnf_net *net = net_build(&(net_spec){.inputs = 3, .depth = 2, .units = bu, .acts = ba,
+                                         .loss = NNF_LOSS_BCE, .lr = 0.5, .seed = 3});
     make_data(x, y, MAX_M, 3, 2, 0);
     assert_ok(net, nnf_net_evaluate(net, x, y, MAX_M, &cost, &before));
     assert_ok(net, nnf_net_train(net, x, y, MAX_M, 32, 20, 1, 2, NULL, NULL, NULL));
@@ -694,7 +647,8 @@ static void test_evaluate_accuracy_bce_and_softmax(void **state)
     /* softmax over 3 classes: the share of samples with the right argmax */
     const size_t su[] = {8, 3};
     const nnf_act sa[] = {NNF_ACT_TANH, NNF_ACT_SOFTMAX};
-    net = make_net(3, 2, su, sa, NNF_LOSS_CROSS_ENTROPY, 0.5);
+    net = net_build(&(net_spec){.inputs = 3, .depth = 2, .units = su, .acts = sa,
+                                .loss = NNF_LOSS_CROSS_ENTROPY, .lr = 0.5, .seed = 3});
     make_data(x, y, MAX_M, 3, 3, 1);
     assert_ok(net, nnf_net_evaluate(net, x, y, MAX_M, &cost, &before));
     assert_true(before == manual_accuracy(net, NNF_LOSS_CROSS_ENTROPY, x, y, MAX_M));
@@ -722,7 +676,8 @@ static void test_evaluate_softmax_ties_take_the_first_class(void **state)
         memcpy(y + i * 3, rows[i % 5], sizeof rows[0]);
     const size_t units[] = {8, 3};
     const nnf_act acts[] = {NNF_ACT_TANH, NNF_ACT_SOFTMAX};
-    nnf_net *net = make_net(3, 2, units, acts, NNF_LOSS_CROSS_ENTROPY, 0.5);
+    nnf_net *net = net_build(&(net_spec){.inputs = 3, .depth = 2, .units = units, .acts = acts,
+                                         .loss = NNF_LOSS_CROSS_ENTROPY, .lr = 0.5, .seed = 3});
     assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 2), zero));
     assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, 2), zero));
     assert_ok(net, nnf_net_evaluate(net, x, y, M, NULL, &acc));
@@ -738,7 +693,8 @@ static void test_evaluate_mse_accuracy_is_nan(void **state)
     const nnf_act acts[] = {NNF_ACT_TANH, NNF_ACT_LINEAR};
     float x[M * 3], y[M * 2], cost = NAN, acc = 0.0f;
     make_data(x, y, M, 3, 2, 0);
-    nnf_net *net = make_net(3, 2, units, acts, NNF_LOSS_MSE, 0.1);
+    nnf_net *net = net_build(&(net_spec){.inputs = 3, .depth = 2, .units = units, .acts = acts,
+                                         .loss = NNF_LOSS_MSE, .lr = 0.1, .seed = 3});
     assert_ok(net, nnf_net_evaluate(net, x, y, M, &cost, &acc));
     assert_true(isnan(acc));
     check_cost_is_backward_cost(net, x, y, M, 1);
@@ -750,15 +706,15 @@ static void test_evaluate_nan_names_the_callers_row(void **state)
 {
     (void)state;
     static float x[MAX_M * 3], y[MAX_M];
-    float p0[MAX_PARAMS], p1[MAX_PARAMS], cost = 1.0f;
+    float p0[PARAMS_MAX], p1[PARAMS_MAX], cost = 1.0f;
     make_data(x, y, MAX_M, 3, 1, 0);
     x[300 * 3 + 1] = INFINITY; /* in the second chunk of 256 */
     nnf_net *net = bce_net(0.5);
-    size_t n = get_params(net, p0);
+    size_t n = net_params(net, p0);
     assert_int_equal(nnf_net_evaluate(net, x, y, MAX_M, &cost, NULL), NNF_ERR_NUMERIC);
     assert_non_null(strstr(nnf_net_errmsg(net), "nnf_net_evaluate: x[300][1] is inf"));
     assert_true(cost == 1.0f);
-    assert_int_equal(get_params(net, p1), n);
+    assert_int_equal(net_params(net, p1), n);
     assert_memory_equal(p0, p1, n * sizeof(float));
     nnf_net_destroy(net);
 }
@@ -772,7 +728,8 @@ static void test_minibatch_adam_learns_the_flower(void **state)
     planar_flower(&x[0][0], &y[0][0], PLANAR_M, 1);
     const size_t units[] = {16, 8, 1};
     const nnf_act acts[] = {NNF_ACT_RELU, NNF_ACT_RELU, NNF_ACT_SIGMOID};
-    nnf_net *net = make_net(2, 3, units, acts, NNF_LOSS_BCE, 0.01);
+    nnf_net *net = net_build(&(net_spec){.inputs = 2, .depth = 3, .units = units, .acts = acts,
+                                         .loss = NNF_LOSS_BCE, .lr = 0.01, .seed = 3});
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM));
     float cost0, cost, acc;
     assert_ok(net, nnf_net_evaluate(net, &x[0][0], &y[0][0], PLANAR_M, &cost0, NULL));

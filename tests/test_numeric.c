@@ -22,62 +22,11 @@
 #include <string.h>
 
 #include "nnfast.h"
+#include "nets.h"
 #include "ref.h"
 #include "snapshot.h"
 
 /* ---- nets and their state */
-
-/* A net of n_in inputs and L layers of units[l] units with acts[l], loss. */
-static nnf_net *build(size_t n_in, size_t L, const size_t *units, const nnf_act *acts,
-                      nnf_loss loss)
-{
-    nnf_net *net = NULL;
-    assert_ok(net, nnf_net_create(&net, n_in));
-    for (size_t l = 0; l < L; l++)
-        assert_ok(net, nnf_net_add_dense(net, units[l], acts[l], NULL));
-    assert_ok(net, nnf_net_set_loss(net, loss));
-    return net;
-}
-
-/* Every weight and bias is finite. */
-static void assert_params_finite(nnf_net *net, const char *what)
-{
-    for (size_t l = 1; l <= nnf_net_depth(net); l++) {
-        const nnf_layer *ly = nnf_net_layer(net, l);
-        size_t nw = nnf_layer_units(ly) * nnf_layer_inputs(ly), nb = nnf_layer_units(ly);
-        float *buf = malloc((nw + nb) * sizeof(float));
-        assert_non_null(buf);
-        assert_ok(net, nnf_layer_get_weights(ly, buf));
-        assert_ok(net, nnf_layer_get_bias(ly, buf + nw));
-        for (size_t i = 0; i < nw + nb; i++)
-            if (!isfinite(buf[i])) {
-                double v = (double)buf[i];
-                free(buf);
-                fail_msg("%s: %s %zu of layer %zu is %g", what, i < nw ? "weight" : "bias",
-                         i < nw ? i : i - nw, l, v);
-            }
-        free(buf);
-    }
-}
-
-/* Every dW and db of the last backward is finite. */
-static void assert_grads_finite(nnf_net *net, const char *what)
-{
-    for (size_t l = 1; l <= nnf_net_depth(net); l++) {
-        const nnf_layer *ly = nnf_net_layer(net, l);
-        size_t nw = nnf_layer_units(ly) * nnf_layer_inputs(ly), nb = nnf_layer_units(ly);
-        float *buf = malloc((nw + nb) * sizeof(float));
-        assert_non_null(buf);
-        assert_ok(net, nnf_layer_get_weight_grad(ly, buf));
-        assert_ok(net, nnf_layer_get_bias_grad(ly, buf + nw));
-        for (size_t i = 0; i < nw + nb; i++)
-            if (!isfinite(buf[i])) {
-                free(buf);
-                fail_msg("%s: a gradient of layer %zu is not finite", what, l);
-            }
-        free(buf);
-    }
-}
 
 static void assert_all_finite(const float *v, size_t n, const char *what)
 {
@@ -160,7 +109,8 @@ static void run_extreme(const input_set *in, nnf_act hidden, const out_config *o
     nnf_act out_act = (int)oc->act == SAME_AS_HIDDEN ? hidden : oc->act;
     size_t units[2] = {5, oc->units};
     nnf_act acts[2] = {hidden, out_act};
-    nnf_net *net = build(XN, 2, units, acts, oc->loss);
+    nnf_net *net = net_build(&(net_spec){.inputs = XN, .depth = 2, .units = units, .acts = acts,
+                                         .loss = oc->loss});
     size_t n_out = oc->units;
     float y[XM * 3], y0[XM * 3], cost;
 
@@ -240,7 +190,8 @@ static nnf_net *one_unit(nnf_act act, size_t units, nnf_loss loss, const float *
 {
     size_t u[1] = {units};
     nnf_act a[1] = {act};
-    nnf_net *net = build(1, 1, u, a, loss);
+    nnf_net *net = net_build(&(net_spec){.inputs = 1, .depth = 1, .units = u, .acts = a,
+                                         .loss = loss});
     assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 1), w));
     return net;
 }
@@ -349,7 +300,8 @@ static void deep_net(nnf_act hidden)
         units[l] = l + 1 < DEEP_L ? DEEP_N : 1;
         acts[l] = l + 1 < DEEP_L ? hidden : NNF_ACT_SIGMOID;
     }
-    nnf_net *net = build(DEEP_N, DEEP_L, units, acts, NNF_LOSS_BCE);
+    nnf_net *net = net_build(&(net_spec){.inputs = DEEP_N, .depth = DEEP_L, .units = units,
+                                         .acts = acts, .loss = NNF_LOSS_BCE});
     assert_int_equal(nnf_net_depth(net), DEEP_L);
     float x[DEEP_M * DEEP_N], y[DEEP_M], out[DEEP_M], cost = NAN;
     ref_rng g = {7};
@@ -392,7 +344,8 @@ static void test_64_layers_forward_backward_and_train_stay_finite(void **state)
 static void check_against_reference(size_t L, const size_t *n, const nnf_act *act,
                                     nnf_loss loss, size_t m, uint64_t seed)
 {
-    nnf_net *net = build(n[0], L, n + 1, act, loss);
+    nnf_net *net = net_build(&(net_spec){.inputs = n[0], .depth = L, .units = n + 1, .acts = act,
+                                         .loss = loss});
     assert_ok(net, nnf_net_init(net, NNF_INIT_DEFAULT, seed));
     ref_net r;
     assert_int_equal(ref_net_init(&r, L, n, act, NULL, loss), 0);
@@ -489,7 +442,8 @@ static void test_batch_of_100000_trains_predicts_and_evaluates(void **state)
     (void)state;
     const size_t units[] = {BIG_H, 1};
     const nnf_act acts[] = {NNF_ACT_RELU, NNF_ACT_SIGMOID};
-    nnf_net *net = build(BIG_N, 2, units, acts, NNF_LOSS_BCE);
+    nnf_net *net = net_build(&(net_spec){.inputs = BIG_N, .depth = 2, .units = units,
+                                         .acts = acts, .loss = NNF_LOSS_BCE});
     float *x = malloc(sizeof(float) * BIG_M * BIG_N), *y = malloc(sizeof(float) * BIG_M);
     float *out = malloc(sizeof(float) * BIG_M);
     assert_true(x && y && out);
@@ -533,7 +487,8 @@ static void huge_step_fails(nnf_optimizer opt, float big)
     const float w[2] = {0.5f, 0.5f}, x[2] = {big, 0.0f}, y[1] = {0.0f};
     size_t u[1] = {1};
     nnf_act a[1] = {NNF_ACT_SIGMOID};
-    nnf_net *net = build(2, 1, u, a, NNF_LOSS_BCE);
+    nnf_net *net = net_build(&(net_spec){.inputs = 2, .depth = 1, .units = u, .acts = a,
+                                         .loss = NNF_LOSS_BCE});
     assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 1), w));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, (double)opt));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1e30));
@@ -568,7 +523,8 @@ static void huge_lr_training(nnf_optimizer opt)
 {
     const size_t units[] = {4, 1};
     const nnf_act acts[] = {NNF_ACT_RELU, NNF_ACT_SIGMOID};
-    nnf_net *net = build(3, 2, units, acts, NNF_LOSS_BCE);
+    nnf_net *net = net_build(&(net_spec){.inputs = 3, .depth = 2, .units = units, .acts = acts,
+                                         .loss = NNF_LOSS_BCE});
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, (double)opt));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1e30));
     const float x[12] = {0.5f, -1, 0.25f, -0.75f, 0.5f, 1, 1.5f, 0.25f, -0.5f, 0, -0.25f, 0.75f};
@@ -605,7 +561,8 @@ static nnf_net *adam_net(double eps)
 {
     const size_t units[] = {3, 1};
     const nnf_act acts[] = {NNF_ACT_LINEAR, NNF_ACT_SIGMOID};
-    nnf_net *net = build(2, 2, units, acts, NNF_LOSS_BCE);
+    nnf_net *net = net_build(&(net_spec){.inputs = 2, .depth = 2, .units = units, .acts = acts,
+                                         .loss = NNF_LOSS_BCE});
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_ADAM_EPSILON, eps));
     return net;
@@ -683,7 +640,8 @@ static snapshot train_once(const float *x, const float *y)
 {
     const size_t units[] = {R_HID, R_OUT};
     const nnf_act acts[] = {NNF_ACT_RELU, NNF_ACT_SOFTMAX};
-    nnf_net *net = build(R_IN, 2, units, acts, NNF_LOSS_CROSS_ENTROPY);
+    nnf_net *net = net_build(&(net_spec){.inputs = R_IN, .depth = 2, .units = units, .acts = acts,
+                                         .loss = NNF_LOSS_CROSS_ENTROPY});
     assert_ok(net, nnf_net_init(net, NNF_INIT_DEFAULT, 2024));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1e-3));

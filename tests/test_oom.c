@@ -25,6 +25,7 @@
 
 #include "nnfast.h"
 #include "count_alloc.h"
+#include "nets.h"
 #include "snapshot.h"
 
 /* ---- data: up to M_BIG samples of at most N_MAX features or outputs */
@@ -128,32 +129,6 @@ static nnf_net *net_forwarded(void)
 
 #define MAX_W 32
 #define MAX_U 8
-
-/* Every weight and bias of the net is finite. */
-static void assert_params_finite(nnf_net *net)
-{
-    float buf[MAX_W];
-    for (size_t l = 1; l <= nnf_net_depth(net); l++) {
-        const nnf_layer *ly = nnf_net_layer(net, l);
-        size_t nw = nnf_layer_units(ly) * nnf_layer_inputs(ly);
-        assert_true(nw <= MAX_W);
-        assert_ok(net, nnf_layer_get_weights(ly, buf));
-        for (size_t i = 0; i < nw; i++)
-            assert_true(isfinite(buf[i]));
-        assert_ok(net, nnf_layer_get_bias(ly, buf));
-        for (size_t i = 0; i < nnf_layer_units(ly); i++)
-            assert_true(isfinite(buf[i]));
-    }
-}
-
-/* The net trains: one step at M_SMALL succeeds and leaves finite parameters. */
-static void assert_usable(nnf_net *net)
-{
-    float cost = NAN;
-    assert_ok(net, nnf_net_train_step(net, g_x, g_y, M_SMALL, &cost));
-    assert_true(isfinite(cost));
-    assert_params_finite(net);
-}
 
 /* ---- the calls under test: net is the case's net (NULL for create and
  * load), *out receives a new net (create, load, clone) */
@@ -381,11 +356,11 @@ static int run_case(const oom_case *c)
                 assert_ptr_not_equal(out, (nnf_net *)&g_count);
                 check_new_net(c, c->call == call_clone ? net : NULL, out);
                 if (nnf_net_depth(out))
-                    assert_usable(out);
+                    assert_trains(out);
                 nnf_net_destroy(out);
             }
             if (nnf_net_depth(net))
-                assert_usable(net);
+                assert_trains(net);
             nnf_net_destroy(net);
             snapshot_free(&before);
             assert_int_equal(g_count.live, 0);
@@ -411,7 +386,7 @@ static int run_case(const oom_case *c)
             if (c->after_failure)
                 c->after_failure(net);
             if (nnf_net_depth(net))
-                assert_usable(net);
+                assert_trains(net);
         }
         /* the same call on the same net succeeds once allocations do */
         out = NULL;
@@ -421,7 +396,7 @@ static int run_case(const oom_case *c)
             nnf_net_destroy(out);
         }
         if (nnf_net_depth(net))
-            assert_usable(net);
+            assert_trains(net);
         nnf_net_destroy(net);
         snapshot_free(&before);
         assert_int_equal(g_count.live, 0);

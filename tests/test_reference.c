@@ -18,16 +18,11 @@
 #include <stdlib.h>
 
 #include "ref.h"
+#include "verbose.h"
 
 #define FD_EPS 1e-6  /* step of the central difference */
 #define FD_TOL 1e-7  /* MATH.md: relative error under 1e-7 in double */
 #define KINK_MARGIN 1e-3 /* |z| at ReLU kinks, far above what FD_EPS moves z */
-
-static int verbose(void)
-{
-    const char *v = getenv("NNF_TEST_VERBOSE");
-    return v != NULL && v[0] != '\0' && v[0] != '0';
-}
 
 static void assert_near(double got, double want, double tol)
 {

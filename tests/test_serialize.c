@@ -12,7 +12,10 @@
 #include "count_alloc.h"
 
 #include "assert_ok.h"
+#include "nets.h"
 #include "nnfast.h"
+#include "params.h"
+#include "snapshot.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -109,23 +112,13 @@ static int count_entries(const char *dir, char *only, size_t size)
 
 /* ---- nets and data */
 
-static void fill_data(float *x, float *y, size_t m, size_t n_in, size_t n_out, int one_hot)
-{
-    for (size_t i = 0; i < m; i++) {
-        for (size_t k = 0; k < n_in; k++)
-            x[i * n_in + k] = (float)((i * 7 + k * 3) % 11) / 11.0f - 0.5f;
-        for (size_t k = 0; k < n_out; k++)
-            y[i * n_out + k] = one_hot ? (float)(k == i % n_out) : (float)((i + k) % 2);
-    }
-}
-
 static void train(nnf_net *net, int steps)
 {
     float x[8 * 4], y[8 * 3];
     size_t n_in = nnf_net_inputs(net), n_out = nnf_net_outputs(net);
     nnf_loss loss;
     assert_ok(net, nnf_net_get_loss(net, &loss));
-    fill_data(x, y, 8, n_in, n_out, loss == NNF_LOSS_CROSS_ENTROPY);
+    make_data(x, y, 8, n_in, n_out, loss == NNF_LOSS_CROSS_ENTROPY);
     for (int s = 0; s < steps; s++)
         assert_ok(net, nnf_net_train_step(net, x, y, 8, NULL));
 }
@@ -185,60 +178,15 @@ static nnf_net *load(const unsigned char *buf, size_t size)
     return net;
 }
 
-static void assert_same_layer_params(const nnf_layer *a, const nnf_layer *b)
-{
-    size_t n = nnf_layer_units(a) * nnf_layer_inputs(a), u = nnf_layer_units(a);
-    float *wa = malloc(n * sizeof(float)), *wb = malloc(n * sizeof(float));
-    float ba[64], bb[64];
-    assert_true(wa && wb && u <= 64);
-    assert_int_equal(nnf_layer_get_weights(a, wa), NNF_OK);
-    assert_int_equal(nnf_layer_get_weights(b, wb), NNF_OK);
-    assert_int_equal(nnf_layer_get_bias(a, ba), NNF_OK);
-    assert_int_equal(nnf_layer_get_bias(b, bb), NNF_OK);
-    assert_memory_equal(wa, wb, n * sizeof(float));
-    assert_memory_equal(ba, bb, u * sizeof(float));
-    free(wa);
-    free(wb);
-}
-
-static void assert_same_params(nnf_net *a, nnf_net *b)
-{
-    assert_int_equal(nnf_net_depth(a), nnf_net_depth(b));
-    for (size_t l = 1; l <= nnf_net_depth(a); l++)
-        assert_same_layer_params(nnf_net_layer(a, l), nnf_net_layer(b, l));
-}
-
-/* Same architecture, settings, parameters and predictions, bit for bit. */
+/* Same architecture, settings and parameters (snapshot.h), and the same
+ * predictions, bit for bit. */
 static void assert_same_net(nnf_net *a, nnf_net *b)
 {
-    assert_int_equal(nnf_net_inputs(a), nnf_net_inputs(b));
-    assert_int_equal(nnf_net_outputs(a), nnf_net_outputs(b));
-    assert_int_equal(nnf_net_depth(a), nnf_net_depth(b));
-    for (size_t l = 1; l <= nnf_net_depth(a); l++) {
-        nnf_layer *la = nnf_net_layer(a, l), *lb = nnf_net_layer(b, l);
-        float sa, sb;
-        assert_int_equal(nnf_layer_units(la), nnf_layer_units(lb));
-        assert_int_equal(nnf_layer_inputs(la), nnf_layer_inputs(lb));
-        assert_int_equal(nnf_layer_act(la), nnf_layer_act(lb));
-        assert_ok(a, nnf_layer_get_slope(la, &sa));
-        assert_ok(b, nnf_layer_get_slope(lb, &sb));
-        assert_memory_equal(&sa, &sb, sizeof sa);
-    }
-    nnf_loss la, lb;
-    assert_ok(a, nnf_net_get_loss(a, &la));
-    assert_ok(b, nnf_net_get_loss(b, &lb));
-    assert_int_equal(la, lb);
-    for (int k = 0; k <= NNF_PARAM_L2_PENALTY; k++) {
-        double va, vb;
-        assert_ok(a, nnf_net_get_param(a, (nnf_param)k, &va));
-        assert_ok(b, nnf_net_get_param(b, (nnf_param)k, &vb));
-        assert_memory_equal(&va, &vb, sizeof va);
-    }
-    assert_same_params(a, b);
+    assert_twins(a, b, 0);
     if (nnf_net_depth(a)) {
         float x[5 * 4], y[5 * 3], pa[5 * 3], pb[5 * 3];
         assert_true(nnf_net_inputs(a) <= 4 && nnf_net_outputs(a) <= 3);
-        fill_data(x, y, 5, nnf_net_inputs(a), nnf_net_outputs(a), 0);
+        make_data(x, y, 5, nnf_net_inputs(a), nnf_net_outputs(a), 0);
         assert_ok(a, nnf_net_predict(a, x, 5, pa));
         assert_ok(b, nnf_net_predict(b, x, 5, pb));
         assert_memory_equal(pa, pb, 5 * nnf_net_outputs(a) * sizeof(float));
@@ -420,7 +368,7 @@ static void resume(nnf_optimizer opt)
     nnf_net *copy = load(buf, size);
     train(net, 4);
     train(copy, 4);
-    assert_same_params(net, copy);
+    assert_true(same_params(net, copy));
     nnf_net_destroy(copy);
     nnf_net_destroy(net);
     free(buf);
@@ -454,7 +402,7 @@ static void test_without_the_state_the_optimizer_restarts(void **state)
     train(net, 2);
     train(copy, 2);
     train(kept, 2);
-    assert_same_params(net, copy);
+    assert_true(same_params(net, copy));
     float wa[6], wb[6];
     assert_ok(kept, nnf_layer_get_weights(nnf_net_layer(kept, 1), wa));
     assert_ok(copy, nnf_layer_get_weights(nnf_net_layer(copy, 1), wb));

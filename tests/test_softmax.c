@@ -13,6 +13,9 @@
 #include <cmocka.h>
 
 #include "assert_ok.h"
+#include "nets.h"
+#include "params.h"
+#include "verbose.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -25,112 +28,6 @@
 
 #define REL_TOL 1e-4    /* float32 library against the double reference */
 #define SUM_TOL 1e-6    /* every sample's outputs sum to 1 */
-#define KINK_MARGIN 1e-3 /* |z| at ReLU kinks */
-
-static int verbose(void)
-{
-    const char *v = getenv("NNF_TEST_VERBOSE");
-    return v != NULL && v[0] != '\0' && v[0] != '0';
-}
-
-/* ---- a library net and its reference twin, on the same data */
-
-#define MAX_L 4
-#define MAX_M 64
-#define MAX_N 12
-
-typedef struct pair {
-    nnf_net *net;
-    ref_net ref;
-    size_t L, n[MAX_L + 1], m;
-    float x[MAX_M * MAX_N], y[MAX_M * MAX_N], out[MAX_M * MAX_N];
-    double xd[MAX_M * MAX_N], yd[MAX_M * MAX_N];
-} pair;
-
-/* Push the library's layer l parameters into the reference (as doubles of
- * the same floats). */
-static void sync_layer(pair *p, size_t l)
-{
-    float buf[MAX_N * MAX_N];
-    nnf_layer *ly = nnf_net_layer(p->net, l);
-    assert_ok(p->net, nnf_layer_get_weights(ly, buf));
-    ref_to_double(p->ref.w[l], buf, p->n[l] * p->n[l - 1]);
-    assert_ok(p->net, nnf_layer_get_bias(ly, buf));
-    ref_to_double(p->ref.b[l], buf, p->n[l]);
-}
-
-/* A net n[0] -> ... -> n[L] with activations act[0..L-1] (the last
- * softmax), cross-entropy; weights from nnf_net_init(seed), biases random;
- * x uniform in [-1, 1); labels one-hot, or (soft) random distributions.
- * ReLU pre-activations are moved off the kink in both nets. */
-static void pair_init(pair *p, size_t L, const size_t *n, const nnf_act *act, size_t m,
-                      int soft, uint64_t seed)
-{
-    ref_rng g = {seed};
-    float b[MAX_N];
-
-    memset(p, 0, sizeof *p);
-    assert_true(L <= MAX_L && m <= MAX_M);
-    p->L = L;
-    p->m = m;
-    memcpy(p->n, n, (L + 1) * sizeof *n);
-    assert_ok(p->net, nnf_net_create(&p->net, n[0]));
-    for (size_t l = 1; l <= L; l++) {
-        assert_true(n[l] <= MAX_N && n[l - 1] <= MAX_N);
-        assert_ok(p->net, nnf_net_add_dense(p->net, n[l], act[l - 1], NULL));
-    }
-    assert_ok(p->net, nnf_net_set_loss(p->net, NNF_LOSS_CROSS_ENTROPY));
-    assert_ok(p->net, nnf_net_init(p->net, NNF_INIT_DEFAULT, seed));
-    assert_int_equal(ref_net_init(&p->ref, L, n, act, NULL, NNF_LOSS_CROSS_ENTROPY), 0);
-    for (size_t l = 1; l <= L; l++) {
-        for (size_t j = 0; j < n[l]; j++)
-            b[j] = (float)ref_rng_uniform(&g, -0.5, 0.5);
-        assert_ok(p->net, nnf_layer_set_bias(nnf_net_layer(p->net, l), b));
-        sync_layer(p, l);
-    }
-    for (size_t i = 0; i < m * n[0]; i++)
-        p->x[i] = (float)ref_rng_uniform(&g, -1.0, 1.0);
-    for (size_t i = 0; i < m; i++) {
-        size_t nL = n[L], hot = (size_t)(ref_rng_next(&g) % nL);
-        float *row = p->y + i * nL, sum = 0.0f;
-        for (size_t k = 0; k < nL; k++) {
-            row[k] = soft ? (float)ref_rng_uniform(&g, 0.05, 1.0) : (float)(k == hot);
-            sum += row[k];
-        }
-        for (size_t k = 0; k < nL; k++)
-            row[k] /= sum;
-    }
-    ref_to_double(p->xd, p->x, m * n[0]);
-    ref_to_double(p->yd, p->y, m * n[L]);
-    for (size_t l = 1; l < L; l++) {
-        if (act[l - 1] != NNF_ACT_RELU && act[l - 1] != NNF_ACT_LEAKY_RELU)
-            continue;
-        assert_non_null(ref_forward(&p->ref, p->xd, m));
-        for (size_t j = 0; j < n[l]; j++)
-            b[j] = (float)(p->ref.b[l][j] + ref_kink_shift(&p->ref, l, j, KINK_MARGIN));
-        assert_ok(p->net, nnf_layer_set_bias(nnf_net_layer(p->net, l), b));
-        sync_layer(p, l);
-    }
-}
-
-static void pair_free(pair *p)
-{
-    nnf_net_destroy(p->net);
-    ref_net_free(&p->ref);
-}
-
-/* Largest |sum_k a_k - 1| over the m samples of out (n outputs each). */
-static double worst_row_sum(const float *out, size_t n, size_t m)
-{
-    double worst = 0.0;
-    for (size_t i = 0; i < m; i++) {
-        double s = 0.0;
-        for (size_t k = 0; k < n; k++)
-            s += (double)out[i * n + k];
-        worst = fmax(worst, fabs(s - 1.0));
-    }
-    return worst;
-}
 
 static int all_finite(const float *v, size_t n)
 {
@@ -148,7 +45,7 @@ typedef struct errs {
  * the cost and the worst layer's dW or db, and the output row sums. */
 static errs compare(pair *p)
 {
-    float cost = NAN, buf[MAX_N * MAX_N];
+    float cost = NAN, buf[PAIR_MAX_N * PAIR_MAX_N];
     size_t nL = p->n[p->L];
     errs e = {0.0, 0.0, 0.0, 0.0};
 
@@ -214,16 +111,16 @@ static void test_softmax_ce_matches_reference(void **state)
                 pair p;
                 snprintf(what, sizeof what, "%zu outputs, m %zu, %s labels", o, ms[q],
                          soft ? "soft" : "one-hot");
-                pair_init(&p, 1, n1, a1, ms[q], soft, seed);
+                pair_init(&p, 1, n1, a1, NNF_LOSS_CROSS_ENTROPY, ms[q], soft, seed);
                 expect_match(&p, what);
                 pair_free(&p);
-                pair_init(&p, 2, n2, a2, ms[q], soft, seed + 1);
+                pair_init(&p, 2, n2, a2, NNF_LOSS_CROSS_ENTROPY, ms[q], soft, seed + 1);
                 expect_match(&p, what);
                 pair_free(&p);
-                pair_init(&p, 3, n3, a3, ms[q], soft, seed + 2);
+                pair_init(&p, 3, n3, a3, NNF_LOSS_CROSS_ENTROPY, ms[q], soft, seed + 2);
                 expect_match(&p, what);
                 pair_free(&p);
-                pair_init(&p, 4, n4, a4, ms[q], soft, seed + 3);
+                pair_init(&p, 4, n4, a4, NNF_LOSS_CROSS_ENTROPY, ms[q], soft, seed + 3);
                 expect_match(&p, what);
                 pair_free(&p);
             }
@@ -236,10 +133,10 @@ static void test_predict_gives_the_softmax_outputs_of_forward(void **state)
 {
     const size_t n[] = {3, 8, 10};
     const nnf_act act[] = {NNF_ACT_TANH, NNF_ACT_SOFTMAX};
-    float pred[MAX_M * MAX_N];
+    float pred[PAIR_MAX_M * PAIR_MAX_N];
     pair p;
     (void)state;
-    pair_init(&p, 2, n, act, 64, 0, 2000);
+    pair_init(&p, 2, n, act, NNF_LOSS_CROSS_ENTROPY, 64, 0, 2000);
     assert_ok(p.net, nnf_net_forward(p.net, p.x, p.m, p.out));
     assert_ok(p.net, nnf_net_predict(p.net, p.x, p.m, pred));
     assert_memory_equal(p.out, pred, 10 * p.m * sizeof(float));
@@ -253,10 +150,10 @@ static void test_softmax_ce_train_steps_match_reference(void **state)
 {
     const size_t n[] = {4, 6, 5};
     const nnf_act act[] = {NNF_ACT_TANH, NNF_ACT_SOFTMAX};
-    float buf[MAX_N * MAX_N];
+    float buf[PAIR_MAX_N * PAIR_MAX_N];
     pair p;
     (void)state;
-    pair_init(&p, 2, n, act, 16, 1, 2100);
+    pair_init(&p, 2, n, act, NNF_LOSS_CROSS_ENTROPY, 16, 1, 2100);
     assert_ok(p.net, nnf_net_set_param(p.net, NNF_PARAM_LEARNING_RATE, 0.5));
     for (int s = 0; s < 5; s++) {
         float cost = NAN;
@@ -297,10 +194,10 @@ static void test_huge_logits_give_finite_outputs_cost_and_gradients(void **state
     const float y[] = {0, 1, 0, /**/ 1, 0, 0, /**/ 0, 0, 1, /**/ 0.5f, 0.5f, 0};
     pair p;
     (void)state;
-    pair_init(&p, 1, n, act, 4, 0, 2200);
+    pair_init(&p, 1, n, act, NNF_LOSS_CROSS_ENTROPY, 4, 0, 2200);
     assert_ok(p.net, nnf_layer_set_weights(nnf_net_layer(p.net, 1), w));
     assert_ok(p.net, nnf_layer_set_bias(nnf_net_layer(p.net, 1), b));
-    sync_layer(&p, 1);
+    pair_sync_layer(&p, 1);
     memcpy(p.x, x, sizeof x);
     memcpy(p.y, y, sizeof y);
     ref_to_double(p.xd, p.x, 8);
@@ -335,15 +232,15 @@ static void test_huge_logits_behind_a_hidden_layer_stay_finite(void **state)
 {
     const size_t n[] = {3, 6, 10};
     const nnf_act act[] = {NNF_ACT_TANH, NNF_ACT_SOFTMAX};
-    float w[60], pred[MAX_M * MAX_N];
+    float w[60], pred[PAIR_MAX_M * PAIR_MAX_N];
     pair p;
     (void)state;
-    pair_init(&p, 2, n, act, 64, 1, 2300);
+    pair_init(&p, 2, n, act, NNF_LOSS_CROSS_ENTROPY, 64, 1, 2300);
     ref_rng g = {2301};
     for (size_t i = 0; i < 60; i++)
         w[i] = (float)ref_rng_uniform(&g, -300.0, 300.0);
     assert_ok(p.net, nnf_layer_set_weights(nnf_net_layer(p.net, 2), w));
-    sync_layer(&p, 2);
+    pair_sync_layer(&p, 2);
     errs e = compare(&p);
     if (verbose())
         printf("    huge logits, deep: output %.3g, cost %.3g, gradients %.3g, sums %.3g\n", e.out,
@@ -367,20 +264,6 @@ static void expect_message(const nnf_net *net, const char *a, const char *b)
         fail_msg("message \"%s\" does not name \"%s\"%s%s", msg, a, b ? " and " : "", b ? b : "");
 }
 
-/* Every weight and bias of the net, to show a failed call changed nothing. */
-static size_t params(nnf_net *net, float *out)
-{
-    size_t k = 0;
-    for (size_t l = 1; l <= nnf_net_depth(net); l++) {
-        nnf_layer *ly = nnf_net_layer(net, l);
-        assert_ok(net, nnf_layer_get_weights(ly, out + k));
-        k += nnf_layer_units(ly) * nnf_layer_inputs(ly);
-        assert_ok(net, nnf_layer_get_bias(ly, out + k));
-        k += nnf_layer_units(ly);
-    }
-    return k;
-}
-
 static nnf_net *net_2_4_3(nnf_act out, nnf_loss loss)
 {
     nnf_net *net = NULL;
@@ -397,17 +280,17 @@ static const float Y3[] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
 /* Softmax is for the output layer only: no layer may follow it. */
 static void test_a_layer_after_softmax_is_state_and_adds_nothing(void **state)
 {
-    float before[64], after[64];
+    float before[PARAMS_MAX], after[PARAMS_MAX];
     nnf_layer *layer = (nnf_layer *)&layer;
     nnf_net *net = net_2_4_3(NNF_ACT_SOFTMAX, NNF_LOSS_CROSS_ENTROPY);
     (void)state;
-    size_t n = params(net, before);
+    size_t n = net_params(net, before);
     assert_int_equal(nnf_net_add_dense(net, 2, NNF_ACT_SIGMOID, &layer), NNF_ERR_STATE);
     expect_message(net, "softmax", "output layer");
     assert_null(layer);
     assert_int_equal(nnf_net_depth(net), 2);
     assert_int_equal(nnf_net_outputs(net), 3);
-    assert_int_equal(params(net, after), n);
+    assert_int_equal(net_params(net, after), n);
     assert_memory_equal(before, after, n * sizeof(float));
     /* a softmax layer may follow hidden layers, and the net still trains */
     assert_ok(net, nnf_net_train_step(net, X3, Y3, 3, NULL));
@@ -419,11 +302,11 @@ static void test_a_layer_after_softmax_is_state_and_adds_nothing(void **state)
 static void test_softmax_output_with_bce_or_mse_is_state(void **state)
 {
     static const nnf_loss losses[] = {NNF_LOSS_BCE, NNF_LOSS_MSE};
-    float before[64], after[64], cost = NAN;
+    float before[PARAMS_MAX], after[PARAMS_MAX], cost = NAN;
     (void)state;
     for (size_t k = 0; k < 2; k++) {
         nnf_net *net = net_2_4_3(NNF_ACT_SOFTMAX, losses[k]);
-        size_t n = params(net, before);
+        size_t n = net_params(net, before);
         assert_int_equal(nnf_net_train_step(net, X3, Y3, 3, &cost), NNF_ERR_STATE);
         expect_message(net, "nnf_net_train_step", "softmax");
         if (losses[k] == NNF_LOSS_MSE)
@@ -432,7 +315,7 @@ static void test_softmax_output_with_bce_or_mse_is_state(void **state)
         assert_int_equal(nnf_net_backward(net, Y3, &cost), NNF_ERR_STATE);
         expect_message(net, "nnf_net_backward", "softmax");
         assert_int_equal(nnf_net_update(net), NNF_ERR_STATE);
-        assert_int_equal(params(net, after), n);
+        assert_int_equal(net_params(net, after), n);
         assert_memory_equal(before, after, n * sizeof(float));
         /* the forward pass survives: with the right loss, backward works */
         assert_ok(net, nnf_net_set_loss(net, NNF_LOSS_CROSS_ENTROPY));
@@ -446,17 +329,17 @@ static void test_softmax_output_with_bce_or_mse_is_state(void **state)
 static void test_cross_entropy_without_softmax_output_is_state(void **state)
 {
     static const nnf_act outs[] = {NNF_ACT_SIGMOID, NNF_ACT_LINEAR, NNF_ACT_RELU, NNF_ACT_TANH};
-    float before[64], after[64];
+    float before[PARAMS_MAX], after[PARAMS_MAX];
     (void)state;
     for (size_t k = 0; k < 4; k++) {
         nnf_net *net = net_2_4_3(outs[k], NNF_LOSS_CROSS_ENTROPY);
-        size_t n = params(net, before);
+        size_t n = net_params(net, before);
         assert_int_equal(nnf_net_train_step(net, X3, Y3, 3, NULL), NNF_ERR_STATE);
         expect_message(net, "cross-entropy", "softmax");
         assert_ok(net, nnf_net_forward(net, X3, 3, NULL));
         assert_int_equal(nnf_net_backward(net, Y3, NULL), NNF_ERR_STATE);
         expect_message(net, "nnf_net_backward", "softmax");
-        assert_int_equal(params(net, after), n);
+        assert_int_equal(net_params(net, after), n);
         assert_memory_equal(before, after, n * sizeof(float));
         nnf_net_destroy(net);
     }
@@ -466,11 +349,11 @@ static void test_cross_entropy_without_softmax_output_is_state(void **state)
 static void test_cross_entropy_labels_outside_0_1_are_arg(void **state)
 {
     static const float bad[] = {-0.5f, 1.5f, -1e-6f, 2.0f};
-    float before[64], after[64], y[9];
+    float before[PARAMS_MAX], after[PARAMS_MAX], y[9];
     (void)state;
     for (size_t k = 0; k < 4; k++) {
         nnf_net *net = net_2_4_3(NNF_ACT_SOFTMAX, NNF_LOSS_CROSS_ENTROPY);
-        size_t n = params(net, before);
+        size_t n = net_params(net, before);
         memcpy(y, Y3, sizeof y);
         y[5] = bad[k]; /* sample 1, unit 2 */
         assert_int_equal(nnf_net_train_step(net, X3, y, 3, NULL), NNF_ERR_ARG);
@@ -478,7 +361,7 @@ static void test_cross_entropy_labels_outside_0_1_are_arg(void **state)
         assert_ok(net, nnf_net_forward(net, X3, 3, NULL));
         assert_int_equal(nnf_net_backward(net, y, NULL), NNF_ERR_ARG);
         expect_message(net, "nnf_net_backward", "y[1][2]");
-        assert_int_equal(params(net, after), n);
+        assert_int_equal(net_params(net, after), n);
         assert_memory_equal(before, after, n * sizeof(float));
         assert_ok(net, nnf_net_backward(net, Y3, NULL)); /* the forward pass was kept */
         nnf_net_destroy(net);

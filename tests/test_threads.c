@@ -17,6 +17,7 @@
 
 #include "assert_ok.h"
 #include "nnfast.h"
+#include "params.h"
 #include "planar.h"
 
 #include <math.h>
@@ -156,25 +157,6 @@ static int build_net(job *j)
     return 0;
 }
 
-/* Every weight and bias of net, layer after layer, into p; returns the count. */
-static size_t collect_params(nnf_net *net, float *p)
-{
-    size_t n = 0;
-    for (size_t l = 1; l <= nnf_net_depth(net); l++) {
-        nnf_layer *ly = nnf_net_layer(net, l);
-        size_t nw = nnf_layer_units(ly) * nnf_layer_inputs(ly);
-        if (n + nw + nnf_layer_units(ly) > MAX_PARAMS)
-            return SIZE_MAX;
-        if (nnf_layer_get_weights(ly, p + n) != NNF_OK)
-            return SIZE_MAX;
-        n += nw;
-        if (nnf_layer_get_bias(ly, p + n) != NNF_OK)
-            return SIZE_MAX;
-        n += nnf_layer_units(ly);
-    }
-    return n;
-}
-
 /* steps in-order batches of sp->batch rows, wrapping around the data set. */
 static int do_steps(job *j, size_t steps)
 {
@@ -235,10 +217,10 @@ static int do_bad_step(job *j)
     float x[BAD_M * 2], before[MAX_PARAMS], after[MAX_PARAMS];
     memcpy(x, d->x, sizeof x);
     x[5] = NAN;
-    size_t nb = collect_params(j->net, before);
+    size_t nb = test_net_params(j->net, before, MAX_PARAMS, 0);
     j->res.bad_status = nnf_net_train_step(j->net, x, d->y, BAD_M, NULL);
     (void)snprintf(j->res.bad_msg, sizeof j->res.bad_msg, "%s", nnf_net_errmsg(j->net));
-    size_t na = collect_params(j->net, after);
+    size_t na = test_net_params(j->net, after, MAX_PARAMS, 0);
     j->res.bad_kept_params = nb != SIZE_MAX && nb == na &&
                              memcmp(before, after, nb * sizeof(float)) == 0;
     return 0;
@@ -277,7 +259,7 @@ static int run_job(job *j)
     TRY(j, j->net, nnf_net_predict(j->net, d->x, d->m, j->res.pred));
     TRY(j, j->net, nnf_net_evaluate(j->net, d->x, d->y, d->m, &j->res.eval_cost,
                                     &j->res.eval_acc));
-    j->res.n_params = collect_params(j->net, j->res.params);
+    j->res.n_params = test_net_params(j->net, j->res.params, MAX_PARAMS, 0);
     if (j->res.n_params == SIZE_MAX) {
         (void)snprintf(j->res.msg, sizeof j->res.msg, "%s: reading the parameters failed",
                        sp->name);

@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "nnfast.h"
+#include "nets.h"
 #include "planar.h"
 
 
@@ -27,24 +28,6 @@ static int make_flower(void **state)
     (void)state;
     planar_flower(&flower_x[0][0], &flower_y[0][0], PLANAR_M, 1);
     return 0;
-}
-
-/* A net of n_inputs inputs and depth dense layers, initialized by scheme
- * from seed 1. */
-static nnf_net *make_net(size_t n_inputs, size_t depth, const size_t *units,
-                         const nnf_act *acts, nnf_loss loss, double learning_rate,
-                         nnf_init scheme)
-{
-    nnf_net *net = NULL;
-    size_t l;
-
-    assert_ok(net, nnf_net_create(&net, n_inputs));
-    for (l = 0; l < depth; l++)
-        assert_ok(net, nnf_net_add_dense(net, units[l], acts[l], NULL));
-    assert_ok(net, nnf_net_set_loss(net, loss));
-    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, learning_rate));
-    assert_ok(net, nnf_net_init(net, scheme, 1));
-    return net;
 }
 
 /* steps full-batch train steps on (x, y); the costs of the first and the
@@ -80,7 +63,8 @@ static void test_xor_2_4_1_tanh_sigmoid_classifies_all_four_points(void **state)
     const size_t units[] = {4, 1};
     const nnf_act acts[] = {NNF_ACT_TANH, NNF_ACT_SIGMOID};
     float x[XOR_M][2], y[XOR_M][1], pred[XOR_M];
-    nnf_net *net = make_net(2, 2, units, acts, NNF_LOSS_BCE, 1.0, NNF_INIT_DEFAULT);
+    nnf_net *net = net_build(&(net_spec){.inputs = 2, .depth = 2, .units = units, .acts = acts,
+                                         .loss = NNF_LOSS_BCE, .lr = 1.0, .seed = 1});
     int i;
 
     (void)state;
@@ -101,7 +85,9 @@ static void test_planar_2_4_1_tanh_sigmoid_reaches_85_percent_accuracy(void **st
     const size_t units[] = {4, 1};
     const nnf_act acts[] = {NNF_ACT_TANH, NNF_ACT_SIGMOID};
     nnf_net *net =
-        make_net(2, 2, units, acts, NNF_LOSS_BCE, 1.2, NNF_INIT_SMALL_NORMAL);
+        net_build(&(net_spec){.inputs = 2, .depth = 2, .units = units, .acts = acts,
+                              .loss = NNF_LOSS_BCE, .lr = 1.2, .init = NNF_INIT_SMALL_NORMAL,
+                              .seed = 1});
     double acc;
 
     (void)state;
@@ -116,7 +102,8 @@ static void test_planar_deep_relu_net_reaches_85_percent_accuracy(void **state)
 {
     const size_t units[] = {16, 16, 8, 1};
     const nnf_act acts[] = {NNF_ACT_RELU, NNF_ACT_RELU, NNF_ACT_RELU, NNF_ACT_SIGMOID};
-    nnf_net *net = make_net(2, 4, units, acts, NNF_LOSS_BCE, 0.2, NNF_INIT_DEFAULT);
+    nnf_net *net = net_build(&(net_spec){.inputs = 2, .depth = 4, .units = units, .acts = acts,
+                                         .loss = NNF_LOSS_BCE, .lr = 0.2, .seed = 1});
     double acc;
 
     (void)state;
@@ -132,7 +119,9 @@ static void test_bce_cost_falls_during_training(void **state)
     const size_t units[] = {4, 1};
     const nnf_act acts[] = {NNF_ACT_TANH, NNF_ACT_SIGMOID};
     nnf_net *net =
-        make_net(2, 2, units, acts, NNF_LOSS_BCE, 1.2, NNF_INIT_SMALL_NORMAL);
+        net_build(&(net_spec){.inputs = 2, .depth = 2, .units = units, .acts = acts,
+                              .loss = NNF_LOSS_BCE, .lr = 1.2, .init = NNF_INIT_SMALL_NORMAL,
+                              .seed = 1});
     float first, mid, last;
 
     (void)state;
@@ -167,7 +156,8 @@ static void test_mse_linear_layer_recovers_regression_coefficients(void **state)
     const size_t units[] = {1};
     const nnf_act acts[] = {NNF_ACT_LINEAR};
     float x[M][2], y[M][1], w[2], b[1], first, last;
-    nnf_net *net = make_net(2, 1, units, acts, NNF_LOSS_MSE, 0.5, NNF_INIT_DEFAULT);
+    nnf_net *net = net_build(&(net_spec){.inputs = 2, .depth = 1, .units = units, .acts = acts,
+                                         .loss = NNF_LOSS_MSE, .lr = 0.5, .seed = 1});
 
     (void)state;
     make_plane(&x[0][0], &y[0][0], M);
@@ -189,7 +179,8 @@ static void test_mse_tanh_hidden_layer_fits_regression_to_small_error(void **sta
     const size_t units[] = {8, 1};
     const nnf_act acts[] = {NNF_ACT_TANH, NNF_ACT_LINEAR};
     float x[M][2], y[M][1], pred[M], first, last;
-    nnf_net *net = make_net(2, 2, units, acts, NNF_LOSS_MSE, 0.25, NNF_INIT_DEFAULT);
+    nnf_net *net = net_build(&(net_spec){.inputs = 2, .depth = 2, .units = units, .acts = acts,
+                                         .loss = NNF_LOSS_MSE, .lr = 0.25, .seed = 1});
     int i;
 
     (void)state;
