@@ -1,8 +1,10 @@
 /*
- * test_net.c - black-box: whole networks through nnfast.h against the
- * float64 reference of tests/ref.c (itself checked by test_reference.c):
- * outputs, cost, every layer's gradients and the parameters after updates,
- * for shallow and deep nets, both losses, every activation and awkward sizes.
+ * test_passes.c - black-box: forward, backward, update, train step and
+ * predict of whole networks through nnfast.h against the float64 reference
+ * of tests/ref.c (itself checked by test_reference.c): outputs, cost, every
+ * layer's gradients and the parameters after updates, for shallow and deep
+ * nets, every loss, every activation and awkward sizes, and a softmax output
+ * with cross-entropy (one-hot and soft labels, huge logits).
  * Set NNF_TEST_VERBOSE=1 to print the worst error of each configuration.
  */
 #include <stdarg.h>
@@ -17,8 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assert_ok.h"
+#include "nets.h"
 #include "nnfast.h"
 #include "ref.h"
+#include "verbose.h"
 
 /* float32 library against the float64 reference, normwise per quantity
  * (ref_rel_err): a correct library lands near 1e-7..1e-6. */
@@ -27,6 +32,8 @@
  * forward + backward + update, predict against forward): the same
  * computation, so at most a few roundings apart. */
 #define SAME_TOL 1e-6
+/* Every sample's softmax outputs sum to 1 within this. */
+#define SUM_TOL 1e-6
 /* ReLU and leaky ReLU pre-activations are kept at least this far from 0, so
  * that float32 and float64 agree on the side of the kink (float32 error in
  * z is ~1e-6 here); see ref_kink_shift(). */
@@ -56,12 +63,6 @@ typedef struct fparams {
 
 static double worst_ref, worst_same; /* for NNF_TEST_VERBOSE */
 
-static int verbose(void)
-{
-    const char *v = getenv("NNF_TEST_VERBOSE");
-    return v != NULL && v[0] != '\0' && v[0] != '0';
-}
-
 static void expect_err(const config *c, const char *what, size_t l, double err, double tol)
 {
     if (tol == TOL)
@@ -71,14 +72,6 @@ static void expect_err(const config *c, const char *what, size_t l, double err, 
     if (!(err < tol)) {
         print_error("%s: %s (layer %zu): relative error %.3g, tolerance %g\n",
                     c->name, what, l, err, tol);
-        fail();
-    }
-}
-
-static void expect_ok(nnf_status st, nnf_net *net, const char *call)
-{
-    if (st != NNF_OK) {
-        print_error("%s: %s (%s)\n", call, nnf_status_str(st), nnf_net_errmsg(net));
         fail();
     }
 }
@@ -120,26 +113,24 @@ static void fparams_free(fparams *p)
 static void read_params(fparams *p, nnf_net *net, const config *c)
 {
     for (size_t l = 1; l <= c->L; l++) {
-        expect_ok(nnf_layer_get_weights(nnf_net_layer(net, l), p->w[l]), net, "get_weights");
-        expect_ok(nnf_layer_get_bias(nnf_net_layer(net, l), p->b[l]), net, "get_bias");
+        assert_ok(net, nnf_layer_get_weights(nnf_net_layer(net, l), p->w[l]));
+        assert_ok(net, nnf_layer_get_bias(nnf_net_layer(net, l), p->b[l]));
     }
 }
 
 static void write_params(const fparams *p, nnf_net *net, const config *c)
 {
     for (size_t l = 1; l <= c->L; l++) {
-        expect_ok(nnf_layer_set_weights(nnf_net_layer(net, l), p->w[l]), net, "set_weights");
-        expect_ok(nnf_layer_set_bias(nnf_net_layer(net, l), p->b[l]), net, "set_bias");
+        assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, l), p->w[l]));
+        assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, l), p->b[l]));
     }
 }
 
 static void read_grads(fparams *p, nnf_net *net, const config *c)
 {
     for (size_t l = 1; l <= c->L; l++) {
-        expect_ok(nnf_layer_get_weight_grad(nnf_net_layer(net, l), p->w[l]), net,
-                  "get_weight_grad");
-        expect_ok(nnf_layer_get_bias_grad(nnf_net_layer(net, l), p->b[l]), net,
-                  "get_bias_grad");
+        assert_ok(net, nnf_layer_get_weight_grad(nnf_net_layer(net, l), p->w[l]));
+        assert_ok(net, nnf_layer_get_bias_grad(nnf_net_layer(net, l), p->b[l]));
     }
 }
 
@@ -156,17 +147,17 @@ static nnf_net *new_net(const config *c)
     for (size_t l = 1; l <= c->L; l++) {
         nnf_layer *layer = NULL;
         float alpha = 0.0f;
-        expect_ok(nnf_net_add_dense(net, c->n[l], c->act[l - 1], &layer), net, "add_dense");
+        assert_ok(net, nnf_net_add_dense(net, c->n[l], c->act[l - 1], &layer));
         assert_ptr_equal(layer, nnf_net_layer(net, l));
         if (c->act[l - 1] != NNF_ACT_LEAKY_RELU)
             continue;
         if (c->slope[l - 1] != 0.0f)
-            expect_ok(nnf_layer_set_slope(layer, c->slope[l - 1]), net, "set_slope");
-        expect_ok(nnf_layer_get_slope(layer, &alpha), net, "get_slope");
+            assert_ok(net, nnf_layer_set_slope(layer, c->slope[l - 1]));
+        assert_ok(net, nnf_layer_get_slope(layer, &alpha));
         assert_true(alpha == slope_of(c, l));
     }
-    expect_ok(nnf_net_set_loss(net, c->loss), net, "set_loss");
-    expect_ok(nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, LR), net, "set_param");
+    assert_ok(net, nnf_net_set_loss(net, c->loss));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, LR));
     return net;
 }
 
@@ -209,7 +200,7 @@ static void avoid_kinks(const config *c, nnf_net *net, ref_net *r, const double 
         float *b = fvec(c->n[l]);
         int changed = 0;
         assert_non_null(ref_forward(r, xd, m));
-        expect_ok(nnf_layer_get_bias(layer, b), net, "get_bias");
+        assert_ok(net, nnf_layer_get_bias(layer, b));
         for (size_t j = 0; j < c->n[l]; j++) {
             double d = ref_kink_shift(r, l, j, KINK_MARGIN);
             if (d > 0.0) {
@@ -220,7 +211,7 @@ static void avoid_kinks(const config *c, nnf_net *net, ref_net *r, const double 
             }
         }
         if (changed)
-            expect_ok(nnf_layer_set_bias(layer, b), net, "set_bias");
+            assert_ok(net, nnf_layer_set_bias(layer, b));
         free(b);
     }
 }
@@ -363,25 +354,25 @@ static void run_config(const config *c)
 
     /* ---- step 1 on net a: predict, forward, backward, update */
     assert_non_null(ref_forward(&r, xd, m));
-    expect_ok(nnf_net_predict(a, x, m, pred), a, "predict");
+    assert_ok(a, nnf_net_predict(a, x, m, pred));
     expect_err(c, "predict output", L, ref_rel_err_f(pred, r.a[L], m * nL), TOL);
-    expect_ok(nnf_net_forward(a, x, m, out), a, "forward");
+    assert_ok(a, nnf_net_forward(a, x, m, out));
     expect_err(c, "forward output", L, ref_rel_err_f(out, r.a[L], m * nL), TOL);
     expect_err(c, "predict vs forward", L, rel_f(pred, out, m * nL), SAME_TOL);
 
     jref = ref_cost(&r, yd);
     assert_int_equal(ref_backward(&r, yd), 0);
-    expect_ok(nnf_net_backward(a, y, &cost), a, "backward");
+    assert_ok(a, nnf_net_backward(a, y, &cost));
     expect_err(c, "cost", L, rel_scalar((double)cost, jref), TOL);
     expect_grads(c, "step 1", a, &r);
     fparams_alloc(&ga, c);
     read_grads(&ga, a, c);
 
-    expect_ok(nnf_net_update(a), a, "update");
+    assert_ok(a, nnf_net_update(a));
     update_and_expect_params(c, "step 1", a, &r);
 
     /* ---- step 1 on net b: one train step does the same */
-    expect_ok(nnf_net_train_step(b, x, y, m, &cost_b), b, "train_step");
+    assert_ok(b, nnf_net_train_step(b, x, y, m, &cost_b));
     expect_err(c, "train step cost vs backward cost", L, rel_scalar((double)cost_b, (double)cost),
                SAME_TOL);
     fparams_alloc(&pa, c);
@@ -405,14 +396,14 @@ static void run_config(const config *c)
     assert_non_null(ref_forward(&r, x2d, m2));
     jref = ref_cost(&r, y2d);
     assert_int_equal(ref_backward(&r, y2d), 0);
-    expect_ok(nnf_net_train_step(a, x2, y2, m2, &cost2), a, "train_step");
+    assert_ok(a, nnf_net_train_step(a, x2, y2, m2, &cost2));
     expect_err(c, "step 2 cost", L, rel_scalar((double)cost2, jref), TOL);
     expect_grads(c, "step 2", a, &r);
     update_and_expect_params(c, "step 2", a, &r);
 
     /* ---- inference with the trained parameters */
     assert_non_null(ref_forward(&r, xd, m));
-    expect_ok(nnf_net_predict(a, x, m, pred), a, "predict");
+    assert_ok(a, nnf_net_predict(a, x, m, pred));
     expect_err(c, "predict after training", L, ref_rel_err_f(pred, r.a[L], m * nL), TOL);
 
     if (verbose())
@@ -488,17 +479,17 @@ static void test_shallow_tanh_sigmoid_bce_follows_each_math_equation(void **stat
     }
     b2[0] = 0.375f;
     make_batch(c, &g, M, x, y);
-    expect_ok(nnf_layer_set_weights(nnf_net_layer(net, 1), w1), net, "set_weights");
-    expect_ok(nnf_layer_set_bias(nnf_net_layer(net, 1), b1), net, "set_bias");
-    expect_ok(nnf_layer_set_weights(nnf_net_layer(net, 2), w2), net, "set_weights");
-    expect_ok(nnf_layer_set_bias(nnf_net_layer(net, 2), b2), net, "set_bias");
+    assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 1), w1));
+    assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, 1), b1));
+    assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 2), w2));
+    assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, 2), b2));
     assert_int_equal(nnf_net_create(&first, N0), NNF_OK);
-    expect_ok(nnf_net_add_dense(first, N1, NNF_ACT_TANH, NULL), first, "add_dense");
-    expect_ok(nnf_layer_set_weights(nnf_net_layer(first, 1), w1), first, "set_weights");
-    expect_ok(nnf_layer_set_bias(nnf_net_layer(first, 1), b1), first, "set_bias");
+    assert_ok(first, nnf_net_add_dense(first, N1, NNF_ACT_TANH, NULL));
+    assert_ok(first, nnf_layer_set_weights(nnf_net_layer(first, 1), w1));
+    assert_ok(first, nnf_layer_set_bias(nnf_net_layer(first, 1), b1));
 
     /* Z[1] = W[1] X + b[1], A[1] = tanh(Z[1]) */
-    expect_ok(nnf_net_predict(first, x, M, a1), first, "predict");
+    assert_ok(first, nnf_net_predict(first, x, M, a1));
     for (size_t i = 0; i < M; i++)
         for (size_t k = 0; k < N1; k++)
             want_a1[i * N1 + k] = tanh((double)b1[k] + (double)w1[k * N0] * (double)x[i * N0] +
@@ -506,7 +497,7 @@ static void test_shallow_tanh_sigmoid_bce_follows_each_math_equation(void **stat
     expect_err(c, "A[1] = tanh(W[1] X + b[1])", 1, ref_rel_err_f(a1, want_a1, M * N1), TOL);
 
     /* Z[2] = W[2] A[1] + b[2], A[2] = sigmoid(Z[2]) */
-    expect_ok(nnf_net_forward(net, x, M, a2), net, "forward");
+    assert_ok(net, nnf_net_forward(net, x, M, a2));
     for (size_t i = 0; i < M; i++) {
         double z = (double)b2[0];
         for (size_t k = 0; k < N1; k++)
@@ -516,7 +507,7 @@ static void test_shallow_tanh_sigmoid_bce_follows_each_math_equation(void **stat
     expect_err(c, "A[2] = sigmoid(W[2] A[1] + b[2])", 2, ref_rel_err_f(a2, want_a2, M), TOL);
 
     /* J = (1/m) sum -y log a - (1 - y) log(1 - a) */
-    expect_ok(nnf_net_backward(net, y, &cost), net, "backward");
+    assert_ok(net, nnf_net_backward(net, y, &cost));
     for (size_t i = 0; i < M; i++)
         j -= (double)y[i] * log((double)a2[i]) + (1.0 - (double)y[i]) * log(1.0 - (double)a2[i]);
     expect_err(c, "J", 2, rel_scalar((double)cost, j / M), TOL);
@@ -535,21 +526,21 @@ static void test_shallow_tanh_sigmoid_bce_follows_each_math_equation(void **stat
                 want_dw1[k * N0 + f] += dz1[i * N1 + k] * (double)x[i * N0 + f] / M;
         }
     }
-    expect_ok(nnf_layer_get_weight_grad(nnf_net_layer(net, 2), dw2), net, "get_weight_grad");
-    expect_ok(nnf_layer_get_bias_grad(nnf_net_layer(net, 2), db2), net, "get_bias_grad");
-    expect_ok(nnf_layer_get_weight_grad(nnf_net_layer(net, 1), dw1), net, "get_weight_grad");
-    expect_ok(nnf_layer_get_bias_grad(nnf_net_layer(net, 1), db1), net, "get_bias_grad");
+    assert_ok(net, nnf_layer_get_weight_grad(nnf_net_layer(net, 2), dw2));
+    assert_ok(net, nnf_layer_get_bias_grad(nnf_net_layer(net, 2), db2));
+    assert_ok(net, nnf_layer_get_weight_grad(nnf_net_layer(net, 1), dw1));
+    assert_ok(net, nnf_layer_get_bias_grad(nnf_net_layer(net, 1), db1));
     expect_err(c, "dW[2] = (1/m) dZ[2] A[1]^T", 2, ref_rel_err_f(dw2, want_dw2, N1), TOL);
     expect_err(c, "db[2] = (1/m) rowsum(dZ[2])", 2, ref_rel_err_f(db2, want_db2, 1), TOL);
     expect_err(c, "dW[1] = (1/m) dZ[1] X^T", 1, ref_rel_err_f(dw1, want_dw1, N1 * N0), TOL);
     expect_err(c, "db[1] = (1/m) rowsum(dZ[1])", 1, ref_rel_err_f(db1, want_db1, N1), TOL);
 
     /* W = W - alpha dW, b = b - alpha db, with the library's own gradients */
-    expect_ok(nnf_net_update(net), net, "update");
-    expect_ok(nnf_layer_get_weights(nnf_net_layer(net, 1), after_w1), net, "get_weights");
-    expect_ok(nnf_layer_get_bias(nnf_net_layer(net, 1), after_b1), net, "get_bias");
-    expect_ok(nnf_layer_get_weights(nnf_net_layer(net, 2), after_w2), net, "get_weights");
-    expect_ok(nnf_layer_get_bias(nnf_net_layer(net, 2), after_b2), net, "get_bias");
+    assert_ok(net, nnf_net_update(net));
+    assert_ok(net, nnf_layer_get_weights(nnf_net_layer(net, 1), after_w1));
+    assert_ok(net, nnf_layer_get_bias(nnf_net_layer(net, 1), after_b1));
+    assert_ok(net, nnf_layer_get_weights(nnf_net_layer(net, 2), after_w2));
+    assert_ok(net, nnf_layer_get_bias(nnf_net_layer(net, 2), after_b2));
     expect_sgd("W[1]", after_w1, w1, dw1, N1 * N0);
     expect_sgd("b[1]", after_b1, b1, db1, N1);
     expect_sgd("W[2]", after_w2, w2, dw2, N1);
@@ -647,6 +638,226 @@ static void test_wide_129_inputs_and_units_300_samples_match_reference(void **st
     run_config(&c);
 }
 
+static int all_finite(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return 0;
+    return 1;
+}
+
+typedef struct errs {
+    double out, cost, grad, rowsum;
+} errs;
+
+/* One forward and backward on both nets; the relative errors of the output,
+ * the cost and the worst layer's dW or db, and the output row sums. */
+static errs compare(pair *p)
+{
+    float cost = NAN, buf[PAIR_MAX_N * PAIR_MAX_N];
+    size_t nL = p->n[p->L];
+    errs e = {0.0, 0.0, 0.0, 0.0};
+
+    assert_ok(p->net, nnf_net_forward(p->net, p->x, p->m, p->out));
+    assert_ok(p->net, nnf_net_backward(p->net, p->y, &cost));
+    const double *a = ref_forward(&p->ref, p->xd, p->m);
+    assert_non_null(a);
+    double j = ref_cost(&p->ref, p->yd);
+    assert_int_equal(ref_backward(&p->ref, p->yd), 0);
+
+    assert_true(all_finite(p->out, nL * p->m));
+    e.out = ref_rel_err_f(p->out, a, nL * p->m);
+    e.cost = fabs((double)cost - j) / fabs(j);
+    e.rowsum = worst_row_sum(p->out, nL, p->m);
+    for (size_t l = 1; l <= p->L; l++) {
+        nnf_layer *ly = nnf_net_layer(p->net, l);
+        size_t nw = p->n[l] * p->n[l - 1];
+        assert_ok(p->net, nnf_layer_get_weight_grad(ly, buf));
+        assert_true(all_finite(buf, nw));
+        e.grad = fmax(e.grad, ref_rel_err_f(buf, p->ref.dw[l], nw));
+        assert_ok(p->net, nnf_layer_get_bias_grad(ly, buf));
+        assert_true(all_finite(buf, p->n[l]));
+        e.grad = fmax(e.grad, ref_rel_err_f(buf, p->ref.db[l], p->n[l]));
+    }
+    return e;
+}
+
+static void expect_match(pair *p, const char *what)
+{
+    errs e = compare(p);
+    if (verbose())
+        printf("    %s: output %.3g, cost %.3g, gradients %.3g, row sums %.3g\n", what, e.out,
+               e.cost, e.grad, e.rowsum);
+    if (!(e.out < TOL && e.cost < TOL && e.grad < TOL))
+        fail_msg("%s: output %.3g, cost %.3g, gradients %.3g (tolerance %g)", what, e.out, e.cost,
+                 e.grad, TOL);
+    if (!(e.rowsum < SUM_TOL))
+        fail_msg("%s: a sample's outputs sum to 1 +- %.3g", what, e.rowsum);
+}
+
+/* ---- softmax + cross-entropy against the reference, on a pair (nets.h) */
+
+/* Output sizes 2, 3, 10; a softmax-only net and hidden layers of mixed
+ * activations; m = 1, 7, 64; one-hot and soft labels. */
+static void test_softmax_cross_entropy_outputs_cost_and_gradients_match_reference(void **state)
+{
+    static const size_t outs[] = {2, 3, 10};
+    static const size_t ms[] = {1, 7, 64};
+    (void)state;
+    for (size_t k = 0; k < 3; k++) {
+        size_t o = outs[k];
+        const size_t n1[] = {4, o}, n2[] = {3, 8, o}, n3[] = {5, 7, 6, o}, n4[] = {2, 6, 5, 4, o};
+        const nnf_act a1[] = {NNF_ACT_SOFTMAX};
+        const nnf_act a2[] = {NNF_ACT_TANH, NNF_ACT_SOFTMAX};
+        const nnf_act a3[] = {NNF_ACT_RELU, NNF_ACT_SIGMOID, NNF_ACT_SOFTMAX};
+        const nnf_act a4[] = {NNF_ACT_LEAKY_RELU, NNF_ACT_LINEAR, NNF_ACT_TANH, NNF_ACT_SOFTMAX};
+        for (size_t q = 0; q < 3; q++) {
+            for (int soft = 0; soft <= 1; soft++) {
+                uint64_t seed = 1000 + 100 * k + 10 * q + (uint64_t)soft;
+                char what[96];
+                pair p;
+                snprintf(what, sizeof what, "%zu outputs, m %zu, %s labels", o, ms[q],
+                         soft ? "soft" : "one-hot");
+                pair_init(&p, 1, n1, a1, NNF_LOSS_CROSS_ENTROPY, ms[q], soft, seed);
+                expect_match(&p, what);
+                pair_free(&p);
+                pair_init(&p, 2, n2, a2, NNF_LOSS_CROSS_ENTROPY, ms[q], soft, seed + 1);
+                expect_match(&p, what);
+                pair_free(&p);
+                pair_init(&p, 3, n3, a3, NNF_LOSS_CROSS_ENTROPY, ms[q], soft, seed + 2);
+                expect_match(&p, what);
+                pair_free(&p);
+                pair_init(&p, 4, n4, a4, NNF_LOSS_CROSS_ENTROPY, ms[q], soft, seed + 3);
+                expect_match(&p, what);
+                pair_free(&p);
+            }
+        }
+    }
+}
+
+/* nnf_net_predict gives the same outputs as nnf_net_forward. */
+static void test_predict_gives_the_softmax_outputs_of_forward(void **state)
+{
+    const size_t n[] = {3, 8, 10};
+    const nnf_act act[] = {NNF_ACT_TANH, NNF_ACT_SOFTMAX};
+    float pred[PAIR_MAX_M * PAIR_MAX_N];
+    pair p;
+    (void)state;
+    pair_init(&p, 2, n, act, NNF_LOSS_CROSS_ENTROPY, 64, 0, 2000);
+    assert_ok(p.net, nnf_net_forward(p.net, p.x, p.m, p.out));
+    assert_ok(p.net, nnf_net_predict(p.net, p.x, p.m, pred));
+    assert_memory_equal(p.out, pred, 10 * p.m * sizeof(float));
+    assert_true(worst_row_sum(pred, 10, p.m) < SUM_TOL);
+    pair_free(&p);
+}
+
+/* A train step with softmax + cross-entropy is forward, backward and an
+ * update with A - Y: after 5 SGD steps the parameters are the reference's. */
+static void test_softmax_cross_entropy_train_steps_match_reference(void **state)
+{
+    const size_t n[] = {4, 6, 5};
+    const nnf_act act[] = {NNF_ACT_TANH, NNF_ACT_SOFTMAX};
+    float buf[PAIR_MAX_N * PAIR_MAX_N];
+    pair p;
+    (void)state;
+    pair_init(&p, 2, n, act, NNF_LOSS_CROSS_ENTROPY, 16, 1, 2100);
+    assert_ok(p.net, nnf_net_set_param(p.net, NNF_PARAM_LEARNING_RATE, 0.5));
+    for (int s = 0; s < 5; s++) {
+        float cost = NAN;
+        assert_ok(p.net, nnf_net_train_step(p.net, p.x, p.y, p.m, &cost));
+        assert_non_null(ref_forward(&p.ref, p.xd, p.m));
+        double j = ref_cost(&p.ref, p.yd);
+        assert_true(fabs((double)cost - j) < TOL * j);
+        assert_int_equal(ref_backward(&p.ref, p.yd), 0);
+        ref_update(&p.ref, 0.5);
+    }
+    for (size_t l = 1; l <= p.L; l++) {
+        nnf_layer *ly = nnf_net_layer(p.net, l);
+        assert_ok(p.net, nnf_layer_get_weights(ly, buf));
+        assert_true(ref_rel_err_f(buf, p.ref.w[l], p.n[l] * p.n[l - 1]) < TOL);
+        assert_ok(p.net, nnf_layer_get_bias(ly, buf));
+        assert_true(ref_rel_err_f(buf, p.ref.b[l], p.n[l]) < TOL);
+    }
+    pair_free(&p);
+}
+
+/* ---- softmax + cross-entropy of huge logits */
+
+/* Logits of +-1000 (e^1000 overflows even a double): the outputs are
+ * finite, exact 0s and 1s that sum to 1; the cost is large (a label on a
+ * logit 2000 below the largest costs 2000) and finite, and equal to the
+ * reference's stable cost; the gradients are finite and the reference's. */
+static void test_softmax_of_huge_logits_gives_finite_outputs_cost_and_gradients(void **state)
+{
+    const size_t n[] = {2, 3};
+    const nnf_act act[] = {NNF_ACT_SOFTMAX};
+    /* z = W x + b with x = (+-1, +-1): rows of W and b of size 500 */
+    const float w[] = {500.0f, 500.0f, -500.0f, -500.0f, 500.0f, -500.0f};
+    const float b[] = {0.0f, 0.0f, 0.0f};
+    const float x[] = {1, 1, -1, -1, 1, -1, -1, 1};
+    /* z per sample: (1000, -1000, 0), (-1000, 1000, 0), (0, 0, 1000), (0, 0, -1000) */
+    const float y[] = {0, 1, 0, /**/ 1, 0, 0, /**/ 0, 0, 1, /**/ 0.5f, 0.5f, 0};
+    pair p;
+    (void)state;
+    pair_init(&p, 1, n, act, NNF_LOSS_CROSS_ENTROPY, 4, 0, 2200);
+    assert_ok(p.net, nnf_layer_set_weights(nnf_net_layer(p.net, 1), w));
+    assert_ok(p.net, nnf_layer_set_bias(nnf_net_layer(p.net, 1), b));
+    pair_sync_layer(&p, 1);
+    memcpy(p.x, x, sizeof x);
+    memcpy(p.y, y, sizeof y);
+    ref_to_double(p.xd, p.x, 8);
+    ref_to_double(p.yd, p.y, 12);
+
+    errs e = compare(&p);
+    float cost = NAN;
+    assert_ok(p.net, nnf_net_forward(p.net, p.x, p.m, p.out));
+    assert_ok(p.net, nnf_net_backward(p.net, p.y, &cost));
+    /* per sample: 2000, 2000, 0, log 2 (a tie at 0 against -1000) */
+    if (verbose())
+        printf("    huge logits: cost %.6g, output %.3g, cost %.3g, gradients %.3g, sums %.3g\n",
+               (double)cost, e.out, e.cost, e.grad, e.rowsum);
+    assert_true(isfinite(cost));
+    assert_true(fabs((double)cost - (4000.0 + log(2.0)) / 4.0) < 1e-3);
+    assert_true(e.out < TOL && e.cost < TOL && e.grad < TOL);
+    assert_true(e.rowsum < SUM_TOL);
+    const float want_out[] = {1, 0, 0, 0, 1, 0, 0, 0, 1, 0.5f, 0.5f, 0};
+    for (size_t i = 0; i < 12; i++)
+        assert_true(fabsf(p.out[i] - want_out[i]) < 1e-6f);
+
+    /* a train step with such logits succeeds too */
+    assert_ok(p.net, nnf_net_set_param(p.net, NNF_PARAM_LEARNING_RATE, 0.01));
+    assert_ok(p.net, nnf_net_train_step(p.net, p.x, p.y, p.m, &cost));
+    assert_true(isfinite(cost));
+    pair_free(&p);
+}
+
+/* A deeper net whose hidden layer saturates and whose output weights are
+ * huge: the same, and every sample's outputs sum to 1. */
+static void test_softmax_of_huge_logits_behind_a_hidden_layer_stays_finite(void **state)
+{
+    const size_t n[] = {3, 6, 10};
+    const nnf_act act[] = {NNF_ACT_TANH, NNF_ACT_SOFTMAX};
+    float w[60], pred[PAIR_MAX_M * PAIR_MAX_N];
+    pair p;
+    (void)state;
+    pair_init(&p, 2, n, act, NNF_LOSS_CROSS_ENTROPY, 64, 1, 2300);
+    ref_rng g = {2301};
+    for (size_t i = 0; i < 60; i++)
+        w[i] = (float)ref_rng_uniform(&g, -300.0, 300.0);
+    assert_ok(p.net, nnf_layer_set_weights(nnf_net_layer(p.net, 2), w));
+    pair_sync_layer(&p, 2);
+    errs e = compare(&p);
+    if (verbose())
+        printf("    huge logits, deep: output %.3g, cost %.3g, gradients %.3g, sums %.3g\n", e.out,
+               e.cost, e.grad, e.rowsum);
+    assert_true(e.out < TOL && e.cost < TOL && e.grad < TOL);
+    assert_true(e.rowsum < SUM_TOL);
+    assert_ok(p.net, nnf_net_predict(p.net, p.x, p.m, pred));
+    assert_true(all_finite(pred, 10 * p.m));
+    assert_true(worst_row_sum(pred, 10, p.m) < SUM_TOL);
+    pair_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -659,6 +870,11 @@ int main(void)
         cmocka_unit_test(test_bce_multi_output_fractional_labels_matches_reference),
         cmocka_unit_test(test_width_one_layers_and_single_sample_match_reference),
         cmocka_unit_test(test_wide_129_inputs_and_units_300_samples_match_reference),
+        cmocka_unit_test(test_softmax_cross_entropy_outputs_cost_and_gradients_match_reference),
+        cmocka_unit_test(test_predict_gives_the_softmax_outputs_of_forward),
+        cmocka_unit_test(test_softmax_cross_entropy_train_steps_match_reference),
+        cmocka_unit_test(test_softmax_of_huge_logits_gives_finite_outputs_cost_and_gradients),
+        cmocka_unit_test(test_softmax_of_huge_logits_behind_a_hidden_layer_stays_finite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
