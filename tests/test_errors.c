@@ -184,28 +184,6 @@ static nnf_status run_batch(enum batch_fn fn, nnf_net *net, const float *x, cons
  * Library functions and NULL handles
  * ====================================================================== */
 
-static void test_status_str_gives_its_own_text_for_every_code_and_unknown_for_others(void **state)
-{
-    static const nnf_status codes[] = {NNF_OK, NNF_ERR_ARG, NNF_ERR_SHAPE, NNF_ERR_NOMEM,
-                                       NNF_ERR_STATE, NNF_ERR_NUMERIC, NNF_ERR_IO, NNF_ERR_FORMAT};
-    static const int unknown[] = {8, 99, -1, INT_MAX};
-    const size_t n = sizeof codes / sizeof codes[0];
-    (void)state;
-    for (size_t i = 0; i < n; i++) {
-        const char *s = nnf_status_str(codes[i]);
-        assert_non_null(s);
-        assert_true(s[0] != '\0');
-        assert_null(strstr(s, "unknown"));
-        for (size_t j = 0; j < i; j++)
-            assert_string_not_equal(s, nnf_status_str(codes[j]));
-    }
-    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
-        const char *s = nnf_status_str((nnf_status)unknown[i]);
-        assert_non_null(s);
-        assert_non_null(strstr(s, "unknown"));
-    }
-}
-
 static void test_queries_on_null_handles_give_zero_and_destroy_null_is_a_no_op(void **state)
 {
     (void)state;
@@ -280,6 +258,34 @@ static void test_set_allocator_with_one_null_function_is_arg_and_keeps_the_hook(
     before = g_count.allocs;
     assert_ok(net, nnf_net_create(&net, N_IN));
     assert_true(g_count.allocs > before); /* still our allocator */
+    nnf_net_destroy(net);
+}
+
+/* A failed nnf_set_threads keeps the count (there is no net for a message). */
+static void test_set_threads_below_1_is_arg_and_keeps_the_count(void **state)
+{
+    static const int bad[] = {0, -3, INT_MIN};
+    int before = nnf_get_threads();
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(nnf_set_threads(bad[i]), NNF_ERR_ARG);
+        assert_int_equal(nnf_get_threads(), before);
+    }
+}
+
+/* The message of a failure stays until the next failing call: calls that
+ * succeed leave it. */
+static void test_a_message_stays_until_the_next_failing_call(void **state)
+{
+    nnf_net *net = std_net();
+    char kept[256];
+    (void)state;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, -1.0),
+                          "learning rate");
+    snprintf(kept, sizeof kept, "%s", nnf_net_errmsg(net));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1.0));
+    assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
+    assert_string_equal(nnf_net_errmsg(net), kept);
     nnf_net_destroy(net);
 }
 
@@ -1466,12 +1472,13 @@ static void test_a_net_after_many_failed_calls_trains_exactly_like_an_untouched_
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_status_str_gives_its_own_text_for_every_code_and_unknown_for_others),
         T(test_queries_on_null_handles_give_zero_and_destroy_null_is_a_no_op),
         T(test_every_fallible_call_on_a_null_handle_is_arg),
         T(test_net_layer_outside_1_to_depth_is_null),
         T(test_a_net_that_never_failed_has_an_empty_message),
         T(test_set_allocator_with_one_null_function_is_arg_and_keeps_the_hook),
+        T(test_set_threads_below_1_is_arg_and_keeps_the_count),
+        T(test_a_message_stays_until_the_next_failing_call),
         T(test_create_with_out_null_is_arg),
         T(test_create_with_zero_inputs_is_arg_and_sets_out_to_null),
         T(test_create_with_inputs_above_int_max_is_shape_and_int_max_is_accepted),

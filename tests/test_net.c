@@ -1,40 +1,26 @@
-/* test_api.c - black box: version, status texts, getters and setters, the
- * weight layout, and seeded initialization. */
+/* SPDX-License-Identifier: MIT */
+/* test_net.c - black-box: building and reading a net through nnfast.h:
+ * create and add layers, the getters and layer accessors, the weight
+ * layout, initialization schemes and seeds, slopes, the settings' defaults
+ * and read-back, and clone. (Their bad inputs are in test_errors.c.) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "nnfast.h"
+#include "assert_ok.h"
 #include "nets.h"
 #include "params.h"
+#include "snapshot.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-static void test_version_matches_header(void **state)
-{
-    (void)state;
-    char want[32];
-    assert_int_equal(nnf_version_number(), NNF_VERSION_NUMBER);
-    assert_int_equal(NNF_VERSION_NUMBER,
-                     NNF_VERSION_MAJOR * 10000 + NNF_VERSION_MINOR * 100 + NNF_VERSION_PATCH);
-    snprintf(want, sizeof want, "%d.%d.%d", NNF_VERSION_MAJOR, NNF_VERSION_MINOR, NNF_VERSION_PATCH);
-    assert_string_equal(nnf_version_string(), want);
-}
+#include "nnfast.h"
 
-static void test_every_status_has_its_own_text(void **state)
-{
-    (void)state;
-    for (int a = 0; a <= 7; a++) {
-        assert_non_null(nnf_status_str((nnf_status)a));
-        for (int b = 0; b < a; b++)
-            assert_string_not_equal(nnf_status_str((nnf_status)a), nnf_status_str((nnf_status)b));
-    }
-    assert_string_equal(nnf_status_str((nnf_status)42), "unknown status");
-}
+/* ---- layers, getters and the weight layout */
 
 static void test_getters_describe_the_net(void **state)
 {
@@ -109,6 +95,8 @@ static void test_weights_are_row_per_unit(void **state)
             assert_true(y[i][j] == w[j][i] + b[j]);
     nnf_net_destroy(net);
 }
+
+/* ---- initialization */
 
 static const size_t units3[3] = {32, 16, 1};
 static const nnf_act acts3[3] = {NNF_ACT_RELU, NNF_ACT_TANH, NNF_ACT_SIGMOID};
@@ -185,42 +173,121 @@ static void test_init_schemes_have_their_documented_scale(void **state)
     assert_true(fabs(weight_std(NNF_ACT_SIGMOID, NNF_INIT_DEFAULT, &babs) / sqrt(2.0 / 768) - 1) < 0.01);
 }
 
-static void test_thread_count_is_settable(void **state)
+/* ---- settings */
+
+static void expect_param(nnf_net *net, nnf_param key, double want)
 {
-    (void)state;
-    int before = nnf_get_threads();
-    assert_true(before >= 1);
-    assert_int_equal(nnf_set_threads(0), NNF_ERR_ARG);
-    assert_int_equal(nnf_set_threads(-3), NNF_ERR_ARG);
-    assert_int_equal(nnf_get_threads(), before);
-    assert_int_equal(nnf_set_threads(1), NNF_OK);
-    assert_int_equal(nnf_get_threads(), 1);
-    assert_int_equal(nnf_set_threads(before), NNF_OK);
+    double got = -12345.0;
+    assert_ok(net, nnf_net_get_param(net, key, &got));
+    if (memcmp(&got, &want, sizeof got) != 0)
+        fail_msg("param %d: got %.17g, want %.17g", (int)key, got, want);
 }
 
-static void test_errmsg_keeps_the_last_failure(void **state)
+static void test_settings_have_the_documented_defaults(void **state)
 {
+    nnf_net *net = NULL;
     (void)state;
-    nnf_net *net;
-    assert_int_equal(nnf_net_create(&net, 2), NNF_OK);
-    assert_int_equal(nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, -1.0), NNF_ERR_ARG);
-    assert_non_null(strstr(nnf_net_errmsg(net), "learning rate"));
-    assert_int_equal(nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1.0), NNF_OK);
-    assert_non_null(strstr(nnf_net_errmsg(net), "learning rate"));
+    assert_ok(net, nnf_net_create(&net, 2));
+    expect_param(net, NNF_PARAM_OPTIMIZER, (double)NNF_OPT_SGD);
+    expect_param(net, NNF_PARAM_LEARNING_RATE, 0.01);
+    expect_param(net, NNF_PARAM_MOMENTUM, 0.9);
+    expect_param(net, NNF_PARAM_ADAM_BETA1, 0.9);
+    expect_param(net, NNF_PARAM_ADAM_BETA2, 0.999);
+    expect_param(net, NNF_PARAM_ADAM_EPSILON, 1e-8);
+    expect_param(net, NNF_PARAM_L2_PENALTY, 0.0);
+    nnf_net_destroy(net);
+}
+
+/* Each setting reads back exactly what was set, the range ends included,
+ * and setting one leaves the others alone. */
+static void test_settings_read_back_exactly_and_independently(void **state)
+{
+    static const struct { nnf_param key; double value; } sets[] = {
+        {NNF_PARAM_OPTIMIZER, 2.0},        {NNF_PARAM_MOMENTUM, 0.75},
+        {NNF_PARAM_ADAM_BETA1, 0.8},       {NNF_PARAM_ADAM_BETA2, 0.99},
+        {NNF_PARAM_ADAM_EPSILON, 1e-6},    {NNF_PARAM_L2_PENALTY, 0.3},
+        {NNF_PARAM_OPTIMIZER, 1.0},        {NNF_PARAM_MOMENTUM, 0.0},
+        {NNF_PARAM_ADAM_BETA1, 0.0},       {NNF_PARAM_ADAM_BETA2, 0.0},
+        {NNF_PARAM_MOMENTUM, 0.999999},    {NNF_PARAM_ADAM_BETA2, 0.9999999},
+        {NNF_PARAM_ADAM_EPSILON, 1e-30},   {NNF_PARAM_L2_PENALTY, 0.0},
+        {NNF_PARAM_L2_PENALTY, 1e6},       {NNF_PARAM_OPTIMIZER, 0.0},
+        {NNF_PARAM_ADAM_EPSILON, 0.5},     {NNF_PARAM_LEARNING_RATE, 0.125},
+    };
+    double want[7];
+    nnf_net *net = NULL;
+    (void)state;
+    assert_ok(net, nnf_net_create(&net, 2));
+    assert_ok(net, nnf_net_add_dense(net, 3, NNF_ACT_TANH, NULL));
+    for (int k = 0; k < 7; k++)
+        assert_ok(net, nnf_net_get_param(net, (nnf_param)k, &want[k]));
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        assert_ok(net, nnf_net_set_param(net, sets[i].key, sets[i].value));
+        want[sets[i].key] = sets[i].value;
+        for (int k = 0; k < 7; k++)
+            expect_param(net, (nnf_param)k, want[k]);
+    }
+    nnf_net_destroy(net);
+}
+
+/* ---- clone */
+
+/* A clone has the architecture, settings, slopes, parameters, seed and
+ * optimizer state (with its step count) of the net, and no gradients; the
+ * two then train alike, and training one leaves the other as it was. */
+static void test_clone_copies_everything_but_the_gradients_and_is_independent(void **state)
+{
+    const size_t units[] = {5, 2};
+    const nnf_act acts[] = {NNF_ACT_LEAKY_RELU, NNF_ACT_SIGMOID};
+    float x[8 * 3], y[8 * 2];
+    nnf_net *net = net_build(&(net_spec){.inputs = 3, .depth = 2, .units = units, .acts = acts,
+                                         .lr = 0.05, .seed = 17}),
+            *clone = NULL;
+    snapshot before, copy;
+    (void)state;
+    make_data(x, y, 8, 3, 2, 0);
+    assert_ok(net, nnf_layer_set_slope(nnf_net_layer(net, 1), 0.3f));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_L2_PENALTY, 0.1));
+    for (int s = 0; s < 2; s++)
+        assert_ok(net, nnf_net_train_step(net, x, y, 8, NULL));
+    assert_ok(net, nnf_net_clone(net, &clone));
+    assert_twins(net, clone, SNAP_STATE);
+    snapshot_take(clone, &copy);
+    assert_null(copy.grads);
+    snapshot_free(&copy);
+
+    /* the copied Adam state makes the next steps the same */
+    assert_ok(net, nnf_net_train_step(net, x, y, 8, NULL));
+    assert_ok(clone, nnf_net_train_step(clone, x, y, 8, NULL));
+    assert_twins(net, clone, SNAP_GRADS | SNAP_STATE);
+
+    snapshot_take(net, &before);
+    assert_ok(clone, nnf_net_train_step(clone, x, y, 4, NULL));
+    assert_ok(clone, nnf_net_set_param(clone, NNF_PARAM_LEARNING_RATE, 0.5));
+    assert_ok(clone, nnf_net_add_dense(clone, 1, NNF_ACT_SIGMOID, NULL));
+    assert_unchanged(net, &before, SNAP_GRADS | SNAP_STATE, "training the clone");
+    snapshot_free(&before);
+    nnf_net_destroy(clone);
+
+    /* a net without layers clones too */
+    nnf_net *empty = net_build(&(net_spec){.inputs = 4, .seed = 99});
+    assert_ok(empty, nnf_net_clone(empty, &clone));
+    assert_twins(empty, clone, SNAP_STATE);
+    nnf_net_destroy(clone);
+    nnf_net_destroy(empty);
     nnf_net_destroy(net);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_version_matches_header),
-        cmocka_unit_test(test_every_status_has_its_own_text),
         cmocka_unit_test(test_getters_describe_the_net),
         cmocka_unit_test(test_weights_are_row_per_unit),
         cmocka_unit_test(test_same_seed_gives_bit_identical_weights),
         cmocka_unit_test(test_init_schemes_have_their_documented_scale),
-        cmocka_unit_test(test_thread_count_is_settable),
-        cmocka_unit_test(test_errmsg_keeps_the_last_failure),
+        cmocka_unit_test(test_settings_have_the_documented_defaults),
+        cmocka_unit_test(test_settings_read_back_exactly_and_independently),
+        cmocka_unit_test(test_clone_copies_everything_but_the_gradients_and_is_independent),
     };
-    return cmocka_run_group_tests_name("api", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("net", tests, NULL, NULL);
 }
