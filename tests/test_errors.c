@@ -1326,6 +1326,193 @@ static void test_update_whose_result_would_overflow_is_numeric_and_changes_nothi
 }
 
 /* ======================================================================
+ * Softmax and cross-entropy in the wrong place
+ * ====================================================================== */
+
+/* Softmax is for the output layer only: no layer may follow it (one may
+ * follow hidden layers, and that net trains). */
+static void test_add_dense_after_a_softmax_layer_is_state_and_changes_nothing(void **state)
+{
+    nnf_net *net = net_with_output(NNF_ACT_SOFTMAX, NNF_LOSS_CROSS_ENTROPY);
+    nnf_layer *layer = NOT_NULL_LAYER;
+    (void)state;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_add_dense(net, 2, NNF_ACT_SIGMOID, &layer),
+                          "layer 2 is softmax", "output layer");
+    assert_null(layer);
+    assert_trains(net);
+    nnf_net_destroy(net);
+}
+
+/* A softmax output with BCE or MSE: train_step and backward are STATE and
+ * name the layer and the loss it needs. forward needs no loss, and its
+ * forward pass survives: with the right loss, backward works. */
+static void test_softmax_output_with_bce_or_mse_is_state_and_changes_nothing(void **state)
+{
+    static const nnf_loss losses[] = {NNF_LOSS_BCE, NNF_LOSS_MSE};
+    (void)state;
+    for (size_t k = 0; k < 2; k++) {
+        nnf_net *net = net_with_output(NNF_ACT_SOFTMAX, losses[k]);
+        float cost = NAN;
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE,
+                              nnf_net_train_step(net, &X[0][0], &Y[0][0], M, &cost),
+                              "softmax", "layer 2", "NNF_LOSS_CROSS_ENTROPY");
+        assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], &cost),
+                              "softmax", "layer 2", "NNF_LOSS_CROSS_ENTROPY");
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "no gradient");
+        assert_ok(net, nnf_net_set_loss(net, NNF_LOSS_CROSS_ENTROPY));
+        assert_ok(net, nnf_net_backward(net, &Y[0][0], &cost));
+        assert_true(isfinite(cost));
+        nnf_net_destroy(net);
+    }
+}
+
+static void test_cross_entropy_without_a_softmax_output_is_state_and_changes_nothing(void **state)
+{
+    static const nnf_act outs[] = {NNF_ACT_SIGMOID, NNF_ACT_LINEAR, NNF_ACT_RELU, NNF_ACT_TANH};
+    (void)state;
+    for (size_t k = 0; k < 4; k++) {
+        nnf_net *net = net_with_output(outs[k], NNF_LOSS_CROSS_ENTROPY);
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE,
+                              nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL),
+                              "cross-entropy", "softmax", "layer 2");
+        assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], NULL),
+                              "cross-entropy", "softmax", "layer 2");
+        nnf_net_destroy(net);
+    }
+}
+
+/* Cross-entropy labels must be in [0, 1]: ARG naming the element, checked
+ * before anything is computed, so the forward pass is kept. */
+static void test_cross_entropy_labels_outside_0_1_are_arg_and_keep_the_forward_pass(void **state)
+{
+    static const float bad[] = {-0.5f, 1.5f, -1e-6f, 2.0f};
+    (void)state;
+    for (size_t k = 0; k < 4; k++) {
+        nnf_net *net = net_with_output(NNF_ACT_SOFTMAX, NNF_LOSS_CROSS_ENTROPY);
+        float y[M][N_OUT];
+        char key[48];
+        memcpy(y, Y, sizeof y);
+        y[1][1] = bad[k];
+        snprintf(key, sizeof key, "y[1][1] = %g", (double)bad[k]);
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_train_step(net, &X[0][0], &y[0][0], M, NULL),
+                              key, "cross-entropy", "[0, 1]");
+        assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_backward(net, &y[0][0], NULL),
+                              key, "cross-entropy", "[0, 1]");
+        assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
+        nnf_net_destroy(net);
+    }
+}
+
+/* ======================================================================
+ * nnf_net_train and nnf_net_evaluate
+ * ====================================================================== */
+
+static void test_train_with_zero_batch_size_or_epochs_is_arg_and_changes_nothing(void **state)
+{
+    nnf_net *net = trained_net();
+    size_t steps = 99;
+    (void)state;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
+                          nnf_net_train(net, &X[0][0], &Y[0][0], M, 0, 3, 1, 0, NULL, NULL, &steps),
+                          "batch_size is 0");
+    assert_int_equal(steps, 0);
+    steps = 99;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
+                          nnf_net_train(net, &X[0][0], &Y[0][0], M, 4, 0, 1, 0, NULL, NULL, &steps),
+                          "epochs is 0");
+    assert_int_equal(steps, 0);
+    assert_trains(net);
+    nnf_net_destroy(net);
+}
+
+/* Bad data fails before the first step, shuffled or not: nothing has
+ * moved, and the message names the caller's row. */
+static void test_train_with_nan_in_x_fails_before_any_step_and_names_the_row(void **state)
+{
+    enum { TM = 10 };
+    float x[TM * N_IN], y[TM * N_OUT];
+    nnf_net *net = trained_net();
+    (void)state;
+    make_data(x, y, TM, N_IN, N_OUT, 0);
+    x[7 * N_IN + 0] = NAN;
+    for (int shuffle = 0; shuffle <= 1; shuffle++) {
+        size_t steps = 99;
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC,
+                              nnf_net_train(net, x, y, TM, 3, 4, shuffle, 5, NULL, NULL, &steps),
+                              "x[7][0] is nan");
+        assert_int_equal(steps, 0);
+    }
+    assert_trains(net);
+    nnf_net_destroy(net);
+}
+
+/* A step that fails stops training with its status and a message naming
+ * the epoch and the batch; the parameters are those after the last good
+ * step, as train steps of the same batches (net b) show. */
+static void test_train_whose_step_diverges_stops_there_and_keeps_the_last_good_parameters(
+    void **state)
+{
+    enum { DM = 8, DB = 2 };
+    const size_t units[] = {1};
+    const nnf_act acts[] = {NNF_ACT_LINEAR};
+    /* learning rate 1e4 on a linear unit: the weight grows ~1e4-fold a step */
+    const net_spec spec = {.inputs = 1, .depth = 1, .units = units, .acts = acts,
+                           .loss = NNF_LOSS_MSE, .lr = 1e4, .seed = 3};
+    nnf_net *a = net_build(&spec), *b = net_build(&spec);
+    float x[DM], y[DM];
+    size_t good = 0, steps = 0;
+    nnf_status st;
+    (void)state;
+    for (size_t i = 0; i < DM; i++) {
+        x[i] = 1.0f + 0.25f * (float)i;
+        y[i] = 2.0f - (float)i;
+    }
+    for (;;) {
+        size_t first = (good % (DM / DB)) * DB;
+        snapshot before;
+        snapshot_take(b, &before);
+        st = nnf_net_train_step(b, x + first, y + first, DB, NULL);
+        if (st != NNF_OK)
+            assert_unchanged(b, &before, SNAP_STATE, "the failing train step");
+        snapshot_free(&before);
+        if (st != NNF_OK)
+            break;
+        good++;
+        assert_true(good < 100);
+    }
+    assert_int_equal(st, NNF_ERR_NUMERIC);
+    assert_true(good > DM / DB); /* it fails in a later epoch */
+
+    EXPECT_FAIL(a, st, nnf_net_train(a, x, y, DM, DB, 100, 0, 0, NULL, NULL, &steps), "epoch ",
+                ", batch ");
+    assert_int_equal(steps, good);
+    assert_twins(a, b, SNAP_STATE);
+    nnf_net_destroy(a);
+    nnf_net_destroy(b);
+}
+
+/* evaluate works in chunks; the message names the caller's row, in the
+ * second chunk of 256, and the outputs are left alone. */
+static void test_evaluate_with_infinity_in_x_is_numeric_and_names_the_callers_row(void **state)
+{
+    enum { EM = 600 };
+    static float x[EM * N_IN], y[EM * N_OUT];
+    float cost = 1.0f, accuracy = 2.0f;
+    nnf_net *net = std_net();
+    (void)state;
+    make_data(x, y, EM, N_IN, N_OUT, 0);
+    x[300 * N_IN + 1] = INFINITY;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_evaluate(net, x, y, EM, &cost, &accuracy),
+                          "x[300][1] is inf");
+    assert_true(cost == 1.0f && accuracy == 2.0f);
+    assert_trains(net);
+    nnf_net_destroy(net);
+}
+
+/* ======================================================================
  * Optimizer and L2 settings (nnf_param keys 1..6)
  * ====================================================================== */
 
@@ -1535,6 +1722,14 @@ int main(void)
         T(test_train_step_with_a_non_finite_gradient_is_numeric_and_changes_nothing),
         T(test_train_step_that_diverges_fails_without_changing_the_parameters),
         T(test_update_whose_result_would_overflow_is_numeric_and_changes_nothing),
+        T(test_add_dense_after_a_softmax_layer_is_state_and_changes_nothing),
+        T(test_softmax_output_with_bce_or_mse_is_state_and_changes_nothing),
+        T(test_cross_entropy_without_a_softmax_output_is_state_and_changes_nothing),
+        T(test_cross_entropy_labels_outside_0_1_are_arg_and_keep_the_forward_pass),
+        T(test_train_with_zero_batch_size_or_epochs_is_arg_and_changes_nothing),
+        T(test_train_with_nan_in_x_fails_before_any_step_and_names_the_row),
+        T(test_train_whose_step_diverges_stops_there_and_keeps_the_last_good_parameters),
+        T(test_evaluate_with_infinity_in_x_is_numeric_and_names_the_callers_row),
         T(test_set_optimizer_to_a_non_optimizer_value_is_arg_and_changes_nothing),
         T(test_set_momentum_outside_0_1_is_arg_and_changes_nothing),
         T(test_set_adam_betas_outside_0_1_is_arg_and_changes_nothing),

@@ -26,6 +26,7 @@
 #include "nnfast.h"
 #include "count_alloc.h"
 #include "nets.h"
+#include "params.h"
 #include "snapshot.h"
 
 /* ---- data: up to M_BIG samples of at most N_MAX features or outputs */
@@ -539,6 +540,68 @@ static void test_allocator_hook_sees_the_calls(void **state)
     assert_int_equal(g_count.live, 0);
 }
 
+/* ---- nnf_net_train's allocations (from test_minibatch.c) */
+
+static const size_t g_bce_units[] = {5, 1};
+static const nnf_act g_bce_acts[] = {NNF_ACT_TANH, NNF_ACT_SIGMOID};
+static const net_spec g_bce_spec = {.inputs = 3, .depth = 2, .units = g_bce_units,
+                                    .acts = g_bce_acts, .lr = 0.5, .seed = 3};
+
+static void test_train_failed_allocation_is_nomem_and_changes_nothing(void **state)
+{
+    (void)state;
+    enum { M = 10, B = 4 };
+    float x[M * 3], y[M], p0[PARAMS_MAX], p1[PARAMS_MAX];
+    make_data(x, y, M, 3, 1, 0);
+    counter *c = &g_count; /* installed by the test's setup */
+    nnf_net *net = net_build(&g_bce_spec);
+    size_t n = net_params(net, p0), steps = 99;
+
+    /* shuffled on a net without workspace: fail each allocation in turn */
+    long failures = 0;
+    for (;;) {
+        long live = c->live;
+        c->fail_at = c->allocs + 1 + failures;
+        nnf_status st = nnf_net_train(net, x, y, M, B, 2, 1, 9, NULL, NULL, &steps);
+        if (st == NNF_OK)
+            break;
+        assert_int_equal(st, NNF_ERR_NOMEM);
+        assert_int_equal(steps, 0);
+        assert_non_null(strstr(nnf_net_errmsg(net), "nnf_net_train: could not allocate"));
+        assert_int_equal(net_params(net, p1), n);
+        assert_memory_equal(p0, p1, n * sizeof(float));
+        assert_int_equal(c->live, live);
+        failures++;
+        assert_true(failures < 10);
+    }
+    c->fail_at = 0;
+    assert_true(failures >= 4); /* order, two batch buffers, workspace */
+    assert_int_equal(steps, 6);
+
+    /* in order with the workspace in place: nothing to allocate */
+    long allocs = c->allocs;
+    assert_ok(net, nnf_net_train(net, x, y, M, B, 2, 0, 0, NULL, NULL, NULL));
+    assert_int_equal(c->allocs, allocs);
+    /* evaluate fits in the workspace training left (chunks of cap_m >= m) */
+    assert_ok(net, nnf_net_train(net, x, y, M, M, 1, 0, 0, NULL, NULL, NULL));
+    allocs = c->allocs;
+    float cost;
+    assert_ok(net, nnf_net_evaluate(net, x, y, M, &cost, NULL));
+    assert_int_equal(c->allocs, allocs);
+    nnf_net_destroy(net);
+
+    /* in order on a fresh net: the workspace is the first allocation */
+    net = net_build(&g_bce_spec);
+    c->fail_at = c->allocs + 1;
+    assert_int_equal(nnf_net_train(net, x, y, M, B, 2, 0, 0, NULL, NULL, &steps), NNF_ERR_NOMEM);
+    c->fail_at = 0;
+    assert_int_equal(steps, 0);
+    assert_int_equal(net_params(net, p1), n);
+    assert_memory_equal(p0, p1, n * sizeof(float));
+    nnf_net_destroy(net);
+    assert_int_equal(c->live, 0);
+}
+
 /* ---- fixtures */
 
 static int group_setup(void **state)
@@ -578,6 +641,8 @@ static int group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_train_failed_allocation_is_nomem_and_changes_nothing,
+                               count_alloc_reset),
         cmocka_unit_test_setup(test_allocator_hook_sees_the_calls, count_alloc_reset),
         cmocka_unit_test_setup(test_every_failed_allocation_is_nomem_and_changes_nothing,
                                count_alloc_reset),

@@ -24,7 +24,6 @@
 #include <string.h>
 
 #include "nnfast.h"
-#include "planar.h"
 #include "ref.h"
 
 #define REL_TOL 1e-4 /* float32 library against the double reference */
@@ -669,46 +668,6 @@ static void test_l2_of_zero_changes_nothing(void **state)
     pair_free(&p);
 }
 
-/* ======================================================================
- * Training reaches the course's result on the planar flower
- * ====================================================================== */
-
-/* 2-4-1 tanh/sigmoid, BCE, full batch on 400 points of the flower. */
-static double flower_accuracy(nnf_optimizer opt, double lr, size_t steps)
-{
-    static float x[PLANAR_M * 2], y[PLANAR_M], pred[PLANAR_M];
-    nnf_net *net = NULL;
-    float cost = NAN, first = NAN;
-    planar_flower(x, y, PLANAR_M, 1);
-    assert_ok(net, nnf_net_create(&net, 2));
-    assert_ok(net, nnf_net_add_dense(net, 4, NNF_ACT_TANH, NULL));
-    assert_ok(net, nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL));
-    assert_ok(net, nnf_net_init(net, NNF_INIT_DEFAULT, 1));
-    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, (double)opt));
-    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, lr));
-    for (size_t s = 0; s < steps; s++) {
-        assert_ok(net, nnf_net_train_step(net, x, y, PLANAR_M, &cost));
-        if (s == 0)
-            first = cost;
-    }
-    assert_ok(net, nnf_net_predict(net, x, PLANAR_M, pred));
-    double acc = planar_accuracy(pred, y, PLANAR_M);
-    if (verbose())
-        printf("    flower, optimizer %d, lr %g, %zu steps: cost %.4f -> %.4f, accuracy %.4f\n",
-               (int)opt, lr, steps, (double)first, (double)cost, acc);
-    assert_true(cost < first);
-    nnf_net_destroy(net);
-    return acc;
-}
-
-static void test_flower_reaches_85_percent_with_each_optimizer(void **state)
-{
-    (void)state;
-    assert_true(flower_accuracy(NNF_OPT_SGD, 1.2, 500) > 0.85);
-    assert_true(flower_accuracy(NNF_OPT_MOMENTUM, 1.2, 500) > 0.85);
-    assert_true(flower_accuracy(NNF_OPT_ADAM, 0.05, 500) > 0.85);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -728,7 +687,6 @@ int main(void)
         cmocka_unit_test(test_l2_cost_and_gradients_match_reference),
         cmocka_unit_test(test_l2_adds_lambda_over_m_w_to_dw_and_nothing_to_db),
         cmocka_unit_test(test_l2_of_zero_changes_nothing),
-        cmocka_unit_test(test_flower_reaches_85_percent_with_each_optimizer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
