@@ -453,76 +453,6 @@ static void test_every_failed_allocation_is_nomem_and_changes_nothing(void **sta
     assert_true(total > 0);
 }
 
-/* ---- calls that must allocate nothing: every allocation would fail */
-
-/* Run call with allocation refused; it succeeds and asks for nothing. */
-#define NO_ALLOC(net, call)                                                  \
-    do {                                                                     \
-        long a_ = g_count.allocs;                                            \
-        g_count.fail_at = a_ + 1;                                            \
-        assert_ok(net, call);                                                \
-        g_count.fail_at = 0;                                                 \
-        if (g_count.allocs != a_)                                            \
-            fail_msg("%s allocated %ld blocks", #call, g_count.allocs - a_); \
-    } while (0)
-
-static void no_alloc_at_steady_size(nnf_optimizer opt)
-{
-    float out[M_BIG * N_MAX], cost, accuracy, w[MAX_W], b[MAX_U];
-    unsigned char image[IMAGE_CAP];
-    size_t size;
-    double v;
-    nnf_net *net = net_full();
-    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, (double)opt));
-    /* size everything once: the workspace at M_BIG, the copy of x */
-    assert_ok(net, nnf_net_forward(net, g_x, M_BIG, out));
-    assert_ok(net, nnf_net_backward(net, g_y, &cost));
-    assert_ok(net, nnf_net_update(net));
-
-    NO_ALLOC(net, nnf_net_forward(net, g_x, M_BIG, out));
-    NO_ALLOC(net, nnf_net_backward(net, g_y, &cost));
-    NO_ALLOC(net, nnf_net_update(net));
-    NO_ALLOC(net, nnf_net_forward(net, g_x, M_SMALL, out));
-    NO_ALLOC(net, nnf_net_backward(net, g_y, &cost));
-    NO_ALLOC(net, nnf_net_update(net));
-    NO_ALLOC(net, nnf_net_train_step(net, g_x, g_y, M_BIG, &cost));
-    NO_ALLOC(net, nnf_net_train_step(net, g_x, g_y, 1, &cost));
-    NO_ALLOC(net, nnf_net_predict(net, g_x, M_BIG, out));
-    NO_ALLOC(net, nnf_net_evaluate(net, g_x, g_y, M_BIG, &cost, &accuracy));
-    NO_ALLOC(net, nnf_net_train(net, g_x, g_y, M_BIG, M_BIG / 2, 2, 0, 0, NULL, NULL, NULL));
-    NO_ALLOC(net, nnf_net_saved_size(net, NNF_SAVE_OPTIMIZER_STATE, &size));
-    NO_ALLOC(net, nnf_net_save_mem(net, image, sizeof image, NNF_SAVE_OPTIMIZER_STATE, &size));
-    NO_ALLOC(net, nnf_net_save_mem(net, image, sizeof image, 0, &size));
-    NO_ALLOC(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, (double)opt)); /* unchanged */
-    NO_ALLOC(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 0.05));
-    NO_ALLOC(net, nnf_net_set_param(net, NNF_PARAM_L2_PENALTY, 0.1));
-    NO_ALLOC(net, nnf_net_set_param(net, NNF_PARAM_MOMENTUM, 0.8));
-    NO_ALLOC(net, nnf_net_set_param(net, NNF_PARAM_ADAM_BETA1, 0.8));
-    NO_ALLOC(net, nnf_net_set_param(net, NNF_PARAM_ADAM_BETA2, 0.99));
-    NO_ALLOC(net, nnf_net_set_param(net, NNF_PARAM_ADAM_EPSILON, 1e-7));
-    NO_ALLOC(net, nnf_net_get_param(net, NNF_PARAM_OPTIMIZER, &v));
-    NO_ALLOC(net, nnf_net_set_loss(net, NNF_LOSS_MSE));
-    NO_ALLOC(net, nnf_net_init(net, NNF_INIT_HE, 7));
-    nnf_layer *ly = nnf_net_layer(net, 1);
-    NO_ALLOC(net, nnf_layer_get_weights(ly, w));
-    NO_ALLOC(net, nnf_layer_set_weights(ly, w));
-    NO_ALLOC(net, nnf_layer_get_bias(ly, b));
-    NO_ALLOC(net, nnf_layer_set_bias(ly, b));
-    NO_ALLOC(net, nnf_net_train_step(net, g_x, g_y, M_BIG, &cost));
-    NO_ALLOC(net, nnf_layer_get_weight_grad(ly, w));
-    NO_ALLOC(net, nnf_layer_get_bias_grad(ly, b));
-    nnf_net_destroy(net);
-    assert_int_equal(g_count.live, 0);
-}
-
-static void test_steady_training_and_saving_to_memory_allocate_nothing(void **state)
-{
-    (void)state;
-    no_alloc_at_steady_size(NNF_OPT_SGD);
-    no_alloc_at_steady_size(NNF_OPT_MOMENTUM);
-    no_alloc_at_steady_size(NNF_OPT_ADAM);
-}
-
 /* The harness itself: a counter that never fails sees the calls allocate,
  * and one that fails shows the failure (so 0 points cannot pass silently). */
 static void test_allocator_hook_sees_the_calls(void **state)
@@ -538,6 +468,90 @@ static void test_allocator_hook_sees_the_calls(void **state)
     g_count.fail_at = 0;
     nnf_net_destroy(net);
     assert_int_equal(g_count.live, 0);
+}
+
+/* ---- the first calls on a net (from test_alloc.c) */
+
+enum { A_N0 = 5, A_M = 64 };
+static const size_t g_alloc_units[] = {8, 6, 1};
+static const nnf_act g_alloc_acts[] = {NNF_ACT_RELU, NNF_ACT_TANH, NNF_ACT_SIGMOID};
+static const net_spec g_alloc_spec = {.inputs = A_N0, .depth = 3, .units = g_alloc_units,
+                                      .acts = g_alloc_acts};
+
+/* Fail allocation k = 1, 2, ... of each call until it succeeds: each
+ * failure is NNF_ERR_NOMEM, leaks nothing and changes no parameter. */
+static void test_first_calls_fail_cleanly_at_every_allocation(void **state)
+{
+    (void)state;
+    float x[A_M * A_N0], y[A_M], before[PARAMS_MAX], after[PARAMS_MAX];
+    make_data(x, y, A_M, A_N0, 1, 0);
+
+    for (long k = 1;; k++) { /* nnf_net_create */
+        memset(&g_count, 0, sizeof g_count);
+        g_count.fail_at = k;
+        nnf_net *net = (nnf_net *)&g_count; /* must be reset to NULL on failure */
+        nnf_status st = nnf_net_create(&net, A_N0);
+        if (st == NNF_OK) {
+            nnf_net_destroy(net);
+            break;
+        }
+        assert_int_equal(st, NNF_ERR_NOMEM);
+        assert_null(net);
+        assert_int_equal(g_count.live, 0);
+    }
+
+    int points = 0;
+    for (long k = 1;; k++) { /* nnf_net_add_dense, on a net with a layer */
+        memset(&g_count, 0, sizeof g_count);
+        nnf_net *net = NULL;
+        assert_int_equal(nnf_net_create(&net, A_N0), NNF_OK);
+        assert_int_equal(nnf_net_add_dense(net, 8, NNF_ACT_RELU, NULL), NNF_OK);
+        size_t n = net_params(net, before);
+        g_count.fail_at = g_count.allocs + k;
+        long live = g_count.live;
+        nnf_status st = nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL);
+        if (st == NNF_OK) {
+            nnf_net_destroy(net);
+            break;
+        }
+        points++;
+        assert_int_equal(st, NNF_ERR_NOMEM);
+        assert_int_equal(g_count.live, live);
+        assert_int_equal(nnf_net_depth(net), 1);
+        assert_int_equal(net_params(net, after), n);
+        assert_memory_equal(before, after, n * sizeof(float));
+        g_count.fail_at = 0;
+        assert_int_equal(nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL), NNF_OK);
+        nnf_net_destroy(net);
+        assert_int_equal(g_count.live, 0);
+    }
+    assert_true(points >= 3);
+
+    points = 0;
+    for (long k = 1;; k++) { /* the first train step, then the first forward */
+        memset(&g_count, 0, sizeof g_count);
+        nnf_net *net = net_build(&g_alloc_spec);
+        size_t n = net_params(net, before);
+        g_count.fail_at = g_count.allocs + k;
+        nnf_status st = nnf_net_train_step(net, x, y, A_M, NULL);
+        if (st == NNF_OK)
+            st = nnf_net_forward(net, x, A_M, NULL);
+        if (st == NNF_OK) {
+            nnf_net_destroy(net);
+            break;
+        }
+        points++;
+        assert_int_equal(st, NNF_ERR_NOMEM);
+        assert_true(strstr(nnf_net_errmsg(net), "allocate") != NULL);
+        net_params(net, after);
+        if (k == 1) /* the step itself failed: no parameter moved */
+            assert_memory_equal(before, after, n * sizeof(float));
+        g_count.fail_at = 0;
+        assert_int_equal(nnf_net_train_step(net, x, y, A_M, NULL), NNF_OK);
+        nnf_net_destroy(net);
+        assert_int_equal(g_count.live, 0);
+    }
+    assert_int_equal(points, 2);
 }
 
 /* ---- nnf_net_train's allocations (from test_minibatch.c) */
@@ -641,12 +655,11 @@ static int group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_first_calls_fail_cleanly_at_every_allocation, count_alloc_reset),
         cmocka_unit_test_setup(test_train_failed_allocation_is_nomem_and_changes_nothing,
                                count_alloc_reset),
         cmocka_unit_test_setup(test_allocator_hook_sees_the_calls, count_alloc_reset),
         cmocka_unit_test_setup(test_every_failed_allocation_is_nomem_and_changes_nothing,
-                               count_alloc_reset),
-        cmocka_unit_test_setup(test_steady_training_and_saving_to_memory_allocate_nothing,
                                count_alloc_reset),
     };
     return cmocka_run_group_tests_name("oom", tests, group_setup, group_teardown);
