@@ -1,8 +1,12 @@
 /*
- * test_errors.c - black-box: every bad input through nnfast.h gives its
- * documented status, leaves a message on the net that names the argument,
- * and changes nothing (every weight, bias, gradient and setting is
- * bit-identical to before, and the net goes on working).
+ * test_errors.c - black-box: every bad input of every public call of
+ * nnfast.h, in one place. Each gives its documented status and leaves a
+ * message of its own on the net (in the error buffer, for the loaders)
+ * that names the argument, and changes nothing: every weight, bias,
+ * gradient, setting, optimizer state and seed is bit-identical to before,
+ * and the net goes on working. Also the calls whose computation goes
+ * non-finite, and the message's own rules. (Allocation failures are in
+ * test_oom.c; malformed saved data in test_serialize.c.)
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -79,6 +83,36 @@ static void check_failure(const nnf_net *net, const char *call, nnf_status got, 
         nnf_status got_ = (call);                                              \
         check_failure((net), #call, got_, (want), primed_,                     \
                       (const char *const[]){__VA_ARGS__, NULL});               \
+    } while (0)
+
+/* A loader fails with status want and an error buffer err (a char array)
+ * holding a message of its own with every key (the message is primed
+ * first, as above), and leaves no block allocated. */
+#define PRIMED_ERR "primed: not the loader's message"
+#define NO_KEYS NULL /* a message is due, but no wording is promised */
+
+static void check_load_failure(const char *call, nnf_status got, nnf_status want,
+                               const char *err, long live, const char *const *keys)
+{
+    if (got != want)
+        fail_msg("%s returned %s, expected %s (error buffer: \"%s\")", call,
+                 nnf_status_str(got), nnf_status_str(want), err);
+    if (strcmp(err, PRIMED_ERR) == 0)
+        fail_msg("%s did not write the error buffer", call);
+    for (; *keys; keys++)
+        if (!strstr(err, *keys))
+            fail_msg("%s: message \"%s\" does not contain \"%s\"", call, err, *keys);
+    if (g_count.live != live)
+        fail_msg("%s failed and kept %ld blocks", call, g_count.live - live);
+}
+
+#define EXPECT_LOAD_FAIL(err, want, call, ...)                                 \
+    do {                                                                       \
+        long live_ = g_count.live;                                             \
+        snprintf((err), sizeof(err), "%s", PRIMED_ERR);                        \
+        nnf_status got_ = (call);                                              \
+        check_load_failure(#call, got_, (want), (err), live_,                  \
+                           (const char *const[]){__VA_ARGS__, NULL});          \
     } while (0)
 
 /* ... and the net's parameters and settings (with_grads: and gradients)
@@ -164,6 +198,11 @@ static nnf_net *tiny_net(size_t depth, nnf_act act1, nnf_act act2, nnf_loss loss
     return net;
 }
 
+/* What an out argument holds before a call that must set it to NULL. */
+static int dummy_object;
+#define NOT_NULL_NET ((nnf_net *)(void *)&dummy_object)
+#define NOT_NULL_LAYER ((nnf_layer *)(void *)&dummy_object)
+
 /* The three calls that take a batch, run the same way. */
 enum batch_fn { FORWARD, PREDICT, TRAIN_STEP };
 static const char *const batch_name[] = {"nnf_net_forward", "nnf_net_predict", "nnf_net_train_step"};
@@ -226,6 +265,24 @@ static void test_every_fallible_call_on_a_null_handle_is_arg(void **state)
     assert_int_equal(nnf_net_update(NULL), NNF_ERR_ARG);
     assert_int_equal(nnf_net_train_step(NULL, &X[0][0], &Y[0][0], M, &cost), NNF_ERR_ARG);
     assert_int_equal(nnf_net_predict(NULL, &X[0][0], M, buf), NNF_ERR_ARG);
+    {
+        size_t steps = 99, size = 99;
+        unsigned char bytes[8];
+        nnf_net *copy = NOT_NULL_NET;
+        assert_int_equal(nnf_net_train(NULL, &X[0][0], &Y[0][0], M, 2, 1, 0, 0, NULL, NULL,
+                                       &steps), NNF_ERR_ARG);
+        assert_int_equal(steps, 0);
+        assert_int_equal(nnf_net_evaluate(NULL, &X[0][0], &Y[0][0], M, &cost, &cost),
+                         NNF_ERR_ARG);
+        assert_int_equal(nnf_net_saved_size(NULL, 0, &size), NNF_ERR_ARG);
+        assert_int_equal(size, 99);
+        assert_int_equal(nnf_net_save_mem(NULL, bytes, sizeof bytes, 0, &size), NNF_ERR_ARG);
+        assert_int_equal(size, 0);
+        assert_int_equal(nnf_net_save(NULL, "nnf-errors-null.nnf", 0), NNF_ERR_ARG);
+        assert_int_equal(nnf_net_clone(NULL, &copy), NNF_ERR_ARG);
+        assert_null(copy);
+    }
+    assert_null(fopen("nnf-errors-null.nnf", "rb"));
 }
 
 static void test_net_layer_outside_1_to_depth_is_null(void **state)
@@ -292,10 +349,6 @@ static void test_a_message_stays_until_the_next_failing_call(void **state)
 /* ======================================================================
  * nnf_net_create
  * ====================================================================== */
-
-static int dummy_object;
-#define NOT_NULL_NET ((nnf_net *)(void *)&dummy_object)
-#define NOT_NULL_LAYER ((nnf_layer *)(void *)&dummy_object)
 
 static void test_create_with_out_null_is_arg(void **state)
 {
@@ -558,6 +611,96 @@ static void test_get_slope_with_null_out_is_arg(void **state)
     (void)state;
     EXPECT_STATUS_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_get_slope(nnf_net_layer(net, 1), NULL));
     nnf_net_destroy(net);
+}
+
+/* ======================================================================
+ * Optimizer and L2 settings (nnf_param keys 1..6)
+ * ====================================================================== */
+
+#define N_PARAMS 7
+
+/* Every setting of nnf_param, bit for bit. */
+static void take_settings(nnf_net *net, double *v)
+{
+    for (int k = 0; k < N_PARAMS; k++)
+        assert_ok(net, nnf_net_get_param(net, (nnf_param)k, &v[k]));
+}
+
+/* A net whose optimizer has a state: std_net with optimizer opt, two steps. */
+static nnf_net *net_with_optimizer(nnf_optimizer opt)
+{
+    nnf_net *net = std_net();
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, (double)opt));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_L2_PENALTY, 0.125));
+    for (int i = 0; i < 2; i++)
+        assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
+    return net;
+}
+
+/* set_param(key, each bad value) is ARG with a message naming the setting;
+ * parameters, gradients and every setting are unchanged, and so is the
+ * optimizer's state: afterwards the net trains exactly like a twin that
+ * never saw the failures. */
+static void expect_bad_settings(nnf_param key, const double *bad, size_t n, const char *name)
+{
+    for (int opt = NNF_OPT_SGD; opt <= NNF_OPT_ADAM; opt++) {
+        nnf_net *net = net_with_optimizer((nnf_optimizer)opt);
+        nnf_net *twin = net_with_optimizer((nnf_optimizer)opt);
+        double before[N_PARAMS], after[N_PARAMS];
+        take_settings(net, before);
+        for (size_t i = 0; i < n; i++) {
+            EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_param(net, key, bad[i]),
+                                  "nnf_net_set_param", name);
+            take_settings(net, after);
+            if (memcmp(before, after, sizeof before) != 0)
+                fail_msg("set_param(%d, %g) failed but changed a setting", (int)key, bad[i]);
+        }
+        for (int s = 0; s < 3; s++) {
+            assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
+            assert_ok(twin, nnf_net_train_step(twin, &X[0][0], &Y[0][0], M, NULL));
+        }
+        assert_twins(net, twin, EVERYTHING);
+        nnf_net_destroy(net);
+        nnf_net_destroy(twin);
+    }
+}
+
+static void test_set_optimizer_to_a_non_optimizer_value_is_arg_and_changes_nothing(void **state)
+{
+    const double bad[] = {3.0, -1.0, 0.5, (double)NAN, 2.5, 1e9, (double)INFINITY};
+    (void)state;
+    expect_bad_settings(NNF_PARAM_OPTIMIZER, bad, sizeof bad / sizeof bad[0], "optimizer");
+}
+
+static void test_set_momentum_outside_0_1_is_arg_and_changes_nothing(void **state)
+{
+    const double bad[] = {1.0, -0.1, (double)NAN, 1.5, (double)INFINITY, -(double)INFINITY};
+    (void)state;
+    expect_bad_settings(NNF_PARAM_MOMENTUM, bad, sizeof bad / sizeof bad[0], "momentum");
+}
+
+static void test_set_adam_betas_outside_0_1_is_arg_and_changes_nothing(void **state)
+{
+    const double bad[] = {1.0, -0.1, (double)NAN, 1.5, (double)INFINITY, -(double)INFINITY};
+    (void)state;
+    expect_bad_settings(NNF_PARAM_ADAM_BETA1, bad, sizeof bad / sizeof bad[0], "beta1");
+    expect_bad_settings(NNF_PARAM_ADAM_BETA2, bad, sizeof bad / sizeof bad[0], "beta2");
+}
+
+static void test_set_adam_epsilon_not_positive_or_not_finite_is_arg_and_changes_nothing(void **state)
+{
+    const double bad[] = {0.0, -1.0, (double)INFINITY, -0.0, (double)NAN,
+                          -(double)INFINITY, 1e300 /* infinite as a float */};
+    (void)state;
+    expect_bad_settings(NNF_PARAM_ADAM_EPSILON, bad, sizeof bad / sizeof bad[0], "epsilon");
+}
+
+static void test_set_l2_penalty_negative_or_not_finite_is_arg_and_changes_nothing(void **state)
+{
+    const double bad[] = {-1.0, (double)NAN, (double)INFINITY, -1e-12,
+                          -(double)INFINITY, 1e300 /* infinite as a float */};
+    (void)state;
+    expect_bad_settings(NNF_PARAM_L2_PENALTY, bad, sizeof bad / sizeof bad[0], "L2 penalty");
 }
 
 /* ======================================================================
@@ -1512,94 +1655,249 @@ static void test_evaluate_with_infinity_in_x_is_numeric_and_names_the_callers_ro
     nnf_net_destroy(net);
 }
 
+/* nnf_net_train checks its data as a train step does, and before any step:
+ * x or y NULL, m 0, BCE labels outside [0, 1], a loss that does not fit
+ * the output layer, a net without a layer. */
+static void test_train_with_bad_data_or_net_fails_before_any_step(void **state)
+{
+    nnf_net *net = trained_net();
+    float y[M][N_OUT];
+    size_t steps = 99;
+    (void)state;
+    memcpy(y, Y, sizeof y);
+    y[2][1] = 1.5f;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
+                          nnf_net_train(net, NULL, &Y[0][0], M, 2, 1, 0, 0, NULL, NULL, &steps),
+                          "x is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
+                          nnf_net_train(net, &X[0][0], NULL, M, 2, 1, 0, 0, NULL, NULL, &steps),
+                          "y is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
+                          nnf_net_train(net, &X[0][0], &Y[0][0], 0, 2, 1, 0, 0, NULL, NULL, &steps),
+                          "m is 0");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
+                          nnf_net_train(net, &X[0][0], &y[0][0], M, 2, 1, 1, 0, NULL, NULL, &steps),
+                          "y[2][1] = 1.5", "BCE");
+    assert_ok(net, nnf_net_set_loss(net, NNF_LOSS_CROSS_ENTROPY));
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE,
+                          nnf_net_train(net, &X[0][0], &Y[0][0], M, 2, 1, 0, 0, NULL, NULL, &steps),
+                          "cross-entropy", "softmax");
+    assert_int_equal(steps, 0);
+    nnf_net_destroy(net);
+
+    net = new_net(N_IN, 0, NULL, NULL, NNF_LOSS_MSE);
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE,
+                          nnf_net_train(net, &X[0][0], &Y[0][0], M, 2, 1, 0, 0, NULL, NULL, &steps),
+                          "no layer");
+    assert_int_equal(steps, 0);
+    nnf_net_destroy(net);
+}
+
+/* nnf_net_evaluate fails as a train step would for the same data, and
+ * writes neither result. m above INT_MAX is refused before x is read. */
+static void test_evaluate_with_bad_data_or_net_fails_and_writes_no_result(void **state)
+{
+    nnf_net *net = trained_net();
+    float y[M][N_OUT], cost = 1.0f, accuracy = 2.0f;
+    (void)state;
+    memcpy(y, Y, sizeof y);
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
+                          nnf_net_evaluate(net, NULL, &Y[0][0], M, &cost, &accuracy), "x is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
+                          nnf_net_evaluate(net, &X[0][0], NULL, M, &cost, &accuracy), "y is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
+                          nnf_net_evaluate(net, &X[0][0], &Y[0][0], 0, &cost, &accuracy), "m is 0");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_SHAPE,
+                          nnf_net_evaluate(net, &X[0][0], &Y[0][0], (size_t)INT_MAX + 1, &cost,
+                                           &accuracy), "2147483647");
+    y[4][0] = -0.25f;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
+                          nnf_net_evaluate(net, &X[0][0], &y[0][0], M, &cost, &accuracy),
+                          "y[4][0] = -0.25", "BCE");
+    y[4][0] = NAN;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC,
+                          nnf_net_evaluate(net, &X[0][0], &y[0][0], M, &cost, &accuracy),
+                          "y[4][0] is nan");
+    assert_ok(net, nnf_net_set_loss(net, NNF_LOSS_CROSS_ENTROPY));
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE,
+                          nnf_net_evaluate(net, &X[0][0], &Y[0][0], M, &cost, &accuracy),
+                          "cross-entropy", "softmax");
+    assert_true(cost == 1.0f && accuracy == 2.0f);
+    nnf_net_destroy(net);
+
+    net = new_net(N_IN, 0, NULL, NULL, NNF_LOSS_MSE);
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE,
+                          nnf_net_evaluate(net, &X[0][0], &Y[0][0], M, &cost, &accuracy),
+                          "no layer");
+    assert_true(cost == 1.0f && accuracy == 2.0f);
+    nnf_net_destroy(net);
+}
+
 /* ======================================================================
- * Optimizer and L2 settings (nnf_param keys 1..6)
+ * Saving: nnf_net_saved_size, nnf_net_save_mem, nnf_net_save
  * ====================================================================== */
 
-#define N_PARAMS 7
+/* Flags other than 0 and NNF_SAVE_OPTIMIZER_STATE. */
+static const unsigned bad_flags[] = {2u, 3u, 0x80000000u, ~0u};
+#define N_BAD_FLAGS (sizeof bad_flags / sizeof bad_flags[0])
 
-/* Every setting of nnf_param, bit for bit. */
-static void take_settings(nnf_net *net, double *v)
+static void test_saved_size_with_size_null_or_unknown_flags_is_arg_and_changes_nothing(void **state)
 {
-    for (int k = 0; k < N_PARAMS; k++)
-        assert_ok(net, nnf_net_get_param(net, (nnf_param)k, &v[k]));
-}
-
-/* A net whose optimizer has a state: std_net with optimizer opt, two steps. */
-static nnf_net *net_with_optimizer(nnf_optimizer opt)
-{
-    nnf_net *net = std_net();
-    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, (double)opt));
-    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_L2_PENALTY, 0.125));
-    for (int i = 0; i < 2; i++)
-        assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
-    return net;
-}
-
-/* set_param(key, each bad value) is ARG with a message naming the setting;
- * parameters, gradients and every setting are unchanged, and so is the
- * optimizer's state: afterwards the net trains exactly like a twin that
- * never saw the failures. */
-static void expect_bad_settings(nnf_param key, const double *bad, size_t n, const char *name)
-{
-    for (int opt = NNF_OPT_SGD; opt <= NNF_OPT_ADAM; opt++) {
-        nnf_net *net = net_with_optimizer((nnf_optimizer)opt);
-        nnf_net *twin = net_with_optimizer((nnf_optimizer)opt);
-        double before[N_PARAMS], after[N_PARAMS];
-        take_settings(net, before);
-        for (size_t i = 0; i < n; i++) {
-            EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_param(net, key, bad[i]),
-                                  "nnf_net_set_param", name);
-            take_settings(net, after);
-            if (memcmp(before, after, sizeof before) != 0)
-                fail_msg("set_param(%d, %g) failed but changed a setting", (int)key, bad[i]);
-        }
-        for (int s = 0; s < 3; s++) {
-            assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
-            assert_ok(twin, nnf_net_train_step(twin, &X[0][0], &Y[0][0], M, NULL));
-        }
-        assert_twins(net, twin, EVERYTHING);
-        nnf_net_destroy(net);
-        nnf_net_destroy(twin);
+    nnf_net *net = trained_net();
+    size_t size = 99;
+    (void)state;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_saved_size(net, 0, NULL), "size is NULL");
+    for (size_t i = 0; i < N_BAD_FLAGS; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "flags 0x%x", bad_flags[i]);
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_saved_size(net, bad_flags[i], &size), key,
+                              "unknown bits");
+        assert_int_equal(size, 99);
     }
+    nnf_net_destroy(net);
 }
 
-static void test_set_optimizer_to_a_non_optimizer_value_is_arg_and_changes_nothing(void **state)
+/* buf NULL, unknown flags, or a cap below the saved size (0, 1, one byte
+ * short): ARG, *size 0, and not a byte of the buffer written. Guard bytes
+ * after the exact size stay too. */
+static void test_save_mem_with_buf_null_unknown_flags_or_a_small_cap_writes_nothing(void **state)
 {
-    const double bad[] = {3.0, -1.0, 0.5, (double)NAN, 2.5, 1e9, (double)INFINITY};
+    nnf_net *net = trained_net();
+    size_t need = 0, written = 99;
     (void)state;
-    expect_bad_settings(NNF_PARAM_OPTIMIZER, bad, sizeof bad / sizeof bad[0], "optimizer");
+    assert_ok(net, nnf_net_saved_size(net, 0, &need));
+    unsigned char *buf = malloc(need + 32);
+    assert_non_null(buf);
+    memset(buf, 0xA5, need + 32);
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_save_mem(net, NULL, need, 0, &written),
+                          "buf is NULL");
+    assert_int_equal(written, 0);
+    for (size_t i = 0; i < N_BAD_FLAGS; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "flags 0x%x", bad_flags[i]);
+        written = 99;
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
+                              nnf_net_save_mem(net, buf, need + 32, bad_flags[i], &written), key,
+                              "unknown bits");
+        assert_int_equal(written, 0);
+    }
+    const size_t caps[3] = {0, 1, need - 1};
+    for (int k = 0; k < 3; k++) {
+        char key[48];
+        snprintf(key, sizeof key, "cap = %zu bytes is too small", caps[k]);
+        written = 99;
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_save_mem(net, buf, caps[k], 0, &written),
+                              key);
+        assert_int_equal(written, 0);
+    }
+    for (size_t i = 0; i < need + 32; i++)
+        assert_int_equal(buf[i], 0xA5);
+    assert_ok(net, nnf_net_save_mem(net, buf, need, 0, &written));
+    assert_int_equal(written, need);
+    for (size_t i = need; i < need + 32; i++)
+        assert_int_equal(buf[i], 0xA5);
+    free(buf);
+    nnf_net_destroy(net);
 }
 
-static void test_set_momentum_outside_0_1_is_arg_and_changes_nothing(void **state)
+/* (In the build tree, the tests' working directory.) */
+#define SAVE_PATH "nnf-errors-save.nnf"
+
+static void test_save_with_path_null_or_unknown_flags_is_arg_and_creates_no_file(void **state)
 {
-    const double bad[] = {1.0, -0.1, (double)NAN, 1.5, (double)INFINITY, -(double)INFINITY};
+    nnf_net *net = trained_net();
     (void)state;
-    expect_bad_settings(NNF_PARAM_MOMENTUM, bad, sizeof bad / sizeof bad[0], "momentum");
+    (void)remove(SAVE_PATH);
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_save(net, NULL, 0), "path is NULL");
+    for (size_t i = 0; i < N_BAD_FLAGS; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "flags 0x%x", bad_flags[i]);
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_save(net, SAVE_PATH, bad_flags[i]), key,
+                              "unknown bits");
+    }
+    FILE *f = fopen(SAVE_PATH, "rb");
+    if (f) {
+        fclose(f);
+        fail_msg("a failed nnf_net_save created %s", SAVE_PATH);
+    }
+    nnf_net_destroy(net);
 }
 
-static void test_set_adam_betas_outside_0_1_is_arg_and_changes_nothing(void **state)
+/* ======================================================================
+ * Loading: nnf_net_load_mem, nnf_net_load; nnf_net_clone
+ * ====================================================================== */
+
+/* out NULL, or no data (buf or path NULL): ARG, *out NULL. (The message
+ * says only what the header promises: the call's name first.) */
+static void test_load_with_out_null_or_no_data_is_arg(void **state)
 {
-    const double bad[] = {1.0, -0.1, (double)NAN, 1.5, (double)INFINITY, -(double)INFINITY};
+    nnf_net *src = trained_net(), *net = NOT_NULL_NET;
+    unsigned char image[1024];
+    size_t size = 0;
+    char err[256];
     (void)state;
-    expect_bad_settings(NNF_PARAM_ADAM_BETA1, bad, sizeof bad / sizeof bad[0], "beta1");
-    expect_bad_settings(NNF_PARAM_ADAM_BETA2, bad, sizeof bad / sizeof bad[0], "beta2");
+    assert_ok(src, nnf_net_save_mem(src, image, sizeof image, 0, &size));
+    EXPECT_LOAD_FAIL(err, NNF_ERR_ARG, nnf_net_load_mem(NULL, image, size, err, sizeof err), NO_KEYS);
+    EXPECT_LOAD_FAIL(err, NNF_ERR_ARG, nnf_net_load_mem(&net, NULL, size, err, sizeof err), NO_KEYS);
+    assert_null(net);
+    EXPECT_LOAD_FAIL(err, NNF_ERR_ARG, nnf_net_load(NULL, "nnf-errors.nnf", err, sizeof err), NO_KEYS);
+    net = NOT_NULL_NET;
+    EXPECT_LOAD_FAIL(err, NNF_ERR_ARG, nnf_net_load(&net, NULL, err, sizeof err), NO_KEYS);
+    assert_null(net);
+    /* the same bytes do load */
+    assert_int_equal(nnf_net_load_mem(&net, image, size, err, sizeof err), NNF_OK);
+    nnf_net_destroy(net);
+    nnf_net_destroy(src);
 }
 
-static void test_set_adam_epsilon_not_positive_or_not_finite_is_arg_and_changes_nothing(void **state)
+/* The error buffer may be NULL or of any size: the message is cut to fit,
+ * ends in '\0', and nothing is written past errbuf_size (0: not even the
+ * '\0'); what is left is the start of the whole message. For bad bytes and
+ * for a file that cannot be opened. */
+static void test_load_with_a_null_or_tiny_error_buffer_cuts_the_message_safely(void **state)
 {
-    const double bad[] = {0.0, -1.0, (double)INFINITY, -0.0, (double)NAN,
-                          -(double)INFINITY, 1e300 /* infinite as a float */};
+    static const unsigned char junk[40] = "this is not a model at all, not at all";
+    const char *missing = "nnf-errors-no-such-dir/no-such-file.nnf";
+    nnf_net *net = NOT_NULL_NET;
+    char full[256], err[16];
     (void)state;
-    expect_bad_settings(NNF_PARAM_ADAM_EPSILON, bad, sizeof bad / sizeof bad[0], "epsilon");
+    EXPECT_LOAD_FAIL(full, NNF_ERR_FORMAT, nnf_net_load_mem(&net, junk, sizeof junk, full,
+                                                            sizeof full), "wrong magic number");
+    assert_null(net);
+    assert_int_equal(nnf_net_load_mem(&net, junk, sizeof junk, NULL, 100), NNF_ERR_FORMAT);
+    memset(err, 'X', sizeof err);
+    assert_int_equal(nnf_net_load_mem(&net, junk, sizeof junk, err, 0), NNF_ERR_FORMAT);
+    assert_int_equal(err[0], 'X');
+    assert_int_equal(nnf_net_load_mem(&net, junk, sizeof junk, err, 1), NNF_ERR_FORMAT);
+    assert_int_equal(err[0], '\0');
+    assert_int_equal(err[1], 'X');
+    assert_int_equal(nnf_net_load_mem(&net, junk, sizeof junk, err, 8), NNF_ERR_FORMAT);
+    assert_int_equal(strlen(err), 7);
+    assert_int_equal(err[8], 'X');
+    assert_memory_equal(err, full, 7);
+
+    EXPECT_LOAD_FAIL(full, NNF_ERR_IO, nnf_net_load(&net, missing, full, sizeof full), missing,
+                     "cannot open");
+    assert_null(net);
+    assert_int_equal(nnf_net_load(&net, missing, NULL, 0), NNF_ERR_IO);
+    memset(err, 'X', sizeof err);
+    assert_int_equal(nnf_net_load(&net, missing, err, 1), NNF_ERR_IO);
+    assert_int_equal(err[0], '\0');
+    assert_int_equal(err[1], 'X');
+    assert_int_equal(nnf_net_load(&net, missing, err, 5), NNF_ERR_IO);
+    assert_int_equal(strlen(err), 4);
+    assert_int_equal(err[5], 'X');
+    assert_memory_equal(err, full, 4);
+    assert_null(net);
 }
 
-static void test_set_l2_penalty_negative_or_not_finite_is_arg_and_changes_nothing(void **state)
+static void test_clone_with_out_null_is_arg_and_changes_nothing(void **state)
 {
-    const double bad[] = {-1.0, (double)NAN, (double)INFINITY, -1e-12,
-                          -(double)INFINITY, 1e300 /* infinite as a float */};
+    nnf_net *net = trained_net();
     (void)state;
-    expect_bad_settings(NNF_PARAM_L2_PENALTY, bad, sizeof bad / sizeof bad[0], "L2 penalty");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_clone(net, NULL), "out is NULL");
+    assert_trains(net);
+    nnf_net_destroy(net);
 }
 
 /* ======================================================================
@@ -1684,6 +1982,11 @@ int main(void)
         T(test_set_slope_outside_0_1_or_not_finite_is_arg_and_keeps_the_slope),
         T(test_set_slope_on_a_layer_that_is_not_leaky_relu_is_state),
         T(test_get_slope_with_null_out_is_arg),
+        T(test_set_optimizer_to_a_non_optimizer_value_is_arg_and_changes_nothing),
+        T(test_set_momentum_outside_0_1_is_arg_and_changes_nothing),
+        T(test_set_adam_betas_outside_0_1_is_arg_and_changes_nothing),
+        T(test_set_adam_epsilon_not_positive_or_not_finite_is_arg_and_changes_nothing),
+        T(test_set_l2_penalty_negative_or_not_finite_is_arg_and_changes_nothing),
         T(test_layer_copies_with_a_null_buffer_are_arg_and_change_nothing),
         T(test_set_weights_with_nan_or_infinity_is_numeric_and_changes_nothing),
         T(test_set_bias_with_nan_or_infinity_is_numeric_and_changes_nothing),
@@ -1729,12 +2032,15 @@ int main(void)
         T(test_train_with_zero_batch_size_or_epochs_is_arg_and_changes_nothing),
         T(test_train_with_nan_in_x_fails_before_any_step_and_names_the_row),
         T(test_train_whose_step_diverges_stops_there_and_keeps_the_last_good_parameters),
+        T(test_train_with_bad_data_or_net_fails_before_any_step),
         T(test_evaluate_with_infinity_in_x_is_numeric_and_names_the_callers_row),
-        T(test_set_optimizer_to_a_non_optimizer_value_is_arg_and_changes_nothing),
-        T(test_set_momentum_outside_0_1_is_arg_and_changes_nothing),
-        T(test_set_adam_betas_outside_0_1_is_arg_and_changes_nothing),
-        T(test_set_adam_epsilon_not_positive_or_not_finite_is_arg_and_changes_nothing),
-        T(test_set_l2_penalty_negative_or_not_finite_is_arg_and_changes_nothing),
+        T(test_evaluate_with_bad_data_or_net_fails_and_writes_no_result),
+        T(test_saved_size_with_size_null_or_unknown_flags_is_arg_and_changes_nothing),
+        T(test_save_mem_with_buf_null_unknown_flags_or_a_small_cap_writes_nothing),
+        T(test_save_with_path_null_or_unknown_flags_is_arg_and_creates_no_file),
+        T(test_load_with_out_null_or_no_data_is_arg),
+        T(test_load_with_a_null_or_tiny_error_buffer_cuts_the_message_safely),
+        T(test_clone_with_out_null_is_arg_and_changes_nothing),
         T(test_a_net_after_many_failed_calls_trains_exactly_like_an_untouched_twin),
     };
     return cmocka_run_group_tests(tests, count_alloc_install, count_alloc_remove);
