@@ -90,20 +90,49 @@ void assert_grads_finite(nnf_net *net, const char *what)
     assert_finite(net, 1, what);
 }
 
-void assert_trains(nnf_net *net)
+/* One train step on make_data of m samples (one-hot rows for
+ * cross-entropy): its status, and its cost in *cost (may be NULL). */
+static nnf_status step_on_data(nnf_net *net, size_t m, float *cost)
 {
-    enum { M = 4 };
     size_t n_in = nnf_net_inputs(net), n_out = nnf_net_outputs(net);
-    float *x = malloc(M * n_in * sizeof(float)), *y = malloc(M * n_out * sizeof(float));
-    float cost = NAN;
+    float *x = malloc(m * n_in * sizeof(float)), *y = malloc(m * n_out * sizeof(float));
+    nnf_loss loss = NNF_LOSS_BCE;
     assert_true(x && y);
-    make_data(x, y, M, n_in, n_out, 0);
-    nnf_status st = nnf_net_train_step(net, x, y, M, &cost);
+    assert_ok(net, nnf_net_get_loss(net, &loss));
+    make_data(x, y, m, n_in, n_out, loss == NNF_LOSS_CROSS_ENTROPY);
+    nnf_status st = nnf_net_train_step(net, x, y, m, cost);
     free(x);
     free(y);
-    assert_ok(net, st);
+    return st;
+}
+
+void train_steps(nnf_net *net, int steps)
+{
+    for (int s = 0; s < steps; s++)
+        assert_ok(net, step_on_data(net, 8, NULL));
+}
+
+void assert_trains(nnf_net *net)
+{
+    float cost = NAN;
+    assert_ok(net, step_on_data(net, 4, &cost));
     assert_true(isfinite(cost));
     assert_params_finite(net, "after a train step");
+}
+
+nnf_net *mixed_net(void)
+{
+    static const size_t units[] = {6, 5, 3};
+    static const nnf_act acts[] = {NNF_ACT_LEAKY_RELU, NNF_ACT_RELU, NNF_ACT_SOFTMAX};
+    static const double settings[7] = {0.03, NNF_OPT_MOMENTUM, 0.7, 0.8, 0.99, 1e-6, 0.002};
+    nnf_net *net = net_build(&(net_spec){.inputs = 4, .depth = 3, .units = units, .acts = acts,
+                                         .loss = NNF_LOSS_CROSS_ENTROPY,
+                                         .init = NNF_INIT_XAVIER, .seed = 77});
+    assert_ok(net, nnf_layer_set_slope(nnf_net_layer(net, 1), 0.3f));
+    for (int k = 0; k < 7; k++)
+        assert_ok(net, nnf_net_set_param(net, (nnf_param)k, settings[k]));
+    train_steps(net, 3);
+    return net;
 }
 
 void pair_sync_layer(pair *p, size_t l)

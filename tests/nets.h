@@ -42,6 +42,15 @@ void make_data(float *x, float *y, size_t m, size_t n_in, size_t n_out, int oneh
 /* Largest |sum_k a_k - 1| over m rows of n outputs: 0 for softmax outputs. */
 double worst_row_sum(const float *out, size_t n, size_t m);
 
+/* steps train steps on 8 samples of make_data (one-hot rows for
+ * cross-entropy), each of which must succeed. */
+void train_steps(nnf_net *net, int steps);
+
+/* 4 -> 6 leaky ReLU (slope 0.3) -> 5 ReLU -> 3 softmax, cross-entropy,
+ * Xavier from seed 77, momentum, every setting away from its default, and
+ * trained 3 steps: a net with something to lose in every field. */
+nnf_net *mixed_net(void);
+
 /* ---- checks */
 
 /* Every weight and bias of net is finite (what names the case); every dW

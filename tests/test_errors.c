@@ -380,16 +380,6 @@ static void test_create_with_inputs_above_int_max_is_shape_and_int_max_is_accept
     nnf_net_destroy(net);
 }
 
-static void test_create_when_allocation_fails_is_nomem_and_sets_out_to_null(void **state)
-{
-    nnf_net *net = NOT_NULL_NET;
-    (void)state;
-    count_alloc_budget(0);
-    assert_int_equal(nnf_net_create(&net, N_IN), NNF_ERR_NOMEM);
-    assert_null(net);
-    count_alloc_budget(-1);
-}
-
 /* ======================================================================
  * nnf_net_add_dense
  * ====================================================================== */
@@ -467,33 +457,6 @@ static void test_add_dense_of_int_max_by_int_max_weights_fails_without_adding_a_
     assert_unchanged(net, &before, EVERYTHING, "add_dense(INT_MAX x INT_MAX)");
     snapshot_free(&before);
     assert_int_equal(nnf_net_outputs(net), 0);
-    nnf_net_destroy(net);
-}
-
-/* The fifth layer allocates the layer, a bigger layer list, and the two
- * arenas: refusing the first, second, third or fourth allocation is NOMEM
- * and leaves the four layers as they were. */
-static void test_add_dense_when_an_allocation_fails_is_nomem_and_changes_nothing(void **state)
-{
-    const size_t units[] = {4, 3, 2, 2};
-    const nnf_act acts[] = {NNF_ACT_RELU, NNF_ACT_TANH, NNF_ACT_LEAKY_RELU, NNF_ACT_SIGMOID};
-    nnf_net *net = new_net(N_IN, 4, units, acts, NNF_LOSS_BCE);
-    nnf_layer *layer;
-    (void)state;
-    assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
-    for (long k = 0; k < 4; k++) {
-        layer = NOT_NULL_LAYER;
-        count_alloc_budget(k);
-        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NOMEM, nnf_net_add_dense(net, 2, NNF_ACT_SIGMOID, &layer),
-                              "nnf_net_add_dense", "allocate", "layer 5");
-        count_alloc_budget(-1);
-        assert_null(layer);
-    }
-    assert_trains(net);
-    assert_ok(net, nnf_net_add_dense(net, 2, NNF_ACT_SIGMOID, &layer));
-    assert_int_equal(nnf_net_depth(net), 5);
-    assert_ptr_equal(layer, nnf_net_layer(net, 5));
-    assert_trains(net);
     nnf_net_destroy(net);
 }
 
@@ -1011,55 +974,6 @@ static void test_forward_with_a_non_finite_output_is_numeric_and_discards_the_fo
     assert_ok(net, nnf_net_forward(net, x, 2, out));
     assert_ok(net, nnf_net_backward(net, y, NULL));
     nnf_net_destroy(net);
-}
-
-/* When the workspace (or the copy of x) cannot be allocated, forward,
- * predict and train_step are NOMEM and change nothing. */
-static void test_batch_calls_when_allocation_fails_are_nomem_and_change_nothing(void **state)
-{
-    (void)state;
-    for (int fn = FORWARD; fn <= TRAIN_STEP; fn++) {
-        nnf_net *net = std_net();
-        count_alloc_budget(0);
-        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NOMEM,
-                              run_batch((enum batch_fn)fn, net, &X[0][0], &Y[0][0], M),
-                              "allocate", "m = 5");
-        count_alloc_budget(-1);
-        assert_trains(net);
-        nnf_net_destroy(net);
-    }
-}
-
-static void test_forward_when_the_copy_of_x_cannot_be_allocated_is_nomem(void **state)
-{
-    nnf_net *net = std_net();
-    (void)state;
-    count_alloc_budget(1); /* the workspace, not the copy of x */
-    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NOMEM, nnf_net_forward(net, &X[0][0], M, NULL),
-                          "nnf_net_forward", "allocate", "for x");
-    count_alloc_budget(-1);
-    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], NULL),
-                          "no forward pass");
-    assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
-    assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
-    nnf_net_destroy(net);
-}
-
-/* A workspace that cannot grow keeps the forward pass of the smaller batch. */
-static void test_forward_whose_workspace_cannot_grow_keeps_the_stored_forward_pass(void **state)
-{
-    nnf_net *net = std_net(), *twin = std_net();
-    (void)state;
-    assert_ok(net, nnf_net_forward(net, &X[0][0], 2, NULL));
-    assert_ok(twin, nnf_net_forward(twin, &X[0][0], 2, NULL));
-    count_alloc_budget(0);
-    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NOMEM, nnf_net_forward(net, &X[0][0], M, NULL), "allocate");
-    count_alloc_budget(-1);
-    assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
-    assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
-    assert_twins(net, twin, EVERYTHING);
-    nnf_net_destroy(net);
-    nnf_net_destroy(twin);
 }
 
 /* ======================================================================
@@ -1967,12 +1881,10 @@ int main(void)
         T(test_create_with_out_null_is_arg),
         T(test_create_with_zero_inputs_is_arg_and_sets_out_to_null),
         T(test_create_with_inputs_above_int_max_is_shape_and_int_max_is_accepted),
-        T(test_create_when_allocation_fails_is_nomem_and_sets_out_to_null),
         T(test_add_dense_with_zero_units_is_arg_and_changes_nothing),
         T(test_add_dense_with_unknown_act_is_arg_and_changes_nothing),
         T(test_add_dense_with_units_above_int_max_is_shape_and_changes_nothing),
         T(test_add_dense_of_int_max_by_int_max_weights_fails_without_adding_a_layer),
-        T(test_add_dense_when_an_allocation_fails_is_nomem_and_changes_nothing),
         T(test_set_loss_with_unknown_loss_is_arg_and_keeps_the_loss),
         T(test_get_loss_with_null_out_is_arg),
         T(test_set_param_with_unknown_key_is_arg_and_changes_nothing),
@@ -2003,9 +1915,6 @@ int main(void)
         T(test_predict_with_y_null_is_arg_and_changes_nothing),
         T(test_failed_forward_or_predict_keeps_the_stored_forward_pass),
         T(test_forward_with_a_non_finite_output_is_numeric_and_discards_the_forward_pass),
-        T(test_batch_calls_when_allocation_fails_are_nomem_and_change_nothing),
-        T(test_forward_when_the_copy_of_x_cannot_be_allocated_is_nomem),
-        T(test_forward_whose_workspace_cannot_grow_keeps_the_stored_forward_pass),
         T(test_backward_without_a_forward_pass_is_state),
         T(test_backward_twice_after_one_forward_is_state_and_keeps_the_gradients),
         T(test_backward_with_y_null_is_arg_and_keeps_the_forward_pass),

@@ -1,11 +1,14 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_oom.c - black-box: every allocation failure (libuv's test-loop-oom,
- * sqlite's OOM tests). For each public call that can allocate, allocation
- * k = 1, 2, ... of the call is made to fail until the call succeeds. Each
- * failure must be NNF_ERR_NOMEM with a message, leak nothing, leave *out
- * NULL, and leave the net bit-identical (parameters, settings, optimizer
- * state) and usable; the same call then succeeds once allocations do.
- * Calls that must not allocate are shown to allocate nothing.
+ * test_oom.c - black-box: every allocation failure, in one place (libuv's
+ * test-loop-oom, sqlite's OOM tests). For each public call that can
+ * allocate, allocation k = 1, 2, ... of the call is made to fail until the
+ * call succeeds. Each failure must fail cleanly: NNF_ERR_NOMEM with a
+ * message saying so, nothing leaked, *out NULL, the net bit-identical
+ * (architecture, settings, parameters, gradients, optimizer state and seed)
+ * and usable, files as they were; the same call then succeeds once
+ * allocations do, making exactly the allocations that were failed one by
+ * one. (That calls at a steady size allocate nothing is in test_memory.c.)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
@@ -15,6 +18,9 @@
 #include <cmocka.h>
 
 #include "assert_ok.h"
+#include "count_alloc.h"
+#include "nets.h"
+#include "snapshot.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -24,10 +30,6 @@
 #include <unistd.h>
 
 #include "nnfast.h"
-#include "count_alloc.h"
-#include "nets.h"
-#include "params.h"
-#include "snapshot.h"
 
 /* ---- data: up to M_BIG samples of at most N_MAX features or outputs */
 
@@ -35,14 +37,21 @@ enum { N_IN = 3, N_HID = 4, N_OUT = 2, N_MAX = 4, M_SMALL = 2, M_BIG = 8 };
 
 static float g_x[M_BIG * N_MAX], g_y[M_BIG * N_MAX];
 
-/* a scratch directory (mkdtemp) for nnf_net_save / nnf_net_load */
-static char g_dir[64];
-static char g_load_path[128], g_save_path[128];
-
-/* a saved Adam net with its optimizer state, for the load cases */
+/* Saved nets, with their optimizer state, for the load cases: in memory
+ * and in a file of the scratch directory. */
 #define IMAGE_CAP 4096
-static unsigned char g_image[IMAGE_CAP];
-static size_t g_image_size;
+
+typedef struct saved {
+    unsigned char bytes[IMAGE_CAP];
+    size_t size;
+    char path[128];
+} saved;
+
+static saved g_adam;  /* net_adam() below */
+static saved g_mixed; /* mixed_net() of nets.h: three layers, momentum, softmax */
+
+/* a scratch directory (mkdtemp) for nnf_net_save and nnf_net_load */
+static char g_dir[64], g_save_path[128];
 
 /* ---- nets the calls work on (built with allocation working) */
 
@@ -78,7 +87,8 @@ static nnf_net *net_trained(void)
     return net;
 }
 
-/* Four layers: the fifth outgrows the layer array. */
+/* Four layers, trained a step (so it holds gradients): the fifth layer
+ * outgrows the layer array. */
 static nnf_net *net_four(void)
 {
     nnf_net *net = net_empty();
@@ -86,6 +96,7 @@ static nnf_net *net_four(void)
     assert_ok(net, nnf_net_add_dense(net, N_HID, NNF_ACT_RELU, NULL));
     assert_ok(net, nnf_net_add_dense(net, N_HID, NNF_ACT_LEAKY_RELU, NULL));
     assert_ok(net, nnf_net_add_dense(net, N_OUT, NNF_ACT_SIGMOID, NULL));
+    assert_ok(net, nnf_net_train_step(net, g_x, g_y, M_SMALL, NULL));
     return net;
 }
 
@@ -126,18 +137,15 @@ static nnf_net *net_forwarded(void)
     return net;
 }
 
-/* ---- sizes of the nets above */
-
-#define MAX_W 32
-#define MAX_U 8
-
 /* ---- the calls under test: net is the case's net (NULL for create and
  * load), *out receives a new net (create, load, clone) */
 
-typedef nnf_status (*call_fn)(nnf_net *net, nnf_net **out);
+struct oom_case;
+typedef nnf_status (*call_fn)(const struct oom_case *c, nnf_net *net, nnf_net **out);
 
-static nnf_status call_create(nnf_net *net, nnf_net **out)
+static nnf_status call_create(const struct oom_case *c, nnf_net *net, nnf_net **out)
 {
+    (void)c;
     (void)net;
     return nnf_net_create(out, N_IN);
 }
@@ -154,52 +162,69 @@ static nnf_status add_layer(nnf_net *net, size_t units, nnf_act act)
     return st;
 }
 
-static nnf_status call_add_dense_sigmoid(nnf_net *net, nnf_net **out)
+static nnf_status call_add_dense_sigmoid(const struct oom_case *c, nnf_net *net, nnf_net **out)
 {
+    (void)c;
     (void)out;
     return add_layer(net, N_OUT, NNF_ACT_SIGMOID);
 }
 
-static nnf_status call_add_dense_fifth(nnf_net *net, nnf_net **out)
+static nnf_status call_add_dense_fifth(const struct oom_case *c, nnf_net *net, nnf_net **out)
 {
+    (void)c;
     (void)out;
     return add_layer(net, 3, NNF_ACT_LINEAR);
 }
 
-static nnf_status call_set_momentum(nnf_net *net, nnf_net **out)
+static nnf_status call_set_momentum(const struct oom_case *c, nnf_net *net, nnf_net **out)
 {
+    (void)c;
     (void)out;
     return nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_MOMENTUM);
 }
 
-static nnf_status call_set_adam(nnf_net *net, nnf_net **out)
+static nnf_status call_set_adam(const struct oom_case *c, nnf_net *net, nnf_net **out)
 {
+    (void)c;
     (void)out;
     return nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM);
 }
 
-static nnf_status call_forward_big(nnf_net *net, nnf_net **out)
+static nnf_status call_forward_big(const struct oom_case *c, nnf_net *net, nnf_net **out)
 {
+    (void)c;
     (void)out;
     float y[M_BIG * N_MAX];
     return nnf_net_forward(net, g_x, M_BIG, y);
 }
 
-static nnf_status call_train_step_big(nnf_net *net, nnf_net **out)
+/* At the size of the net's workspace: only the copy of x is new. */
+static nnf_status call_forward_small(const struct oom_case *c, nnf_net *net, nnf_net **out)
 {
+    (void)c;
+    (void)out;
+    float y[M_SMALL * N_MAX];
+    return nnf_net_forward(net, g_x, M_SMALL, y);
+}
+
+static nnf_status call_train_step_big(const struct oom_case *c, nnf_net *net, nnf_net **out)
+{
+    (void)c;
     (void)out;
     return nnf_net_train_step(net, g_x, g_y, M_BIG, NULL);
 }
 
-static nnf_status call_predict_big(nnf_net *net, nnf_net **out)
+static nnf_status call_predict_big(const struct oom_case *c, nnf_net *net, nnf_net **out)
 {
+    (void)c;
     (void)out;
     float y[M_BIG * N_MAX];
     return nnf_net_predict(net, g_x, M_BIG, y);
 }
 
-static nnf_status call_train_in_order(nnf_net *net, nnf_net **out)
+static nnf_status call_train_in_order(const struct oom_case *c, nnf_net *net, nnf_net **out)
 {
+    (void)c;
     (void)out;
     size_t steps = 99;
     nnf_status st = nnf_net_train(net, g_x, g_y, M_BIG, M_BIG / 2, 2, 0, 0, NULL, NULL, &steps);
@@ -207,8 +232,9 @@ static nnf_status call_train_in_order(nnf_net *net, nnf_net **out)
     return st;
 }
 
-static nnf_status call_train_shuffled(nnf_net *net, nnf_net **out)
+static nnf_status call_train_shuffled(const struct oom_case *c, nnf_net *net, nnf_net **out)
 {
+    (void)c;
     (void)out;
     size_t steps = 99;
     nnf_status st = nnf_net_train(net, g_x, g_y, M_BIG, 3, 2, 1, 42, NULL, NULL, &steps);
@@ -216,8 +242,9 @@ static nnf_status call_train_shuffled(nnf_net *net, nnf_net **out)
     return st;
 }
 
-static nnf_status call_evaluate_big(nnf_net *net, nnf_net **out)
+static nnf_status call_evaluate_big(const struct oom_case *c, nnf_net *net, nnf_net **out)
 {
+    (void)c;
     (void)out;
     float cost = NAN, accuracy = NAN;
     nnf_status st = nnf_net_evaluate(net, g_x, g_y, M_BIG, &cost, &accuracy);
@@ -235,92 +262,140 @@ static void assert_no_stray_files(void)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         const char *n = e->d_name;
-        if (strcmp(n, ".") && strcmp(n, "..") && strcmp(n, "load.nnf") && strcmp(n, "saved.nnf"))
+        if (strcmp(n, ".") && strcmp(n, "..") && strcmp(n, "adam.nnf") && strcmp(n, "mixed.nnf")
+            && strcmp(n, "saved.nnf"))
             fail_msg("stray file %s/%s", g_dir, n);
     }
     closedir(d);
 }
 
-static nnf_status call_save_file(nnf_net *net, nnf_net **out)
+static void write_file(const char *path, const void *bytes, size_t size)
 {
-    (void)out;
-    (void)unlink(g_save_path);
-    nnf_status st = nnf_net_save(net, g_save_path, NNF_SAVE_OPTIMIZER_STATE);
-    assert_no_stray_files();
-    if (st != NNF_OK) {
-        assert_int_equal(access(g_save_path, F_OK), -1);
-        return st;
-    }
-    /* the file holds exactly what nnf_net_save_mem writes */
-    unsigned char want[IMAGE_CAP], got[IMAGE_CAP + 1];
-    size_t size = 0;
-    assert_ok(net, nnf_net_save_mem(net, want, sizeof want, NNF_SAVE_OPTIMIZER_STATE, &size));
-    FILE *f = fopen(g_save_path, "rb");
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, size, f), size);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void assert_file_holds(const char *path, const void *bytes, size_t size)
+{
+    unsigned char got[IMAGE_CAP + 1];
+    FILE *f = fopen(path, "rb");
     assert_non_null(f);
     size_t n = fread(got, 1, sizeof got, f);
     fclose(f);
     assert_int_equal(n, size);
-    assert_memory_equal(got, want, size);
+    assert_memory_equal(got, bytes, size);
+}
+
+/* Over an older model: a failed save leaves it whole, a successful one
+ * writes exactly what nnf_net_save_mem writes. */
+static nnf_status call_save_file(const struct oom_case *c, nnf_net *net, nnf_net **out)
+{
+    static const char old[] = "an older model, which a failed save must keep whole";
+    (void)c;
+    (void)out;
+    write_file(g_save_path, old, sizeof old);
+    nnf_status st = nnf_net_save(net, g_save_path, NNF_SAVE_OPTIMIZER_STATE);
+    assert_no_stray_files();
+    if (st != NNF_OK) {
+        assert_file_holds(g_save_path, old, sizeof old);
+        return st;
+    }
+    unsigned char want[IMAGE_CAP];
+    size_t size = 0;
+    assert_ok(net, nnf_net_save_mem(net, want, sizeof want, NNF_SAVE_OPTIMIZER_STATE, &size));
+    assert_file_holds(g_save_path, want, size);
     return st;
 }
 
-static nnf_status call_load_mem(nnf_net *net, nnf_net **out)
+/* The loaders report in their error buffer: it must say what failed. */
+static void check_load_message(const char *fn, nnf_status st, const char *err)
+{
+    if (st != NNF_OK && !strstr(err, "memory") && !strstr(err, "allocat"))
+        fail_msg("%s: %s: message \"%s\" does not say so", fn, nnf_status_str(st), err);
+}
+
+static const saved *image_of(const struct oom_case *c);
+
+static nnf_status call_load_mem(const struct oom_case *c, nnf_net *net, nnf_net **out)
 {
     (void)net;
     char err[256] = "x";
-    nnf_status st = nnf_net_load_mem(out, g_image, g_image_size, err, sizeof err);
-    if (st != NNF_OK && !strstr(err, "memory") && !strstr(err, "allocat"))
-        fail_msg("nnf_net_load_mem: %s: message \"%s\" does not say so", nnf_status_str(st), err);
+    const saved *im = image_of(c);
+    nnf_status st = nnf_net_load_mem(out, im->bytes, im->size, err, sizeof err);
+    check_load_message("nnf_net_load_mem", st, err);
     return st;
 }
 
-static nnf_status call_load_file(nnf_net *net, nnf_net **out)
+static nnf_status call_load_file(const struct oom_case *c, nnf_net *net, nnf_net **out)
 {
     (void)net;
     char err[256] = "x";
-    nnf_status st = nnf_net_load(out, g_load_path, err, sizeof err);
-    if (st != NNF_OK && !strstr(err, "memory") && !strstr(err, "allocat"))
-        fail_msg("nnf_net_load: %s: message \"%s\" does not say so", nnf_status_str(st), err);
+    nnf_status st = nnf_net_load(out, image_of(c)->path, err, sizeof err);
+    check_load_message("nnf_net_load", st, err);
     return st;
 }
 
-static nnf_status call_clone(nnf_net *net, nnf_net **out)
+static nnf_status call_clone(const struct oom_case *c, nnf_net *net, nnf_net **out)
 {
+    (void)c;
     return nnf_net_clone(net, out);
 }
 
 /* ---- checks after a failure beyond the common ones */
 
-/* A failed forward keeps the stored forward pass (only a non-finite
- * output discards it): its backward still works. */
+/* A failed forward keeps the stored forward pass (only a non-finite output
+ * discards it): its backward gives what a twin that never failed gets. */
 static void keeps_forward_pass(nnf_net *net)
 {
+    nnf_net *twin = net_forwarded();
     assert_ok(net, nnf_net_backward(net, g_y, NULL));
+    assert_ok(twin, nnf_net_backward(twin, g_y, NULL));
+    assert_twins(net, twin, SNAP_GRADS | SNAP_STATE);
+    nnf_net_destroy(twin);
+}
+
+/* A failed forward on a net without a stored forward pass leaves none. */
+static void has_no_forward_pass(nnf_net *net)
+{
+    assert_int_equal(nnf_net_backward(net, g_y, NULL), NNF_ERR_STATE);
 }
 
 /* ---- the harness */
 
 typedef struct oom_case {
-    const char *name;
+    const char *name;        /* the call, then what is special about the case */
     nnf_net *(*setup)(void); /* the net the call works on; NULL: none */
     call_fn call;
     int makes_net;           /* the call creates *out */
-    const unsigned char *want_image; /* *out must save to this (NULL: skip) */
+    const saved *image;      /* loads: what they read, and *out must save to */
     void (*after_failure)(nnf_net *net); /* extra check (NULL: none) */
+    const char *first_says;  /* in the message when the first allocation fails */
     int min_points;          /* allocations the call must make at least */
 } oom_case;
 
-/* The image the new net *out must save to: the source for clone. */
+static const saved *image_of(const oom_case *c)
+{
+    assert_non_null(c->image);
+    return c->image;
+}
+
+/* The new net *out saves to the source's bytes: the clone's source, or the
+ * image a load read. */
 static void check_new_net(const oom_case *c, nnf_net *src, nnf_net *out)
 {
     unsigned char got[IMAGE_CAP], want[IMAGE_CAP];
-    size_t got_size = 0, want_size = g_image_size;
-    const unsigned char *w = c->want_image;
+    size_t got_size = 0, want_size = 0;
+    const unsigned char *w = NULL;
     assert_ok(out, nnf_net_save_mem(out, got, sizeof got, NNF_SAVE_OPTIMIZER_STATE, &got_size));
     if (src) {
         assert_ok(src, nnf_net_save_mem(src, want, sizeof want, NNF_SAVE_OPTIMIZER_STATE,
                                         &want_size));
         w = want;
+    } else if (c->image) {
+        w = c->image->bytes;
+        want_size = c->image->size;
     }
     if (w) {
         assert_int_equal(got_size, want_size);
@@ -343,7 +418,7 @@ static int run_case(const oom_case *c)
         long live = g_count.live, allocs = g_count.allocs;
         nnf_net *out = (nnf_net *)&g_count; /* must be set (NULL on failure) */
         g_count.fail_at = allocs + k;
-        nnf_status st = c->call(net, &out);
+        nnf_status st = c->call(c, net, &out);
         g_count.fail_at = 0;
         long made = g_count.allocs - allocs;
 
@@ -380,10 +455,10 @@ static int run_case(const oom_case *c)
         if (c->makes_net)
             assert_null(out);
         if (net) {
-            if (!strstr(nnf_net_errmsg(net), "allocate"))
-                fail_msg("%s: allocation %ld failed: message \"%s\"", c->name, k,
-                         nnf_net_errmsg(net));
-            assert_unchanged(net, &before, SNAP_STATE, c->name);
+            const char *msg = nnf_net_errmsg(net);
+            if (!strstr(msg, "allocate") || (k == 1 && c->first_says && !strstr(msg, c->first_says)))
+                fail_msg("%s: allocation %ld failed: message \"%s\"", c->name, k, msg);
+            assert_unchanged(net, &before, SNAP_GRADS | SNAP_STATE, c->name);
             if (c->after_failure)
                 c->after_failure(net);
             if (nnf_net_depth(net))
@@ -391,7 +466,7 @@ static int run_case(const oom_case *c)
         }
         /* the same call on the same net succeeds once allocations do */
         out = NULL;
-        assert_int_equal(c->call(net, &out), NNF_OK);
+        assert_int_equal(c->call(c, net, &out), NNF_OK);
         if (c->makes_net) {
             assert_non_null(out);
             nnf_net_destroy(out);
@@ -409,53 +484,145 @@ static int run_case(const oom_case *c)
 }
 
 static const oom_case g_cases[] = {
-    {"nnf_net_create", NULL, call_create, 1, NULL, NULL, 1},
-    {"nnf_net_add_dense (first layer)", net_empty, call_add_dense_sigmoid, 0, NULL, NULL, 4},
-    {"nnf_net_add_dense (second layer)", net_hidden, call_add_dense_sigmoid, 0, NULL, NULL, 3},
-    {"nnf_net_add_dense (fifth layer)", net_four, call_add_dense_fifth, 0, NULL, NULL, 4},
+    {"nnf_net_create", NULL, call_create, 1, NULL, NULL, NULL, 1},
+    {"nnf_net_add_dense (first layer)", net_empty, call_add_dense_sigmoid, 0, NULL, NULL,
+     "layer 1", 4},
+    {"nnf_net_add_dense (second layer)", net_hidden, call_add_dense_sigmoid, 0, NULL, NULL,
+     "layer 2", 3},
+    {"nnf_net_add_dense (fifth layer, gradients kept)", net_four, call_add_dense_fifth, 0, NULL,
+     NULL, "layer 5", 4},
     {"nnf_net_add_dense (Adam: the state grows)", net_adam_hidden, call_add_dense_sigmoid, 0,
-     NULL, NULL, 4},
-    {"nnf_net_set_param (SGD -> momentum)", net_trained, call_set_momentum, 0, NULL, NULL, 1},
-    {"nnf_net_set_param (SGD -> Adam)", net_trained, call_set_adam, 0, NULL, NULL, 1},
-    {"nnf_net_set_param (momentum -> Adam)", net_momentum, call_set_adam, 0, NULL, NULL, 1},
-    {"nnf_net_set_param (Adam -> momentum)", net_adam, call_set_momentum, 0, NULL, NULL, 1},
-    {"nnf_net_forward (first call)", net_full, call_forward_big, 0, NULL, NULL, 2},
-    {"nnf_net_forward (larger m)", net_trained, call_forward_big, 0, NULL, NULL, 2},
+     NULL, NULL, NULL, 4},
+    {"nnf_net_set_param (SGD -> momentum)", net_trained, call_set_momentum, 0, NULL, NULL, NULL,
+     1},
+    {"nnf_net_set_param (SGD -> Adam)", net_trained, call_set_adam, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_set_param (momentum -> Adam)", net_momentum, call_set_adam, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_set_param (Adam -> momentum)", net_adam, call_set_momentum, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_forward (first call)", net_full, call_forward_big, 0, NULL, has_no_forward_pass,
+     "m = 8", 2},
+    {"nnf_net_forward (the same m after a train step: the copy of x)", net_trained,
+     call_forward_small, 0, NULL, has_no_forward_pass, "for x", 1},
+    {"nnf_net_forward (larger m)", net_trained, call_forward_big, 0, NULL, NULL, NULL, 2},
     {"nnf_net_forward (larger m, forward pass stored)", net_forwarded, call_forward_big, 0,
-     NULL, keeps_forward_pass, 1},
-    {"nnf_net_train_step (first call)", net_full, call_train_step_big, 0, NULL, NULL, 1},
-    {"nnf_net_train_step (larger m)", net_trained, call_train_step_big, 0, NULL, NULL, 1},
-    {"nnf_net_train_step (larger m, Adam)", net_adam, call_train_step_big, 0, NULL, NULL, 1},
-    {"nnf_net_predict (first call)", net_full, call_predict_big, 0, NULL, NULL, 1},
-    {"nnf_net_predict (larger m)", net_trained, call_predict_big, 0, NULL, NULL, 1},
-    {"nnf_net_train (in order)", net_trained, call_train_in_order, 0, NULL, NULL, 1},
-    {"nnf_net_train (shuffled)", net_trained, call_train_shuffled, 0, NULL, NULL, 2},
-    {"nnf_net_train (shuffled, Adam)", net_adam, call_train_shuffled, 0, NULL, NULL, 2},
-    {"nnf_net_evaluate (larger m)", net_trained, call_evaluate_big, 0, NULL, NULL, 1},
-    {"nnf_net_save", net_adam, call_save_file, 0, NULL, NULL, 1},
-    {"nnf_net_load_mem", NULL, call_load_mem, 1, g_image, NULL, 3},
-    {"nnf_net_load", NULL, call_load_file, 1, g_image, NULL, 4},
-    {"nnf_net_clone (SGD)", net_trained, call_clone, 1, NULL, NULL, 3},
-    {"nnf_net_clone (Adam)", net_adam, call_clone, 1, NULL, NULL, 4},
-    {"nnf_net_clone (empty net)", net_empty, call_clone, 1, NULL, NULL, 1},
+     NULL, keeps_forward_pass, NULL, 1},
+    {"nnf_net_train_step (first call)", net_full, call_train_step_big, 0, NULL, NULL, "m = 8", 1},
+    {"nnf_net_train_step (larger m)", net_trained, call_train_step_big, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_train_step (larger m, Adam)", net_adam, call_train_step_big, 0, NULL, NULL, NULL,
+     1},
+    {"nnf_net_predict (first call)", net_full, call_predict_big, 0, NULL, NULL, "m = 8", 1},
+    {"nnf_net_predict (larger m)", net_trained, call_predict_big, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_train (in order, first call)", net_full, call_train_in_order, 0, NULL, NULL, NULL,
+     1},
+    {"nnf_net_train (in order)", net_trained, call_train_in_order, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_train (shuffled, first call: order, batch buffers, workspace)", net_full,
+     call_train_shuffled, 0, NULL, NULL, "nnf_net_train: could not allocate", 4},
+    {"nnf_net_train (shuffled)", net_trained, call_train_shuffled, 0, NULL, NULL, NULL, 2},
+    {"nnf_net_train (shuffled, Adam)", net_adam, call_train_shuffled, 0, NULL, NULL, NULL, 2},
+    {"nnf_net_evaluate (larger m)", net_trained, call_evaluate_big, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_save (Adam)", net_adam, call_save_file, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_save (three layers, momentum)", mixed_net, call_save_file, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_load_mem (Adam)", NULL, call_load_mem, 1, &g_adam, NULL, NULL, 3},
+    {"nnf_net_load_mem (three layers, momentum)", NULL, call_load_mem, 1, &g_mixed, NULL, NULL,
+     3},
+    {"nnf_net_load (Adam)", NULL, call_load_file, 1, &g_adam, NULL, NULL, 4},
+    {"nnf_net_load (three layers, momentum)", NULL, call_load_file, 1, &g_mixed, NULL, NULL, 4},
+    {"nnf_net_clone (SGD)", net_trained, call_clone, 1, NULL, NULL, NULL, 3},
+    {"nnf_net_clone (Adam)", net_adam, call_clone, 1, NULL, NULL, NULL, 4},
+    {"nnf_net_clone (empty net)", net_empty, call_clone, 1, NULL, NULL, NULL, 1},
 };
 
-static void test_every_failed_allocation_is_nomem_and_changes_nothing(void **state)
+/* Every case of the call fn (the names that are fn, or fn and a space). */
+static void run_cases_of(const char *fn)
 {
-    (void)state;
-    int total = 0;
+    size_t len = strlen(fn);
+    int cases = 0, total = 0;
     for (size_t i = 0; i < sizeof g_cases / sizeof g_cases[0]; i++) {
+        const char *name = g_cases[i].name;
+        if (strncmp(name, fn, len) != 0 || (name[len] != '\0' && name[len] != ' '))
+            continue;
         int points = run_case(&g_cases[i]);
-        print_message("  %-48s %2d\n", g_cases[i].name, points);
+        print_message("  %-68s %2d\n", name, points);
+        cases++;
         total += points;
     }
-    print_message("allocation-failure points exercised: %d\n", total);
-    assert_true(total > 0);
+    assert_true(cases > 0 && total > 0);
+}
+
+static void test_create_fails_cleanly_at_every_allocation(void **state)
+{
+    (void)state;
+    run_cases_of("nnf_net_create");
+}
+
+static void test_add_dense_fails_cleanly_at_every_allocation(void **state)
+{
+    (void)state;
+    run_cases_of("nnf_net_add_dense");
+}
+
+static void test_set_param_optimizer_fails_cleanly_at_every_allocation(void **state)
+{
+    (void)state;
+    run_cases_of("nnf_net_set_param");
+}
+
+static void test_forward_fails_cleanly_at_every_allocation(void **state)
+{
+    (void)state;
+    run_cases_of("nnf_net_forward");
+}
+
+static void test_train_step_fails_cleanly_at_every_allocation(void **state)
+{
+    (void)state;
+    run_cases_of("nnf_net_train_step");
+}
+
+static void test_predict_fails_cleanly_at_every_allocation(void **state)
+{
+    (void)state;
+    run_cases_of("nnf_net_predict");
+}
+
+static void test_train_fails_cleanly_at_every_allocation(void **state)
+{
+    (void)state;
+    run_cases_of("nnf_net_train");
+}
+
+static void test_evaluate_fails_cleanly_at_every_allocation(void **state)
+{
+    (void)state;
+    run_cases_of("nnf_net_evaluate");
+}
+
+static void test_save_fails_cleanly_at_every_allocation(void **state)
+{
+    (void)state;
+    run_cases_of("nnf_net_save");
+}
+
+static void test_load_mem_fails_cleanly_at_every_allocation(void **state)
+{
+    (void)state;
+    run_cases_of("nnf_net_load_mem");
+}
+
+static void test_load_fails_cleanly_at_every_allocation(void **state)
+{
+    (void)state;
+    run_cases_of("nnf_net_load");
+}
+
+static void test_clone_fails_cleanly_at_every_allocation(void **state)
+{
+    (void)state;
+    run_cases_of("nnf_net_clone");
 }
 
 /* The harness itself: a counter that never fails sees the calls allocate,
  * and one that fails shows the failure (so 0 points cannot pass silently). */
-static void test_allocator_hook_sees_the_calls(void **state)
+static void test_a_refusing_hook_makes_the_call_fail_with_nomem(void **state)
 {
     (void)state;
     long a = g_count.allocs;
@@ -470,183 +637,39 @@ static void test_allocator_hook_sees_the_calls(void **state)
     assert_int_equal(g_count.live, 0);
 }
 
-/* ---- the first calls on a net (from test_alloc.c) */
-
-enum { A_N0 = 5, A_M = 64 };
-static const size_t g_alloc_units[] = {8, 6, 1};
-static const nnf_act g_alloc_acts[] = {NNF_ACT_RELU, NNF_ACT_TANH, NNF_ACT_SIGMOID};
-static const net_spec g_alloc_spec = {.inputs = A_N0, .depth = 3, .units = g_alloc_units,
-                                      .acts = g_alloc_acts};
-
-/* Fail allocation k = 1, 2, ... of each call until it succeeds: each
- * failure is NNF_ERR_NOMEM, leaks nothing and changes no parameter. */
-static void test_first_calls_fail_cleanly_at_every_allocation(void **state)
-{
-    (void)state;
-    float x[A_M * A_N0], y[A_M], before[PARAMS_MAX], after[PARAMS_MAX];
-    make_data(x, y, A_M, A_N0, 1, 0);
-
-    for (long k = 1;; k++) { /* nnf_net_create */
-        memset(&g_count, 0, sizeof g_count);
-        g_count.fail_at = k;
-        nnf_net *net = (nnf_net *)&g_count; /* must be reset to NULL on failure */
-        nnf_status st = nnf_net_create(&net, A_N0);
-        if (st == NNF_OK) {
-            nnf_net_destroy(net);
-            break;
-        }
-        assert_int_equal(st, NNF_ERR_NOMEM);
-        assert_null(net);
-        assert_int_equal(g_count.live, 0);
-    }
-
-    int points = 0;
-    for (long k = 1;; k++) { /* nnf_net_add_dense, on a net with a layer */
-        memset(&g_count, 0, sizeof g_count);
-        nnf_net *net = NULL;
-        assert_int_equal(nnf_net_create(&net, A_N0), NNF_OK);
-        assert_int_equal(nnf_net_add_dense(net, 8, NNF_ACT_RELU, NULL), NNF_OK);
-        size_t n = net_params(net, before);
-        g_count.fail_at = g_count.allocs + k;
-        long live = g_count.live;
-        nnf_status st = nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL);
-        if (st == NNF_OK) {
-            nnf_net_destroy(net);
-            break;
-        }
-        points++;
-        assert_int_equal(st, NNF_ERR_NOMEM);
-        assert_int_equal(g_count.live, live);
-        assert_int_equal(nnf_net_depth(net), 1);
-        assert_int_equal(net_params(net, after), n);
-        assert_memory_equal(before, after, n * sizeof(float));
-        g_count.fail_at = 0;
-        assert_int_equal(nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL), NNF_OK);
-        nnf_net_destroy(net);
-        assert_int_equal(g_count.live, 0);
-    }
-    assert_true(points >= 3);
-
-    points = 0;
-    for (long k = 1;; k++) { /* the first train step, then the first forward */
-        memset(&g_count, 0, sizeof g_count);
-        nnf_net *net = net_build(&g_alloc_spec);
-        size_t n = net_params(net, before);
-        g_count.fail_at = g_count.allocs + k;
-        nnf_status st = nnf_net_train_step(net, x, y, A_M, NULL);
-        if (st == NNF_OK)
-            st = nnf_net_forward(net, x, A_M, NULL);
-        if (st == NNF_OK) {
-            nnf_net_destroy(net);
-            break;
-        }
-        points++;
-        assert_int_equal(st, NNF_ERR_NOMEM);
-        assert_true(strstr(nnf_net_errmsg(net), "allocate") != NULL);
-        net_params(net, after);
-        if (k == 1) /* the step itself failed: no parameter moved */
-            assert_memory_equal(before, after, n * sizeof(float));
-        g_count.fail_at = 0;
-        assert_int_equal(nnf_net_train_step(net, x, y, A_M, NULL), NNF_OK);
-        nnf_net_destroy(net);
-        assert_int_equal(g_count.live, 0);
-    }
-    assert_int_equal(points, 2);
-}
-
-/* ---- nnf_net_train's allocations (from test_minibatch.c) */
-
-static const size_t g_bce_units[] = {5, 1};
-static const nnf_act g_bce_acts[] = {NNF_ACT_TANH, NNF_ACT_SIGMOID};
-static const net_spec g_bce_spec = {.inputs = 3, .depth = 2, .units = g_bce_units,
-                                    .acts = g_bce_acts, .lr = 0.5, .seed = 3};
-
-static void test_train_failed_allocation_is_nomem_and_changes_nothing(void **state)
-{
-    (void)state;
-    enum { M = 10, B = 4 };
-    float x[M * 3], y[M], p0[PARAMS_MAX], p1[PARAMS_MAX];
-    make_data(x, y, M, 3, 1, 0);
-    counter *c = &g_count; /* installed by the test's setup */
-    nnf_net *net = net_build(&g_bce_spec);
-    size_t n = net_params(net, p0), steps = 99;
-
-    /* shuffled on a net without workspace: fail each allocation in turn */
-    long failures = 0;
-    for (;;) {
-        long live = c->live;
-        c->fail_at = c->allocs + 1 + failures;
-        nnf_status st = nnf_net_train(net, x, y, M, B, 2, 1, 9, NULL, NULL, &steps);
-        if (st == NNF_OK)
-            break;
-        assert_int_equal(st, NNF_ERR_NOMEM);
-        assert_int_equal(steps, 0);
-        assert_non_null(strstr(nnf_net_errmsg(net), "nnf_net_train: could not allocate"));
-        assert_int_equal(net_params(net, p1), n);
-        assert_memory_equal(p0, p1, n * sizeof(float));
-        assert_int_equal(c->live, live);
-        failures++;
-        assert_true(failures < 10);
-    }
-    c->fail_at = 0;
-    assert_true(failures >= 4); /* order, two batch buffers, workspace */
-    assert_int_equal(steps, 6);
-
-    /* in order with the workspace in place: nothing to allocate */
-    long allocs = c->allocs;
-    assert_ok(net, nnf_net_train(net, x, y, M, B, 2, 0, 0, NULL, NULL, NULL));
-    assert_int_equal(c->allocs, allocs);
-    /* evaluate fits in the workspace training left (chunks of cap_m >= m) */
-    assert_ok(net, nnf_net_train(net, x, y, M, M, 1, 0, 0, NULL, NULL, NULL));
-    allocs = c->allocs;
-    float cost;
-    assert_ok(net, nnf_net_evaluate(net, x, y, M, &cost, NULL));
-    assert_int_equal(c->allocs, allocs);
-    nnf_net_destroy(net);
-
-    /* in order on a fresh net: the workspace is the first allocation */
-    net = net_build(&g_bce_spec);
-    c->fail_at = c->allocs + 1;
-    assert_int_equal(nnf_net_train(net, x, y, M, B, 2, 0, 0, NULL, NULL, &steps), NNF_ERR_NOMEM);
-    c->fail_at = 0;
-    assert_int_equal(steps, 0);
-    assert_int_equal(net_params(net, p1), n);
-    assert_memory_equal(p0, p1, n * sizeof(float));
-    nnf_net_destroy(net);
-    assert_int_equal(c->live, 0);
-}
-
 /* ---- fixtures */
+
+/* Save net in memory and to the file name of the scratch directory. */
+static int save_image(nnf_net *net, saved *im, const char *name)
+{
+    (void)snprintf(im->path, sizeof im->path, "%s/%s", g_dir, name);
+    nnf_status st = nnf_net_save_mem(net, im->bytes, sizeof im->bytes, NNF_SAVE_OPTIMIZER_STATE,
+                                     &im->size);
+    if (st == NNF_OK)
+        st = nnf_net_save(net, im->path, NNF_SAVE_OPTIMIZER_STATE);
+    nnf_net_destroy(net);
+    return st == NNF_OK ? 0 : -1;
+}
 
 static int group_setup(void **state)
 {
-    (void)state;
-    for (size_t i = 0; i < M_BIG * N_MAX; i++) {
-        g_x[i] = (float)((i * 7 + 3) % 13) / 6.5f - 1.0f;
-        g_y[i] = (float)((i * 5 + 1) % 4) / 3.0f;
-    }
+    make_data(g_x, g_y, M_BIG, N_IN, N_OUT, 0);
     if (count_alloc_install(state) != 0)
         return -1;
     (void)snprintf(g_dir, sizeof g_dir, "nnf_oom.XXXXXX");
     if (!mkdtemp(g_dir))
         return -1;
-    (void)snprintf(g_load_path, sizeof g_load_path, "%s/load.nnf", g_dir);
     (void)snprintf(g_save_path, sizeof g_save_path, "%s/saved.nnf", g_dir);
-
-    /* the net the load cases read: Adam, with its state */
-    nnf_net *net = net_adam();
-    nnf_status st = nnf_net_save_mem(net, g_image, sizeof g_image, NNF_SAVE_OPTIMIZER_STATE,
-                                     &g_image_size);
-    if (st == NNF_OK)
-        st = nnf_net_save(net, g_load_path, NNF_SAVE_OPTIMIZER_STATE);
-    nnf_net_destroy(net);
-    return st == NNF_OK && g_count.live == 0 ? 0 : -1;
+    if (save_image(net_adam(), &g_adam, "adam.nnf") != 0 ||
+        save_image(mixed_net(), &g_mixed, "mixed.nnf") != 0)
+        return -1;
+    return g_count.live == 0 ? 0 : -1;
 }
 
 static int group_teardown(void **state)
 {
-    (void)state;
-    (void)unlink(g_load_path);
+    (void)unlink(g_adam.path);
+    (void)unlink(g_mixed.path);
     (void)unlink(g_save_path);
     int rc = rmdir(g_dir);
     return count_alloc_remove(state) == 0 && rc == 0 ? 0 : -1;
@@ -654,13 +677,22 @@ static int group_teardown(void **state)
 
 int main(void)
 {
+#define T(f) cmocka_unit_test_setup(f, count_alloc_reset)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_first_calls_fail_cleanly_at_every_allocation, count_alloc_reset),
-        cmocka_unit_test_setup(test_train_failed_allocation_is_nomem_and_changes_nothing,
-                               count_alloc_reset),
-        cmocka_unit_test_setup(test_allocator_hook_sees_the_calls, count_alloc_reset),
-        cmocka_unit_test_setup(test_every_failed_allocation_is_nomem_and_changes_nothing,
-                               count_alloc_reset),
+        T(test_a_refusing_hook_makes_the_call_fail_with_nomem),
+        T(test_create_fails_cleanly_at_every_allocation),
+        T(test_add_dense_fails_cleanly_at_every_allocation),
+        T(test_set_param_optimizer_fails_cleanly_at_every_allocation),
+        T(test_forward_fails_cleanly_at_every_allocation),
+        T(test_train_step_fails_cleanly_at_every_allocation),
+        T(test_predict_fails_cleanly_at_every_allocation),
+        T(test_train_fails_cleanly_at_every_allocation),
+        T(test_evaluate_fails_cleanly_at_every_allocation),
+        T(test_save_fails_cleanly_at_every_allocation),
+        T(test_load_mem_fails_cleanly_at_every_allocation),
+        T(test_load_fails_cleanly_at_every_allocation),
+        T(test_clone_fails_cleanly_at_every_allocation),
     };
+#undef T
     return cmocka_run_group_tests_name("oom", tests, group_setup, group_teardown);
 }
