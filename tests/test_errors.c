@@ -48,7 +48,13 @@ static const float Y[M][N_OUT] = {{1, 0}, {0, 1}, {1, 1}, {0, 0}, {1, 0}};
 #define MAX_W 64
 #define MAX_U 8
 
-/* ---- checking a failure */
+/* ---- checking a failure
+ *
+ * A failed call gives its status, a message of its own that starts with
+ * the call's name and ": " (the name is the stringified call up to its
+ * '(') and holds every key, and changes nothing. The checks describe the
+ * first problem rather than fail at once, so that the snapshot taken
+ * before the call is freed on every path. */
 
 /* Make the net's message a known one (a failed nnf_net_set_loss, itself
  * a change-nothing failure), so a call that fails without writing its own
@@ -60,50 +66,142 @@ static void prime(nnf_net *net, char *buf, size_t size)
     assert_non_null(strstr(buf, "77"));
 }
 
-static void check_failure(const nnf_net *net, const char *call, nnf_status got, nnf_status want,
-                          const char *primed, const char *const *keys)
+/* The called function of call, the text of a call expression: its first
+ * identifier (after any '('), of length *len. */
+static const char *called_name(const char *call, size_t *len)
 {
-    const char *msg = nnf_net_errmsg(net);
-    if (got != want)
-        fail_msg("%s returned %s, expected %s (message: \"%s\")", call, nnf_status_str(got),
-                 nnf_status_str(want), msg);
-    assert_non_null(msg);
-    if (msg[0] == '\0' || strcmp(msg, primed) == 0)
-        fail_msg("%s left no message of its own (message: \"%s\")", call, msg);
-    for (; *keys; keys++)
-        if (!strstr(msg, *keys))
-            fail_msg("%s: message \"%s\" does not contain \"%s\"", call, msg, *keys);
+    while (*call == '(' || *call == ' ')
+        call++;
+    *len = strcspn(call, "( ");
+    return call;
 }
 
-/* call fails with status want and a message containing every key. */
-#define EXPECT_FAIL(net, want, call, ...)                                      \
+/* 1, with why, when msg does not start with "<name>: " (name: the called
+ * function of call, or fn when not NULL). */
+static int lacks_prefix(const char *call, const char *fn, const char *msg, char *why,
+                        size_t size)
+{
+    size_t len = fn ? strlen(fn) : 0;
+    const char *name = fn ? fn : called_name(call, &len);
+    if (strncmp(msg, name, len) == 0 && msg[len] == ':' && msg[len + 1] == ' ')
+        return 0;
+    snprintf(why, size, "%s: message \"%s\" does not start with \"%.*s: \"", call, msg,
+             (int)len, name);
+    return 1;
+}
+
+/* 1, with why, when msg lacks one of keys (NULL-terminated). */
+static int lacks_key(const char *call, const char *msg, const char *const *keys, char *why,
+                     size_t size)
+{
+    for (; *keys; keys++)
+        if (!strstr(msg, *keys)) {
+            snprintf(why, size, "%s: message \"%s\" does not contain \"%s\"", call, msg, *keys);
+            return 1;
+        }
+    return 0;
+}
+
+/* The first problem of a failed call on net (0: none), described in why. */
+static int failure_problem(const nnf_net *net, const char *call, const char *fn, nnf_status got,
+                           nnf_status want, const char *primed, const char *const *keys,
+                           char *why, size_t size)
+{
+    const char *msg = nnf_net_errmsg(net);
+    if (got != want) {
+        snprintf(why, size, "%s returned %s, expected %s (message: \"%s\")", call,
+                 nnf_status_str(got), nnf_status_str(want), msg);
+        return 1;
+    }
+    if (msg == NULL || msg[0] == '\0' || strcmp(msg, primed) == 0) {
+        snprintf(why, size, "%s left no message of its own (message: \"%s\")", call,
+                 msg ? msg : "(null)");
+        return 1;
+    }
+    return lacks_key(call, msg, keys, why, size) || lacks_prefix(call, fn, msg, why, size);
+}
+
+/* Fail the test if there was a problem, or if net is not as before (when
+ * before is not NULL: in all that flags ask for); frees before. */
+static void finish(nnf_net *net, snapshot *before, unsigned flags, int line, const char *call,
+                   int problem, char *why, size_t size)
+{
+    if (!problem && before) {
+        snapshot after;
+        char diff[256];
+        snapshot_take(net, &after);
+        problem = snapshot_differ(before, &after, flags, diff, sizeof diff);
+        snapshot_free(&after);
+        if (problem)
+            snprintf(why, size, "%s failed but changed the net: %s", call, diff);
+    }
+    if (before)
+        snapshot_free(before);
+    if (problem)
+        fail_msg("line %d: %s", line, why);
+}
+
+/* The core of the checks: call, whose text is text (stringified by the
+ * outermost macro, before NULL and friends expand), fails as described
+ * above; fn names the called function when call is a helper's (NULL: the
+ * one in text). With before not NULL the net must be as before in all
+ * that flags ask for. */
+#define CHECK_FAIL(text, before, flags, fn, net, want, call, ...)              \
     do {                                                                       \
-        char primed_[256];                                                     \
+        char primed_[256], why_[768];                                          \
         prime((net), primed_, sizeof primed_);                                 \
         nnf_status got_ = (call);                                              \
-        check_failure((net), #call, got_, (want), primed_,                     \
-                      (const char *const[]){__VA_ARGS__, NULL});               \
+        int problem_ = failure_problem((net), (text), (fn), got_, (want), primed_, \
+                                       (const char *const[]){__VA_ARGS__, NULL}, why_, \
+                                       sizeof why_);                           \
+        finish((net), (before), (flags), __LINE__, (text), problem_, why_, sizeof why_); \
     } while (0)
 
+#define CHECK_FAIL_KEEPING(text, fn, with_grads, net, want, call, ...)         \
+    do {                                                                       \
+        snapshot before_;                                                      \
+        snapshot_take((net), &before_);                                        \
+        CHECK_FAIL(text, &before_, (with_grads) ? EVERYTHING : SNAP_STATE, fn, net, want, call, \
+                   __VA_ARGS__);                                               \
+    } while (0)
+
+/* call fails with status want and a message containing every key. */
+#define EXPECT_FAIL(net, want, call, ...) \
+    CHECK_FAIL(#call, NULL, 0, NULL, net, want, call, __VA_ARGS__)
+
+/* ... and the net is bit-identical afterwards: everything, or (with_grads
+ * 0, for the calls documented to drop them) everything but the gradients. */
+#define EXPECT_FAIL_KEEPING(with_grads, net, want, call, ...) \
+    CHECK_FAIL_KEEPING(#call, NULL, with_grads, net, want, call, __VA_ARGS__)
+
+#define EXPECT_FAIL_UNCHANGED(net, want, call, ...) \
+    CHECK_FAIL_KEEPING(#call, NULL, 1, net, want, call, __VA_ARGS__)
+
+/* The same for a call through a helper that runs the public call fn. */
+#define EXPECT_FAIL_UNCHANGED_AS(fn, net, want, call, ...) \
+    CHECK_FAIL_KEEPING(#call, fn, 1, net, want, call, __VA_ARGS__)
+
 /* A loader fails with status want and an error buffer err (a char array)
- * holding a message of its own with every key (the message is primed
- * first, as above), and leaves no block allocated. */
+ * holding a message of its own with every key, that starts with the
+ * loader's name (the buffer is primed first, as the net's message is),
+ * and leaves no block allocated. */
 #define PRIMED_ERR "primed: not the loader's message"
 #define NO_KEYS NULL /* a message is due, but no wording is promised */
 
 static void check_load_failure(const char *call, nnf_status got, nnf_status want,
                                const char *err, long live, const char *const *keys)
 {
+    char why[768];
     if (got != want)
         fail_msg("%s returned %s, expected %s (error buffer: \"%s\")", call,
                  nnf_status_str(got), nnf_status_str(want), err);
     if (strcmp(err, PRIMED_ERR) == 0)
         fail_msg("%s did not write the error buffer", call);
-    for (; *keys; keys++)
-        if (!strstr(err, *keys))
-            fail_msg("%s: message \"%s\" does not contain \"%s\"", call, err, *keys);
     if (g_count.live != live)
         fail_msg("%s failed and kept %ld blocks", call, g_count.live - live);
+    if (lacks_key(call, err, keys, why, sizeof why) || lacks_prefix(call, NULL, err, why,
+                                                                     sizeof why))
+        fail_msg("%s", why);
 }
 
 #define EXPECT_LOAD_FAIL(err, want, call, ...)                                 \
@@ -113,34 +211,6 @@ static void check_load_failure(const char *call, nnf_status got, nnf_status want
         nnf_status got_ = (call);                                              \
         check_load_failure(#call, got_, (want), (err), live_,                  \
                            (const char *const[]){__VA_ARGS__, NULL});          \
-    } while (0)
-
-/* ... and the net's parameters and settings (with_grads: and gradients)
- * are bit-identical afterwards. */
-#define EXPECT_FAIL_KEEPING(with_grads, net, want, call, ...)                  \
-    do {                                                                       \
-        snapshot before_;                                                      \
-        snapshot_take((net), &before_);                                        \
-        EXPECT_FAIL((net), (want), (call), __VA_ARGS__);                       \
-        assert_unchanged((net), &before_, (with_grads) ? EVERYTHING : SNAP_STATE, #call); \
-        snapshot_free(&before_);                                               \
-    } while (0)
-
-#define EXPECT_FAIL_UNCHANGED(net, want, call, ...) \
-    EXPECT_FAIL_KEEPING(1, (net), (want), (call), __VA_ARGS__)
-
-/* Failures that can leave no message (NULL handle, const net): the status,
- * and nothing changed. */
-#define EXPECT_STATUS_UNCHANGED(net, want, call)                               \
-    do {                                                                       \
-        snapshot before_;                                                      \
-        snapshot_take((net), &before_);                                        \
-        nnf_status got_ = (call);                                              \
-        if (got_ != (want))                                                    \
-            fail_msg("%s returned %s, expected %s", #call, nnf_status_str(got_), \
-                     nnf_status_str(want));                                    \
-        assert_unchanged((net), &before_, EVERYTHING, #call);                  \
-        snapshot_free(&before_);                                               \
     } while (0)
 
 /* ---- nets */
@@ -439,23 +509,14 @@ static void test_add_dense_with_units_above_int_max_is_shape_and_changes_nothing
  * nothing is added and nothing crashes. */
 static void test_add_dense_of_int_max_by_int_max_weights_fails_without_adding_a_layer(void **state)
 {
+    const nnf_status want = SIZE_MAX > UINT32_MAX ? NNF_ERR_NOMEM : NNF_ERR_SHAPE;
     nnf_net *net = NULL;
     nnf_layer *layer = NOT_NULL_LAYER;
-    char primed[256];
-    snapshot before;
-    nnf_status st;
     (void)state;
     assert_ok(net, nnf_net_create(&net, INT_MAX));
-    snapshot_take(net, &before);
-    prime(net, primed, sizeof primed);
-    st = nnf_net_add_dense(net, INT_MAX, NNF_ACT_RELU, &layer);
-    if (st != NNF_ERR_NOMEM && st != NNF_ERR_SHAPE)
-        fail_msg("add_dense(INT_MAX x INT_MAX) returned %s", nnf_status_str(st));
-    check_failure(net, "add_dense(INT_MAX x INT_MAX)", st, st, primed,
-                  (const char *const[]){"nnf_net_add_dense", "2147483647 x 2147483647", NULL});
+    EXPECT_FAIL_UNCHANGED(net, want, nnf_net_add_dense(net, INT_MAX, NNF_ACT_RELU, &layer),
+                          "2147483647 x 2147483647");
     assert_null(layer);
-    assert_unchanged(net, &before, EVERYTHING, "add_dense(INT_MAX x INT_MAX)");
-    snapshot_free(&before);
     assert_int_equal(nnf_net_outputs(net), 0);
     nnf_net_destroy(net);
 }
@@ -483,7 +544,7 @@ static void test_get_loss_with_null_out_is_arg(void **state)
 {
     nnf_net *net = trained_net();
     (void)state;
-    EXPECT_STATUS_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_loss(net, NULL));
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_loss(net, NULL), "loss is NULL");
     nnf_net_destroy(net);
 }
 
@@ -521,9 +582,12 @@ static void test_get_param_with_null_value_or_unknown_key_is_arg(void **state)
     nnf_net *net = trained_net();
     double value = -7.0;
     (void)state;
-    EXPECT_STATUS_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, NNF_PARAM_LEARNING_RATE, NULL));
-    EXPECT_STATUS_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, (nnf_param)7, &value));
-    EXPECT_STATUS_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, (nnf_param)-1, &value));
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, NNF_PARAM_LEARNING_RATE, NULL),
+                          "value is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, (nnf_param)7, &value),
+                          "key = 7", "0..6");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, (nnf_param)-1, &value),
+                          "key = -1");
     assert_true(value == -7.0);
     nnf_net_destroy(net);
 }
@@ -572,7 +636,8 @@ static void test_get_slope_with_null_out_is_arg(void **state)
 {
     nnf_net *net = trained_net();
     (void)state;
-    EXPECT_STATUS_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_get_slope(nnf_net_layer(net, 1), NULL));
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_get_slope(nnf_net_layer(net, 1), NULL),
+                          "alpha is NULL");
     nnf_net_destroy(net);
 }
 
@@ -822,8 +887,8 @@ static void test_batch_calls_with_x_null_are_arg_and_change_nothing(void **state
     (void)state;
     for (int fn = FORWARD; fn <= TRAIN_STEP; fn++) {
         nnf_net *net = trained_net();
-        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, run_batch((enum batch_fn)fn, net, NULL, &Y[0][0], M),
-                              batch_name[fn], "x is NULL", "m x 3");
+        EXPECT_FAIL_UNCHANGED_AS(batch_name[fn], net, NNF_ERR_ARG, run_batch((enum batch_fn)fn, net, NULL, &Y[0][0], M),
+                              "x is NULL", "m x 3");
         assert_trains(net);
         nnf_net_destroy(net);
     }
@@ -834,9 +899,9 @@ static void test_batch_calls_with_m_zero_are_arg_and_change_nothing(void **state
     (void)state;
     for (int fn = FORWARD; fn <= TRAIN_STEP; fn++) {
         nnf_net *net = trained_net();
-        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
+        EXPECT_FAIL_UNCHANGED_AS(batch_name[fn], net, NNF_ERR_ARG,
                               run_batch((enum batch_fn)fn, net, &X[0][0], &Y[0][0], 0),
-                              batch_name[fn], "m is 0", "at least one");
+                              "m is 0", "at least one");
         assert_trains(net);
         nnf_net_destroy(net);
     }
@@ -852,9 +917,9 @@ static void test_batch_calls_with_m_above_int_max_are_shape_and_change_nothing(v
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
             char key[40];
             snprintf(key, sizeof key, "m = %zu", bad[i]);
-            EXPECT_FAIL_UNCHANGED(net, NNF_ERR_SHAPE,
+            EXPECT_FAIL_UNCHANGED_AS(batch_name[fn], net, NNF_ERR_SHAPE,
                                   run_batch((enum batch_fn)fn, net, &X[0][0], &Y[0][0], bad[i]),
-                                  batch_name[fn], key, "2147483647");
+                                  key, "2147483647");
         }
         assert_trains(net);
         nnf_net_destroy(net);
@@ -866,9 +931,9 @@ static void test_batch_calls_on_a_net_with_no_layer_are_state(void **state)
     (void)state;
     for (int fn = FORWARD; fn <= TRAIN_STEP; fn++) {
         nnf_net *net = new_net(N_IN, 0, NULL, NULL, NNF_LOSS_MSE);
-        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE,
+        EXPECT_FAIL_UNCHANGED_AS(batch_name[fn], net, NNF_ERR_STATE,
                               run_batch((enum batch_fn)fn, net, &X[0][0], &Y[0][0], M),
-                              batch_name[fn], "no layer", "nnf_net_add_dense");
+                              "no layer", "nnf_net_add_dense");
         assert_ok(net, nnf_net_add_dense(net, N_OUT, NNF_ACT_LINEAR, NULL));
         assert_ok(net, run_batch((enum batch_fn)fn, net, &X[0][0], &Y[0][0], M));
         nnf_net_destroy(net);
@@ -890,8 +955,8 @@ static void check_non_finite_x(enum batch_fn fn)
             memcpy(x, X, sizeof x);
             x[pos[p][0]][pos[p][1]] = bad[v];
             snprintf(key, sizeof key, "x[%zu][%zu] is %s", pos[p][0], pos[p][1], text[v]);
-            EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, run_batch(fn, net, &x[0][0], &Y[0][0], M),
-                                  batch_name[fn], key, "finite");
+            EXPECT_FAIL_UNCHANGED_AS(batch_name[fn], net, NNF_ERR_NUMERIC, run_batch(fn, net, &x[0][0], &Y[0][0], M),
+                                  key, "finite");
         }
     }
     assert_trains(net);
@@ -1335,21 +1400,23 @@ static void test_train_step_that_diverges_fails_without_changing_the_parameters(
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1000.0));
     for (step = 0; step < 100; step++) {
         snapshot before;
+        char primed[256], why[768];
         float w, b;
         snapshot_take(net, &before);
         assert_ok(net, nnf_layer_get_weights(nnf_net_layer(net, 1), &w));
         assert_ok(net, nnf_layer_get_bias(nnf_net_layer(net, 1), &b));
         assert_true(isfinite(w) && isfinite(b));
+        prime(net, primed, sizeof primed);
         st = nnf_net_train_step(net, x, ZERO_Y, 1, NULL);
-        if (st != NNF_OK) {
-            if (st != NNF_ERR_NUMERIC)
-                fail_msg("step %d: %s (%s)", step, nnf_status_str(st), nnf_net_errmsg(net));
-            assert_non_null(strstr(nnf_net_errmsg(net), "not finite"));
-            assert_unchanged(net, &before, SNAP_STATE, "the diverging step");
+        if (st == NNF_OK) {
             snapshot_free(&before);
-            break;
+            continue;
         }
-        snapshot_free(&before);
+        int problem = failure_problem(net, "nnf_net_train_step(net, x, ZERO_Y, 1, NULL)", NULL, st,
+                                      NNF_ERR_NUMERIC, primed,
+                                      (const char *const[]){"not finite", NULL}, why, sizeof why);
+        finish(net, &before, SNAP_STATE, __LINE__, "the diverging step", problem, why, sizeof why);
+        break;
     }
     assert_int_equal(st, NNF_ERR_NUMERIC);
     assert_true(step >= 2); /* it did diverge, over several good steps */
@@ -1829,25 +1896,30 @@ static void test_a_net_after_many_failed_calls_trains_exactly_like_an_untouched_
     x[1][2] = NAN;
     y[2][0] = 2.0f;
     w[0] = INFINITY;
-    assert_int_equal(nnf_net_add_dense(net, 0, NNF_ACT_RELU, NULL), NNF_ERR_ARG);
-    assert_int_equal(nnf_net_add_dense(net, 2, (nnf_act)7, NULL), NNF_ERR_ARG);
-    assert_int_equal(nnf_net_set_loss(net, (nnf_loss)5), NNF_ERR_ARG);
-    assert_int_equal(nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, -1.0), NNF_ERR_ARG);
-    assert_int_equal(nnf_net_init(net, (nnf_init)8, 1), NNF_ERR_ARG);
-    assert_int_equal(nnf_layer_set_slope(l1, 1.0f), NNF_ERR_ARG);
-    assert_int_equal(nnf_layer_set_slope(l2, 0.5f), NNF_ERR_STATE);
-    assert_int_equal(nnf_layer_set_weights(l2, w), NNF_ERR_NUMERIC);
-    assert_int_equal(nnf_layer_set_bias(l1, w), NNF_ERR_NUMERIC);
-    assert_int_equal(nnf_net_backward(net, &Y[0][0], NULL), NNF_ERR_STATE);
-    assert_int_equal(nnf_net_update(net), NNF_ERR_STATE);
-    assert_int_equal(nnf_net_forward(net, &x[0][0], M, out), NNF_ERR_NUMERIC);
-    assert_int_equal(nnf_net_predict(net, &X[0][0], M, NULL), NNF_ERR_ARG);
-    assert_int_equal(nnf_net_train_step(net, &X[0][0], &y[0][0], M, NULL), NNF_ERR_ARG);
-    assert_int_equal(nnf_net_train_step(net, &x[0][0], &Y[0][0], M, NULL), NNF_ERR_NUMERIC);
-    assert_int_equal(nnf_net_train_step(net, &X[0][0], &Y[0][0], (size_t)INT_MAX + 1, NULL),
-                     NNF_ERR_SHAPE);
+    EXPECT_FAIL(net, NNF_ERR_ARG, nnf_net_add_dense(net, 0, NNF_ACT_RELU, NULL), "units is 0");
+    EXPECT_FAIL(net, NNF_ERR_ARG, nnf_net_add_dense(net, 2, (nnf_act)7, NULL), "act = 7");
+    EXPECT_FAIL(net, NNF_ERR_ARG, nnf_net_set_loss(net, (nnf_loss)5), "loss = 5");
+    EXPECT_FAIL(net, NNF_ERR_ARG, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, -1.0),
+                "learning rate");
+    EXPECT_FAIL(net, NNF_ERR_ARG, nnf_net_init(net, (nnf_init)8, 1), "scheme = 8");
+    EXPECT_FAIL(net, NNF_ERR_ARG, nnf_layer_set_slope(l1, 1.0f), "alpha = 1");
+    EXPECT_FAIL(net, NNF_ERR_STATE, nnf_layer_set_slope(l2, 0.5f), "leaky_relu");
+    EXPECT_FAIL(net, NNF_ERR_NUMERIC, nnf_layer_set_weights(l2, w), "w[0] is inf");
+    EXPECT_FAIL(net, NNF_ERR_NUMERIC, nnf_layer_set_bias(l1, w), "b[0] is inf");
+    EXPECT_FAIL(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], NULL), "no forward pass");
+    EXPECT_FAIL(net, NNF_ERR_STATE, nnf_net_update(net), "already applied");
+    EXPECT_FAIL(net, NNF_ERR_NUMERIC, nnf_net_forward(net, &x[0][0], M, out), "x[1][2] is nan");
+    EXPECT_FAIL(net, NNF_ERR_ARG, nnf_net_predict(net, &X[0][0], M, NULL), "y is NULL");
+    EXPECT_FAIL(net, NNF_ERR_ARG, nnf_net_train_step(net, &X[0][0], &y[0][0], M, NULL),
+                "y[2][0] = 2");
+    EXPECT_FAIL(net, NNF_ERR_NUMERIC, nnf_net_train_step(net, &x[0][0], &Y[0][0], M, NULL),
+                "x[1][2] is nan");
+    EXPECT_FAIL(net, NNF_ERR_SHAPE,
+                nnf_net_train_step(net, &X[0][0], &Y[0][0], (size_t)INT_MAX + 1, NULL),
+                "2147483647");
     count_alloc_budget(0);
-    assert_int_equal(nnf_net_add_dense(net, 3, NNF_ACT_RELU, NULL), NNF_ERR_NOMEM);
+    EXPECT_FAIL(net, NNF_ERR_NOMEM, nnf_net_add_dense(net, 3, NNF_ACT_RELU, NULL),
+                "could not allocate");
     /* same batch size as before: a step allocates nothing */
     assert_int_equal(nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL), NNF_OK);
     assert_int_equal(nnf_net_train_step(twin, &X[0][0], &Y[0][0], M, NULL), NNF_OK);
