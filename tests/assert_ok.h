@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* assert_ok.h - the tests' check of an nnfast call (include after cmocka.h). */
 #ifndef NNF_TESTS_ASSERT_OK_H
 #define NNF_TESTS_ASSERT_OK_H

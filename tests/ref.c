@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ref.c - the double-precision reference network of the tests: MATH.md's
  * forward, cost, backward and update as naive loops, written for reading;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ref.h - a double-precision reference network for the tests: MATH.md
  * written as plain loops (no BLAS), independent of src/.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_core.c - white box: every compute-core kernel against a naive
  * double-precision loop written from MATH.md. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_errors.c - black-box: every bad input of every public call of
  * nnfast.h, in one place. Each gives its documented status and leaves a
@@ -253,7 +254,8 @@ static nnf_net *trained_net(void)
 
 /* 1 input -> 1 unit act1 [-> 1 unit act2]: nets for numeric failures,
  * weights w1 (and w2), biases 0. */
-static nnf_net *tiny_net(size_t depth, nnf_act act1, nnf_act act2, nnf_loss loss, float w1, float w2)
+static nnf_net *tiny_net(size_t depth, nnf_act act1, nnf_act act2, nnf_loss loss, float w1,
+                         float w2)
 {
     const size_t units[] = {1, 1};
     const nnf_act acts[] = {act1, act2};
@@ -275,9 +277,11 @@ static int dummy_object;
 
 /* The three calls that take a batch, run the same way. */
 enum batch_fn { FORWARD, PREDICT, TRAIN_STEP };
-static const char *const batch_name[] = {"nnf_net_forward", "nnf_net_predict", "nnf_net_train_step"};
+static const char *const batch_name[] = {"nnf_net_forward", "nnf_net_predict",
+                                         "nnf_net_train_step"};
 
-static nnf_status run_batch(enum batch_fn fn, nnf_net *net, const float *x, const float *y, size_t m)
+static nnf_status run_batch(enum batch_fn fn, nnf_net *net, const float *x, const float *y,
+                            size_t m)
 {
     float out[M * N_OUT];
     assert_true(m > M || m * nnf_net_outputs(net) <= M * N_OUT);
@@ -460,7 +464,7 @@ static void test_add_dense_with_zero_units_is_arg_and_changes_nothing(void **sta
     nnf_layer *layer = NOT_NULL_LAYER;
     (void)state;
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_add_dense(net, 0, NNF_ACT_RELU, &layer),
-                          "nnf_net_add_dense", "units is 0", "at least 1");
+                          "units is 0", "at least 1");
     assert_null(layer);
     assert_trains(net);
     nnf_net_destroy(net);
@@ -477,7 +481,7 @@ static void test_add_dense_with_unknown_act_is_arg_and_changes_nothing(void **st
         snprintf(key, sizeof key, "act = %d", bad[i]);
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
                               nnf_net_add_dense(net, 3, (nnf_act)bad[i], &layer),
-                              "nnf_net_add_dense", key, "0..5");
+                              key, "0..5");
         assert_null(layer);
     }
     assert_trains(net);
@@ -495,7 +499,7 @@ static void test_add_dense_with_units_above_int_max_is_shape_and_changes_nothing
         snprintf(key, sizeof key, "units = %zu", bad[i]);
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_SHAPE,
                               nnf_net_add_dense(net, bad[i], NNF_ACT_RELU, &layer),
-                              "nnf_net_add_dense", key, "2147483647");
+                              key, "2147483647");
         assert_null(layer);
     }
     assert_trains(net);
@@ -534,7 +538,7 @@ static void test_set_loss_with_unknown_loss_is_arg_and_keeps_the_loss(void **sta
         char key[32];
         snprintf(key, sizeof key, "loss = %d", bad[i]);
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_loss(net, (nnf_loss)bad[i]),
-                              "nnf_net_set_loss", key, "0..2");
+                              key, "0..2");
     }
     assert_trains(net);
     nnf_net_destroy(net);
@@ -557,13 +561,14 @@ static void test_set_param_with_unknown_key_is_arg_and_changes_nothing(void **st
         char key[32];
         snprintf(key, sizeof key, "key = %d", bad[i]);
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_param(net, (nnf_param)bad[i], 0.5),
-                              "nnf_net_set_param", key, "nnf_param");
+                              key, "nnf_param");
     }
     assert_trains(net);
     nnf_net_destroy(net);
 }
 
-static void test_set_learning_rate_not_positive_or_not_finite_is_arg_and_keeps_the_rate(void **state)
+static void test_set_learning_rate_not_positive_or_not_finite_is_arg_and_keeps_the_rate(
+    void **state)
 {
     const double bad[] = {0.0, -0.0, -1e-3, -1.0, (double)NAN, -(double)NAN,
                           (double)INFINITY, -(double)INFINITY, 1e300 /* infinite as a float */};
@@ -572,7 +577,7 @@ static void test_set_learning_rate_not_positive_or_not_finite_is_arg_and_keeps_t
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
                               nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, bad[i]),
-                              "nnf_net_set_param", "learning rate", "> 0");
+                              "learning rate", "> 0");
     assert_trains(net);
     nnf_net_destroy(net);
 }
@@ -601,7 +606,7 @@ static void test_init_with_unknown_scheme_is_arg_and_changes_nothing(void **stat
         char key[32];
         snprintf(key, sizeof key, "scheme = %d", bad[i]);
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_init(net, (nnf_init)bad[i], 12345),
-                              "nnf_net_init", key, "0..3");
+                              key, "0..3");
     }
     assert_trains(net);
     nnf_net_destroy(net);
@@ -617,7 +622,7 @@ static void test_set_slope_outside_0_1_or_not_finite_is_arg_and_keeps_the_slope(
     assert_int_equal(nnf_layer_act(leaky), NNF_ACT_LEAKY_RELU);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_set_slope(leaky, bad[i]),
-                              "nnf_layer_set_slope", "alpha", "layer 1", "0 < alpha < 1");
+                              "alpha", "layer 1", "0 < alpha < 1");
     assert_trains(net);
     nnf_net_destroy(net);
 }
@@ -627,7 +632,7 @@ static void test_set_slope_on_a_layer_that_is_not_leaky_relu_is_state(void **sta
     nnf_net *net = trained_net();
     (void)state;
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_layer_set_slope(nnf_net_layer(net, 2), 0.3f),
-                          "nnf_layer_set_slope", "layer 2", "sigmoid", "leaky_relu");
+                          "layer 2", "sigmoid", "leaky_relu");
     assert_trains(net);
     nnf_net_destroy(net);
 }
@@ -655,7 +660,7 @@ static void take_settings(nnf_net *net, double *v)
 }
 
 /* A net whose optimizer has a state: std_net with optimizer opt, two steps. */
-static nnf_net *net_with_optimizer(nnf_optimizer opt)
+static nnf_net *std_net_with_optimizer(nnf_optimizer opt)
 {
     nnf_net *net = std_net();
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, (double)opt));
@@ -672,13 +677,13 @@ static nnf_net *net_with_optimizer(nnf_optimizer opt)
 static void expect_bad_settings(nnf_param key, const double *bad, size_t n, const char *name)
 {
     for (int opt = NNF_OPT_SGD; opt <= NNF_OPT_ADAM; opt++) {
-        nnf_net *net = net_with_optimizer((nnf_optimizer)opt);
-        nnf_net *twin = net_with_optimizer((nnf_optimizer)opt);
+        nnf_net *net = std_net_with_optimizer((nnf_optimizer)opt);
+        nnf_net *twin = std_net_with_optimizer((nnf_optimizer)opt);
         double before[N_PARAMS], after[N_PARAMS];
         take_settings(net, before);
         for (size_t i = 0; i < n; i++) {
             EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_param(net, key, bad[i]),
-                                  "nnf_net_set_param", name);
+                                  name);
             take_settings(net, after);
             if (memcmp(before, after, sizeof before) != 0)
                 fail_msg("set_param(%d, %g) failed but changed a setting", (int)key, bad[i]);
@@ -715,7 +720,8 @@ static void test_set_adam_betas_outside_0_1_is_arg_and_changes_nothing(void **st
     expect_bad_settings(NNF_PARAM_ADAM_BETA2, bad, sizeof bad / sizeof bad[0], "beta2");
 }
 
-static void test_set_adam_epsilon_not_positive_or_not_finite_is_arg_and_changes_nothing(void **state)
+static void test_set_adam_epsilon_not_positive_or_not_finite_is_arg_and_changes_nothing(
+    void **state)
 {
     const double bad[] = {0.0, -1.0, (double)INFINITY, -0.0, (double)NAN,
                           -(double)INFINITY, 1e300 /* infinite as a float */};
@@ -747,17 +753,17 @@ static void test_layer_copies_with_a_null_buffer_are_arg_and_change_nothing(void
                  nnf_layer_units(ly) * nnf_layer_inputs(ly));
         snprintf(b_count, sizeof b_count, "%zu floats", nnf_layer_units(ly));
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_get_weights(ly, NULL),
-                              "nnf_layer_get_weights", "w is NULL", w_count, layer_key);
+                              "w is NULL", w_count, layer_key);
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_set_weights(ly, NULL),
-                              "nnf_layer_set_weights", "w is NULL", w_count, layer_key);
+                              "w is NULL", w_count, layer_key);
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_get_bias(ly, NULL),
-                              "nnf_layer_get_bias", "b is NULL", b_count, layer_key);
+                              "b is NULL", b_count, layer_key);
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_set_bias(ly, NULL),
-                              "nnf_layer_set_bias", "b is NULL", b_count, layer_key);
+                              "b is NULL", b_count, layer_key);
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_get_weight_grad(ly, NULL),
-                              "nnf_layer_get_weight_grad", "dw is NULL", w_count, layer_key);
+                              "dw is NULL", w_count, layer_key);
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_get_bias_grad(ly, NULL),
-                              "nnf_layer_get_bias_grad", "db is NULL", b_count, layer_key);
+                              "db is NULL", b_count, layer_key);
     }
     assert_trains(net);
     nnf_net_destroy(net);
@@ -783,7 +789,7 @@ static void test_set_weights_with_nan_or_infinity_is_numeric_and_changes_nothing
                 w[pos[p]] = bad[v];
                 snprintf(key, sizeof key, "w[%zu] is %s", pos[p], text[v]);
                 EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_layer_set_weights(ly, w),
-                                      "nnf_layer_set_weights", key, "finite");
+                                      key, "finite");
             }
         }
     }
@@ -809,7 +815,7 @@ static void test_set_bias_with_nan_or_infinity_is_numeric_and_changes_nothing(vo
                 b[p] = bad[v];
                 snprintf(key, sizeof key, "b[%zu] is %s", p, text[v]);
                 EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_layer_set_bias(ly, b),
-                                      "nnf_layer_set_bias", key, "finite");
+                                      key, "finite");
             }
         }
     }
@@ -848,10 +854,10 @@ static void test_gradients_before_any_backward_are_state(void **state)
         for (size_t l = 1; l <= 2; l++) {
             EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE,
                                   nnf_layer_get_weight_grad(nnf_net_layer(net, l), buf),
-                                  "nnf_layer_get_weight_grad", "no gradient", "nnf_net_backward");
+                                  "no gradient", "nnf_net_backward");
             EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE,
                                   nnf_layer_get_bias_grad(nnf_net_layer(net, l), buf),
-                                  "nnf_layer_get_bias_grad", "no gradient", "nnf_net_backward");
+                                  "no gradient", "nnf_net_backward");
         }
         assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
     }
@@ -870,7 +876,7 @@ static void test_gradients_after_add_dense_or_init_are_state(void **state)
     assert_ok(net, nnf_net_init(net, NNF_INIT_HE, 3));
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_layer_get_weight_grad(nnf_net_layer(net, 1), buf),
                           "no gradient");
-    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "nnf_net_update", "no gradient");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "no gradient");
     assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
     assert_ok(net, nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL));
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_layer_get_bias_grad(nnf_net_layer(net, 2), buf),
@@ -887,8 +893,9 @@ static void test_batch_calls_with_x_null_are_arg_and_change_nothing(void **state
     (void)state;
     for (int fn = FORWARD; fn <= TRAIN_STEP; fn++) {
         nnf_net *net = trained_net();
-        EXPECT_FAIL_UNCHANGED_AS(batch_name[fn], net, NNF_ERR_ARG, run_batch((enum batch_fn)fn, net, NULL, &Y[0][0], M),
-                              "x is NULL", "m x 3");
+        EXPECT_FAIL_UNCHANGED_AS(batch_name[fn], net, NNF_ERR_ARG,
+                                 run_batch((enum batch_fn)fn, net, NULL, &Y[0][0], M),
+                                 "x is NULL", "m x 3");
         assert_trains(net);
         nnf_net_destroy(net);
     }
@@ -955,8 +962,8 @@ static void check_non_finite_x(enum batch_fn fn)
             memcpy(x, X, sizeof x);
             x[pos[p][0]][pos[p][1]] = bad[v];
             snprintf(key, sizeof key, "x[%zu][%zu] is %s", pos[p][0], pos[p][1], text[v]);
-            EXPECT_FAIL_UNCHANGED_AS(batch_name[fn], net, NNF_ERR_NUMERIC, run_batch(fn, net, &x[0][0], &Y[0][0], M),
-                                  key, "finite");
+            EXPECT_FAIL_UNCHANGED_AS(batch_name[fn], net, NNF_ERR_NUMERIC,
+                                     run_batch(fn, net, &x[0][0], &Y[0][0], M), key, "finite");
         }
     }
     assert_trains(net);
@@ -986,7 +993,7 @@ static void test_predict_with_y_null_is_arg_and_changes_nothing(void **state)
     nnf_net *net = trained_net();
     (void)state;
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_predict(net, &X[0][0], M, NULL),
-                          "nnf_net_predict", "y is NULL", "m x 2");
+                          "y is NULL", "m x 2");
     assert_trains(net);
     nnf_net_destroy(net);
 }
@@ -1007,8 +1014,8 @@ static void test_failed_forward_or_predict_keeps_the_stored_forward_pass(void **
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_predict(net, &X[0][0], M, NULL), "y is NULL");
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_predict(net, &x[0][0], M, &x[0][0]),
                           "x[2][2]");
-    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_train_step(net, &x[0][0], &Y[0][0], M, NULL),
-                          "x[2][2]");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC,
+                          nnf_net_train_step(net, &x[0][0], &Y[0][0], M, NULL), "x[2][2]");
     assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
     assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
     assert_twins(net, twin, EVERYTHING);
@@ -1017,7 +1024,8 @@ static void test_failed_forward_or_predict_keeps_the_stored_forward_pass(void **
 }
 
 /* 1 -> 1 linear -> 1 linear with weights 1e30: the output 1e60 overflows. */
-static void test_forward_with_a_non_finite_output_is_numeric_and_discards_the_forward_pass(void **state)
+static void test_forward_with_a_non_finite_output_is_numeric_and_discards_the_forward_pass(
+    void **state)
 {
     const float x[2] = {0.0f, 1.0f}, y[2] = {0.0f, 0.0f};
     nnf_net *net = tiny_net(2, NNF_ACT_LINEAR, NNF_ACT_LINEAR, NNF_LOSS_MSE, 1e30f, 1e30f);
@@ -1026,7 +1034,7 @@ static void test_forward_with_a_non_finite_output_is_numeric_and_discards_the_fo
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_forward(net, x, 2, out),
                           "A[2]", "sample 1", "not finite");
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, y, NULL),
-                          "nnf_net_backward", "no forward pass");
+                          "no forward pass");
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_predict(net, x, 2, out),
                           "A[2]", "not finite");
     /* the second sample alone: now it is sample 0 */
@@ -1050,7 +1058,7 @@ static void test_backward_without_a_forward_pass_is_state(void **state)
     nnf_net *net = std_net();
     (void)state;
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], NULL),
-                          "nnf_net_backward", "no forward pass", "nnf_net_forward");
+                          "no forward pass", "nnf_net_forward");
     nnf_net_destroy(net);
     /* nor after a train step, nor after predict: neither leaves one */
     net = trained_net();
@@ -1079,7 +1087,7 @@ static void test_backward_twice_after_one_forward_is_state_and_keeps_the_gradien
     assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
     assert_ok(net, nnf_net_backward(net, &Y[0][0], &cost));
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], &cost),
-                          "nnf_net_backward", "no forward pass");
+                          "no forward pass");
     assert_ok(net, nnf_net_update(net));
     nnf_net_destroy(net);
 }
@@ -1093,7 +1101,7 @@ static void test_backward_with_y_null_is_arg_and_keeps_the_forward_pass(void **s
     assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
     assert_ok(twin, nnf_net_forward(twin, &X[0][0], M, NULL));
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_backward(net, NULL, NULL),
-                          "nnf_net_backward", "y is NULL", "m x 2");
+                          "y is NULL", "m x 2");
     assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
     assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
     assert_twins(net, twin, EVERYTHING);
@@ -1101,7 +1109,8 @@ static void test_backward_with_y_null_is_arg_and_keeps_the_forward_pass(void **s
     nnf_net_destroy(twin);
 }
 
-static void test_backward_with_nan_or_infinity_in_y_is_numeric_and_keeps_the_forward_pass(void **state)
+static void test_backward_with_nan_or_infinity_in_y_is_numeric_and_keeps_the_forward_pass(
+    void **state)
 {
     const float bad[] = {NAN, INFINITY, -INFINITY};
     const char *const text[] = {"nan", "inf", "-inf"};
@@ -1121,7 +1130,7 @@ static void test_backward_with_nan_or_infinity_in_y_is_numeric_and_keeps_the_for
                 y[pos[p][0]][pos[p][1]] = bad[v];
                 snprintf(key, sizeof key, "y[%zu][%zu] is %s", pos[p][0], pos[p][1], text[v]);
                 EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_backward(net, &y[0][0], NULL),
-                                      "nnf_net_backward", key, "finite");
+                                      key, "finite");
             }
         }
         assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
@@ -1146,7 +1155,7 @@ static void test_backward_with_bce_label_outside_0_1_is_arg_and_keeps_the_forwar
         y[1][0] = bad[v];
         snprintf(key, sizeof key, "y[1][0] = %g", (double)bad[v]);
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_backward(net, &y[0][0], NULL),
-                              "nnf_net_backward", key, "BCE", "[0, 1]");
+                              key, "BCE", "[0, 1]");
     }
     {
         float y[M][N_OUT];
@@ -1175,7 +1184,7 @@ static void test_backward_with_bce_on_a_non_sigmoid_output_is_state_and_mse_work
         assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
         assert_ok(twin, nnf_net_forward(twin, &X[0][0], M, NULL));
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], NULL),
-                              "nnf_net_backward", "BCE", "sigmoid", "layer 2", names[i]);
+                              "BCE", "sigmoid", "layer 2", names[i]);
         /* the forward pass survived: switch to MSE, labels outside [0, 1] */
         memcpy(y, Y, sizeof y);
         y[0][1] = -2.5f;
@@ -1211,8 +1220,9 @@ static void test_backward_with_a_non_finite_gradient_is_numeric_and_keeps_no_gra
                         "gradient", "layer 1", "not finite");
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_layer_get_weight_grad(nnf_net_layer(net, 1), buf),
                           "no gradient");
-    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "nnf_net_update", "no gradient");
-    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, ZERO_Y, NULL), "no forward pass");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "no gradient");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, ZERO_Y, NULL),
+                          "no forward pass");
     nnf_net_destroy(net);
 }
 
@@ -1246,7 +1256,7 @@ static void test_update_without_a_backward_is_state_and_changes_nothing(void **s
 {
     nnf_net *net = std_net();
     (void)state;
-    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "nnf_net_update", "no gradient",
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "no gradient",
                           "nnf_net_backward");
     assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "no gradient");
@@ -1263,7 +1273,7 @@ static void test_update_twice_after_one_backward_is_state_and_changes_nothing(vo
     assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
     assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
     assert_ok(net, nnf_net_update(net));
-    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "nnf_net_update",
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net),
                           "already applied", "nnf_net_backward");
     nnf_net_destroy(net);
     /* a train step applies its gradients itself */
@@ -1281,7 +1291,7 @@ static void test_train_step_with_y_null_is_arg_and_changes_nothing(void **state)
     nnf_net *net = trained_net();
     (void)state;
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_train_step(net, &X[0][0], NULL, M, NULL),
-                          "nnf_net_train_step", "y is NULL", "m x 2");
+                          "y is NULL", "m x 2");
     assert_trains(net);
     nnf_net_destroy(net);
 }
@@ -1302,7 +1312,7 @@ static void test_train_step_with_nan_or_infinity_in_y_is_numeric_and_changes_not
             snprintf(key, sizeof key, "y[%d][1] is %s", M - 1, text[v]);
             EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC,
                                   nnf_net_train_step(net, &X[0][0], &y[0][0], M, NULL),
-                                  "nnf_net_train_step", key, "finite");
+                                  key, "finite");
         }
         assert_trains(net);
         nnf_net_destroy(net);
@@ -1319,8 +1329,9 @@ static void test_train_step_with_bce_label_outside_0_1_is_arg_and_changes_nothin
         float y[M][N_OUT];
         memcpy(y, Y, sizeof y);
         y[3][1] = bad[v];
-        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_train_step(net, &X[0][0], &y[0][0], M, NULL),
-                              "nnf_net_train_step", key[v], "BCE", "[0, 1]");
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
+                              nnf_net_train_step(net, &X[0][0], &y[0][0], M, NULL), key[v],
+                              "BCE", "[0, 1]");
     }
     assert_trains(net);
     nnf_net_destroy(net);
@@ -1336,7 +1347,7 @@ static void test_train_step_with_bce_on_a_non_sigmoid_output_is_state_and_mse_wo
         nnf_net *twin = net_with_output(outs[i], NNF_LOSS_MSE);
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE,
                               nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL),
-                              "nnf_net_train_step", "BCE", "sigmoid", "layer 2", names[i]);
+                              "BCE", "sigmoid", "layer 2", names[i]);
         assert_ok(net, nnf_net_set_loss(net, NNF_LOSS_MSE));
         assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
         assert_ok(twin, nnf_net_train_step(twin, &X[0][0], &Y[0][0], M, NULL));
@@ -1520,8 +1531,9 @@ static void test_cross_entropy_labels_outside_0_1_are_arg_and_keep_the_forward_p
         memcpy(y, Y, sizeof y);
         y[1][1] = bad[k];
         snprintf(key, sizeof key, "y[1][1] = %g", (double)bad[k]);
-        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_train_step(net, &X[0][0], &y[0][0], M, NULL),
-                              key, "cross-entropy", "[0, 1]");
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG,
+                              nnf_net_train_step(net, &X[0][0], &y[0][0], M, NULL), key,
+                              "cross-entropy", "[0, 1]");
         assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_backward(net, &y[0][0], NULL),
                               key, "cross-entropy", "[0, 1]");
@@ -1818,10 +1830,13 @@ static void test_load_with_out_null_or_no_data_is_arg(void **state)
     char err[256];
     (void)state;
     assert_ok(src, nnf_net_save_mem(src, image, sizeof image, 0, &size));
-    EXPECT_LOAD_FAIL(err, NNF_ERR_ARG, nnf_net_load_mem(NULL, image, size, err, sizeof err), NO_KEYS);
-    EXPECT_LOAD_FAIL(err, NNF_ERR_ARG, nnf_net_load_mem(&net, NULL, size, err, sizeof err), NO_KEYS);
+    EXPECT_LOAD_FAIL(err, NNF_ERR_ARG, nnf_net_load_mem(NULL, image, size, err, sizeof err),
+                     NO_KEYS);
+    EXPECT_LOAD_FAIL(err, NNF_ERR_ARG, nnf_net_load_mem(&net, NULL, size, err, sizeof err),
+                     NO_KEYS);
     assert_null(net);
-    EXPECT_LOAD_FAIL(err, NNF_ERR_ARG, nnf_net_load(NULL, "nnf-errors.nnf", err, sizeof err), NO_KEYS);
+    EXPECT_LOAD_FAIL(err, NNF_ERR_ARG, nnf_net_load(NULL, "nnf-errors.nnf", err, sizeof err),
+                     NO_KEYS);
     net = NOT_NULL_NET;
     EXPECT_LOAD_FAIL(err, NNF_ERR_ARG, nnf_net_load(&net, NULL, err, sizeof err), NO_KEYS);
     assert_null(net);

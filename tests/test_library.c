@@ -24,7 +24,8 @@ static void test_version_number_and_string_match_the_header(void **state)
     assert_int_equal(nnf_version_number(), NNF_VERSION_NUMBER);
     assert_int_equal(NNF_VERSION_NUMBER,
                      NNF_VERSION_MAJOR * 10000 + NNF_VERSION_MINOR * 100 + NNF_VERSION_PATCH);
-    snprintf(want, sizeof want, "%d.%d.%d", NNF_VERSION_MAJOR, NNF_VERSION_MINOR, NNF_VERSION_PATCH);
+    snprintf(want, sizeof want, "%d.%d.%d", NNF_VERSION_MAJOR, NNF_VERSION_MINOR,
+             NNF_VERSION_PATCH);
     assert_string_equal(nnf_version_string(), want);
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_memory.c - black-box: the library's memory through the allocator
  * hook: every allocation goes through it, destroy frees every block, and a
  * train step, a prediction or any other call at an unchanged (or smaller)

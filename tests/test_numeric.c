@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_numeric.c - black-box: numeric edges. Inputs of 1e30 and of
  * denormals through every activation, saturated sigmoid + BCE and softmax +
@@ -532,7 +533,7 @@ static void huge_lr_training(nnf_optimizer opt)
     int failed = 0;
     for (int i = 0; i < 10 && !failed; i++) {
         snapshot before;
-    snapshot_take(net, &before);
+        snapshot_take(net, &before);
         float cost = NAN;
         nnf_status st = nnf_net_train_step(net, x, y, 4, &cost);
         check_outcome(net, st, &before, "lr = 1e30: train step");
@@ -597,7 +598,7 @@ static void test_adam_with_tiny_and_huge_gradients_keeps_parameters_finite(void 
         const float x[4] = {large[i], large[i], large[i], large[i]};
         for (int s = 0; s < 5; s++) {
             snapshot before;
-    snapshot_take(net, &before);
+            snapshot_take(net, &before);
             float cost = NAN;
             nnf_status st = nnf_net_train_step(net, x, y, 2, &cost);
             check_outcome(net, st, &before, "Adam, large gradients");
@@ -614,7 +615,7 @@ static void test_adam_with_tiny_and_huge_gradients_keeps_parameters_finite(void 
     const float x[4] = {1e25f, 1e25f, 1e25f, 1e25f};
     for (int s = 0; s < 3; s++) {
         snapshot before;
-    snapshot_take(net, &before);
+        snapshot_take(net, &before);
         float cost = NAN;
         nnf_status st = nnf_net_train_step(net, x, y, 2, &cost);
         check_outcome(net, st, &before, "Adam, huge gradients");

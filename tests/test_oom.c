@@ -100,7 +100,7 @@ static nnf_net *net_four(void)
     return net;
 }
 
-static nnf_net *net_with_optimizer(nnf_optimizer opt)
+static nnf_net *trained_net_with(nnf_optimizer opt)
 {
     nnf_net *net = net_trained();
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, (double)opt));
@@ -112,12 +112,12 @@ static nnf_net *net_with_optimizer(nnf_optimizer opt)
 
 static nnf_net *net_momentum(void)
 {
-    return net_with_optimizer(NNF_OPT_MOMENTUM);
+    return trained_net_with(NNF_OPT_MOMENTUM);
 }
 
 static nnf_net *net_adam(void)
 {
-    return net_with_optimizer(NNF_OPT_ADAM);
+    return trained_net_with(NNF_OPT_ADAM);
 }
 
 /* Adam with one hidden layer only, for adding a layer (the state grows). */
@@ -137,18 +137,13 @@ static nnf_net *net_forwarded(void)
     return net;
 }
 
-/* ---- the calls under test: net is the case's net (NULL for create and
- * load), *out receives a new net (create, load, clone) */
+/* ---- the calls under test */
 
-struct oom_case;
-typedef nnf_status (*call_fn)(const struct oom_case *c, nnf_net *net, nnf_net **out);
-
-static nnf_status call_create(const struct oom_case *c, nnf_net *net, nnf_net **out)
-{
-    (void)c;
-    (void)net;
-    return nnf_net_create(out, N_IN);
-}
+typedef enum call_kind {
+    CREATE, ADD_SIGMOID, ADD_FIFTH, SET_MOMENTUM, SET_ADAM, FORWARD_BIG, FORWARD_SMALL,
+    TRAIN_STEP_BIG, PREDICT_BIG, TRAIN_IN_ORDER, TRAIN_SHUFFLED, EVALUATE_BIG, SAVE, LOAD_MEM,
+    LOAD_FILE, CLONE
+} call_kind;
 
 /* add_dense must leave *layer NULL on failure, and set it on success */
 static nnf_status add_layer(nnf_net *net, size_t units, nnf_act act)
@@ -162,90 +157,18 @@ static nnf_status add_layer(nnf_net *net, size_t units, nnf_act act)
     return st;
 }
 
-static nnf_status call_add_dense_sigmoid(const struct oom_case *c, nnf_net *net, nnf_net **out)
+/* Two epochs of nnf_net_train: no step reported when it fails, all of them
+ * otherwise. */
+static nnf_status train_twice(nnf_net *net, size_t batch, int shuffle, size_t want_steps)
 {
-    (void)c;
-    (void)out;
-    return add_layer(net, N_OUT, NNF_ACT_SIGMOID);
-}
-
-static nnf_status call_add_dense_fifth(const struct oom_case *c, nnf_net *net, nnf_net **out)
-{
-    (void)c;
-    (void)out;
-    return add_layer(net, 3, NNF_ACT_LINEAR);
-}
-
-static nnf_status call_set_momentum(const struct oom_case *c, nnf_net *net, nnf_net **out)
-{
-    (void)c;
-    (void)out;
-    return nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_MOMENTUM);
-}
-
-static nnf_status call_set_adam(const struct oom_case *c, nnf_net *net, nnf_net **out)
-{
-    (void)c;
-    (void)out;
-    return nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM);
-}
-
-static nnf_status call_forward_big(const struct oom_case *c, nnf_net *net, nnf_net **out)
-{
-    (void)c;
-    (void)out;
-    float y[M_BIG * N_MAX];
-    return nnf_net_forward(net, g_x, M_BIG, y);
-}
-
-/* At the size of the net's workspace: only the copy of x is new. */
-static nnf_status call_forward_small(const struct oom_case *c, nnf_net *net, nnf_net **out)
-{
-    (void)c;
-    (void)out;
-    float y[M_SMALL * N_MAX];
-    return nnf_net_forward(net, g_x, M_SMALL, y);
-}
-
-static nnf_status call_train_step_big(const struct oom_case *c, nnf_net *net, nnf_net **out)
-{
-    (void)c;
-    (void)out;
-    return nnf_net_train_step(net, g_x, g_y, M_BIG, NULL);
-}
-
-static nnf_status call_predict_big(const struct oom_case *c, nnf_net *net, nnf_net **out)
-{
-    (void)c;
-    (void)out;
-    float y[M_BIG * N_MAX];
-    return nnf_net_predict(net, g_x, M_BIG, y);
-}
-
-static nnf_status call_train_in_order(const struct oom_case *c, nnf_net *net, nnf_net **out)
-{
-    (void)c;
-    (void)out;
     size_t steps = 99;
-    nnf_status st = nnf_net_train(net, g_x, g_y, M_BIG, M_BIG / 2, 2, 0, 0, NULL, NULL, &steps);
-    assert_int_equal(steps, st == NNF_OK ? 4 : 0);
+    nnf_status st = nnf_net_train(net, g_x, g_y, M_BIG, batch, 2, shuffle, 42, NULL, NULL, &steps);
+    assert_int_equal(steps, st == NNF_OK ? want_steps : 0);
     return st;
 }
 
-static nnf_status call_train_shuffled(const struct oom_case *c, nnf_net *net, nnf_net **out)
+static nnf_status evaluate(nnf_net *net)
 {
-    (void)c;
-    (void)out;
-    size_t steps = 99;
-    nnf_status st = nnf_net_train(net, g_x, g_y, M_BIG, 3, 2, 1, 42, NULL, NULL, &steps);
-    assert_int_equal(steps, st == NNF_OK ? 6 : 0);
-    return st;
-}
-
-static nnf_status call_evaluate_big(const struct oom_case *c, nnf_net *net, nnf_net **out)
-{
-    (void)c;
-    (void)out;
     float cost = NAN, accuracy = NAN;
     nnf_status st = nnf_net_evaluate(net, g_x, g_y, M_BIG, &cost, &accuracy);
     if (st == NNF_OK)
@@ -290,11 +213,9 @@ static void assert_file_holds(const char *path, const void *bytes, size_t size)
 
 /* Over an older model: a failed save leaves it whole, a successful one
  * writes exactly what nnf_net_save_mem writes. */
-static nnf_status call_save_file(const struct oom_case *c, nnf_net *net, nnf_net **out)
+static nnf_status save_file(nnf_net *net)
 {
     static const char old[] = "an older model, which a failed save must keep whole";
-    (void)c;
-    (void)out;
     write_file(g_save_path, old, sizeof old);
     nnf_status st = nnf_net_save(net, g_save_path, NNF_SAVE_OPTIMIZER_STATE);
     assert_no_stray_files();
@@ -316,31 +237,20 @@ static void check_load_message(const char *fn, nnf_status st, const char *err)
         fail_msg("%s: %s: message \"%s\" does not say so", fn, nnf_status_str(st), err);
 }
 
-static const saved *image_of(const struct oom_case *c);
-
-static nnf_status call_load_mem(const struct oom_case *c, nnf_net *net, nnf_net **out)
+static nnf_status load_mem(const saved *im, nnf_net **out)
 {
-    (void)net;
     char err[256] = "x";
-    const saved *im = image_of(c);
     nnf_status st = nnf_net_load_mem(out, im->bytes, im->size, err, sizeof err);
     check_load_message("nnf_net_load_mem", st, err);
     return st;
 }
 
-static nnf_status call_load_file(const struct oom_case *c, nnf_net *net, nnf_net **out)
+static nnf_status load_file(const saved *im, nnf_net **out)
 {
-    (void)net;
     char err[256] = "x";
-    nnf_status st = nnf_net_load(out, image_of(c)->path, err, sizeof err);
+    nnf_status st = nnf_net_load(out, im->path, err, sizeof err);
     check_load_message("nnf_net_load", st, err);
     return st;
-}
-
-static nnf_status call_clone(const struct oom_case *c, nnf_net *net, nnf_net **out)
-{
-    (void)c;
-    return nnf_net_clone(net, out);
 }
 
 /* ---- checks after a failure beyond the common ones */
@@ -367,7 +277,7 @@ static void has_no_forward_pass(nnf_net *net)
 typedef struct oom_case {
     const char *name;        /* the call, then what is special about the case */
     nnf_net *(*setup)(void); /* the net the call works on; NULL: none */
-    call_fn call;
+    call_kind call;
     int makes_net;           /* the call creates *out */
     const saved *image;      /* loads: what they read, and *out must save to */
     void (*after_failure)(nnf_net *net); /* extra check (NULL: none) */
@@ -375,10 +285,32 @@ typedef struct oom_case {
     int min_points;          /* allocations the call must make at least */
 } oom_case;
 
-static const saved *image_of(const oom_case *c)
+/* The call of case c on its net (NULL for create and load); *out receives
+ * a new net (create, load, clone). */
+static nnf_status call(const oom_case *c, nnf_net *net, nnf_net **out)
 {
-    assert_non_null(c->image);
-    return c->image;
+    float y[M_BIG * N_MAX];
+    switch (c->call) {
+    case CREATE: return nnf_net_create(out, N_IN);
+    case ADD_SIGMOID: return add_layer(net, N_OUT, NNF_ACT_SIGMOID);
+    case ADD_FIFTH: return add_layer(net, 3, NNF_ACT_LINEAR);
+    case SET_MOMENTUM: return nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_MOMENTUM);
+    case SET_ADAM: return nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM);
+    case FORWARD_BIG: return nnf_net_forward(net, g_x, M_BIG, y);
+    /* at the size of the net's workspace: only the copy of x is new */
+    case FORWARD_SMALL: return nnf_net_forward(net, g_x, M_SMALL, y);
+    case TRAIN_STEP_BIG: return nnf_net_train_step(net, g_x, g_y, M_BIG, NULL);
+    case PREDICT_BIG: return nnf_net_predict(net, g_x, M_BIG, y);
+    case TRAIN_IN_ORDER: return train_twice(net, M_BIG / 2, 0, 4);
+    case TRAIN_SHUFFLED: return train_twice(net, 3, 1, 6);
+    case EVALUATE_BIG: return evaluate(net);
+    case SAVE: return save_file(net);
+    case LOAD_MEM: return load_mem(c->image, out);
+    case LOAD_FILE: return load_file(c->image, out);
+    case CLONE: return nnf_net_clone(net, out);
+    }
+    fail_msg("%s: no such call", c->name);
+    return NNF_ERR_ARG;
 }
 
 /* The new net *out saves to the source's bytes: the clone's source, or the
@@ -403,6 +335,19 @@ static void check_new_net(const oom_case *c, nnf_net *src, nnf_net *out)
     }
 }
 
+/* The end of a round: the nets work, and then are gone without a leak. */
+static void end_round(nnf_net *net, nnf_net *out, snapshot *before)
+{
+    if (nnf_net_depth(out))
+        assert_trains(out);
+    nnf_net_destroy(out);
+    if (nnf_net_depth(net))
+        assert_trains(net);
+    nnf_net_destroy(net);
+    snapshot_free(before);
+    assert_int_equal(g_count.live, 0);
+}
+
 /* Fail allocation k = 1, 2, ... of the call until it succeeds. Returns the
  * number of failure points (allocations the successful call made). */
 static int run_case(const oom_case *c)
@@ -418,7 +363,7 @@ static int run_case(const oom_case *c)
         long live = g_count.live, allocs = g_count.allocs;
         nnf_net *out = (nnf_net *)&g_count; /* must be set (NULL on failure) */
         g_count.fail_at = allocs + k;
-        nnf_status st = c->call(c, net, &out);
+        nnf_status st = call(c, net, &out);
         g_count.fail_at = 0;
         long made = g_count.allocs - allocs;
 
@@ -430,16 +375,9 @@ static int run_case(const oom_case *c)
             if (c->makes_net) {
                 assert_non_null(out);
                 assert_ptr_not_equal(out, (nnf_net *)&g_count);
-                check_new_net(c, c->call == call_clone ? net : NULL, out);
-                if (nnf_net_depth(out))
-                    assert_trains(out);
-                nnf_net_destroy(out);
+                check_new_net(c, c->call == CLONE ? net : NULL, out);
             }
-            if (nnf_net_depth(net))
-                assert_trains(net);
-            nnf_net_destroy(net);
-            snapshot_free(&before);
-            assert_int_equal(g_count.live, 0);
+            end_round(net, c->makes_net ? out : NULL, &before);
             break;
         }
 
@@ -456,7 +394,8 @@ static int run_case(const oom_case *c)
             assert_null(out);
         if (net) {
             const char *msg = nnf_net_errmsg(net);
-            if (!strstr(msg, "allocate") || (k == 1 && c->first_says && !strstr(msg, c->first_says)))
+            if (!strstr(msg, "allocate") ||
+                (k == 1 && c->first_says && !strstr(msg, c->first_says)))
                 fail_msg("%s: allocation %ld failed: message \"%s\"", c->name, k, msg);
             assert_unchanged(net, &before, SNAP_GRADS | SNAP_STATE, c->name);
             if (c->after_failure)
@@ -466,16 +405,10 @@ static int run_case(const oom_case *c)
         }
         /* the same call on the same net succeeds once allocations do */
         out = NULL;
-        assert_int_equal(c->call(c, net, &out), NNF_OK);
-        if (c->makes_net) {
+        assert_int_equal(call(c, net, &out), NNF_OK);
+        if (c->makes_net)
             assert_non_null(out);
-            nnf_net_destroy(out);
-        }
-        if (nnf_net_depth(net))
-            assert_trains(net);
-        nnf_net_destroy(net);
-        snapshot_free(&before);
-        assert_int_equal(g_count.live, 0);
+        end_round(net, out, &before);
     }
     if (points < c->min_points)
         fail_msg("%s: %d allocation-failure points, expected at least %d", c->name, points,
@@ -484,51 +417,51 @@ static int run_case(const oom_case *c)
 }
 
 static const oom_case g_cases[] = {
-    {"nnf_net_create", NULL, call_create, 1, NULL, NULL, NULL, 1},
-    {"nnf_net_add_dense (first layer)", net_empty, call_add_dense_sigmoid, 0, NULL, NULL,
+    {"nnf_net_create", NULL, CREATE, 1, NULL, NULL, NULL, 1},
+    {"nnf_net_add_dense (first layer)", net_empty, ADD_SIGMOID, 0, NULL, NULL,
      "layer 1", 4},
-    {"nnf_net_add_dense (second layer)", net_hidden, call_add_dense_sigmoid, 0, NULL, NULL,
+    {"nnf_net_add_dense (second layer)", net_hidden, ADD_SIGMOID, 0, NULL, NULL,
      "layer 2", 3},
-    {"nnf_net_add_dense (fifth layer, gradients kept)", net_four, call_add_dense_fifth, 0, NULL,
+    {"nnf_net_add_dense (fifth layer, gradients kept)", net_four, ADD_FIFTH, 0, NULL,
      NULL, "layer 5", 4},
-    {"nnf_net_add_dense (Adam: the state grows)", net_adam_hidden, call_add_dense_sigmoid, 0,
+    {"nnf_net_add_dense (Adam: the state grows)", net_adam_hidden, ADD_SIGMOID, 0,
      NULL, NULL, NULL, 4},
-    {"nnf_net_set_param (SGD -> momentum)", net_trained, call_set_momentum, 0, NULL, NULL, NULL,
+    {"nnf_net_set_param (SGD -> momentum)", net_trained, SET_MOMENTUM, 0, NULL, NULL, NULL,
      1},
-    {"nnf_net_set_param (SGD -> Adam)", net_trained, call_set_adam, 0, NULL, NULL, NULL, 1},
-    {"nnf_net_set_param (momentum -> Adam)", net_momentum, call_set_adam, 0, NULL, NULL, NULL, 1},
-    {"nnf_net_set_param (Adam -> momentum)", net_adam, call_set_momentum, 0, NULL, NULL, NULL, 1},
-    {"nnf_net_forward (first call)", net_full, call_forward_big, 0, NULL, has_no_forward_pass,
+    {"nnf_net_set_param (SGD -> Adam)", net_trained, SET_ADAM, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_set_param (momentum -> Adam)", net_momentum, SET_ADAM, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_set_param (Adam -> momentum)", net_adam, SET_MOMENTUM, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_forward (first call)", net_full, FORWARD_BIG, 0, NULL, has_no_forward_pass,
      "m = 8", 2},
     {"nnf_net_forward (the same m after a train step: the copy of x)", net_trained,
-     call_forward_small, 0, NULL, has_no_forward_pass, "for x", 1},
-    {"nnf_net_forward (larger m)", net_trained, call_forward_big, 0, NULL, NULL, NULL, 2},
-    {"nnf_net_forward (larger m, forward pass stored)", net_forwarded, call_forward_big, 0,
+     FORWARD_SMALL, 0, NULL, has_no_forward_pass, "for x", 1},
+    {"nnf_net_forward (larger m)", net_trained, FORWARD_BIG, 0, NULL, NULL, NULL, 2},
+    {"nnf_net_forward (larger m, forward pass stored)", net_forwarded, FORWARD_BIG, 0,
      NULL, keeps_forward_pass, NULL, 1},
-    {"nnf_net_train_step (first call)", net_full, call_train_step_big, 0, NULL, NULL, "m = 8", 1},
-    {"nnf_net_train_step (larger m)", net_trained, call_train_step_big, 0, NULL, NULL, NULL, 1},
-    {"nnf_net_train_step (larger m, Adam)", net_adam, call_train_step_big, 0, NULL, NULL, NULL,
+    {"nnf_net_train_step (first call)", net_full, TRAIN_STEP_BIG, 0, NULL, NULL, "m = 8", 1},
+    {"nnf_net_train_step (larger m)", net_trained, TRAIN_STEP_BIG, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_train_step (larger m, Adam)", net_adam, TRAIN_STEP_BIG, 0, NULL, NULL, NULL,
      1},
-    {"nnf_net_predict (first call)", net_full, call_predict_big, 0, NULL, NULL, "m = 8", 1},
-    {"nnf_net_predict (larger m)", net_trained, call_predict_big, 0, NULL, NULL, NULL, 1},
-    {"nnf_net_train (in order, first call)", net_full, call_train_in_order, 0, NULL, NULL, NULL,
+    {"nnf_net_predict (first call)", net_full, PREDICT_BIG, 0, NULL, NULL, "m = 8", 1},
+    {"nnf_net_predict (larger m)", net_trained, PREDICT_BIG, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_train (in order, first call)", net_full, TRAIN_IN_ORDER, 0, NULL, NULL, NULL,
      1},
-    {"nnf_net_train (in order)", net_trained, call_train_in_order, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_train (in order)", net_trained, TRAIN_IN_ORDER, 0, NULL, NULL, NULL, 1},
     {"nnf_net_train (shuffled, first call: order, batch buffers, workspace)", net_full,
-     call_train_shuffled, 0, NULL, NULL, "nnf_net_train: could not allocate", 4},
-    {"nnf_net_train (shuffled)", net_trained, call_train_shuffled, 0, NULL, NULL, NULL, 2},
-    {"nnf_net_train (shuffled, Adam)", net_adam, call_train_shuffled, 0, NULL, NULL, NULL, 2},
-    {"nnf_net_evaluate (larger m)", net_trained, call_evaluate_big, 0, NULL, NULL, NULL, 1},
-    {"nnf_net_save (Adam)", net_adam, call_save_file, 0, NULL, NULL, NULL, 1},
-    {"nnf_net_save (three layers, momentum)", mixed_net, call_save_file, 0, NULL, NULL, NULL, 1},
-    {"nnf_net_load_mem (Adam)", NULL, call_load_mem, 1, &g_adam, NULL, NULL, 3},
-    {"nnf_net_load_mem (three layers, momentum)", NULL, call_load_mem, 1, &g_mixed, NULL, NULL,
+     TRAIN_SHUFFLED, 0, NULL, NULL, "nnf_net_train: could not allocate", 4},
+    {"nnf_net_train (shuffled)", net_trained, TRAIN_SHUFFLED, 0, NULL, NULL, NULL, 2},
+    {"nnf_net_train (shuffled, Adam)", net_adam, TRAIN_SHUFFLED, 0, NULL, NULL, NULL, 2},
+    {"nnf_net_evaluate (larger m)", net_trained, EVALUATE_BIG, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_save (Adam)", net_adam, SAVE, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_save (three layers, momentum)", mixed_net, SAVE, 0, NULL, NULL, NULL, 1},
+    {"nnf_net_load_mem (Adam)", NULL, LOAD_MEM, 1, &g_adam, NULL, NULL, 3},
+    {"nnf_net_load_mem (three layers, momentum)", NULL, LOAD_MEM, 1, &g_mixed, NULL, NULL,
      3},
-    {"nnf_net_load (Adam)", NULL, call_load_file, 1, &g_adam, NULL, NULL, 4},
-    {"nnf_net_load (three layers, momentum)", NULL, call_load_file, 1, &g_mixed, NULL, NULL, 4},
-    {"nnf_net_clone (SGD)", net_trained, call_clone, 1, NULL, NULL, NULL, 3},
-    {"nnf_net_clone (Adam)", net_adam, call_clone, 1, NULL, NULL, NULL, 4},
-    {"nnf_net_clone (empty net)", net_empty, call_clone, 1, NULL, NULL, NULL, 1},
+    {"nnf_net_load (Adam)", NULL, LOAD_FILE, 1, &g_adam, NULL, NULL, 4},
+    {"nnf_net_load (three layers, momentum)", NULL, LOAD_FILE, 1, &g_mixed, NULL, NULL, 4},
+    {"nnf_net_clone (SGD)", net_trained, CLONE, 1, NULL, NULL, NULL, 3},
+    {"nnf_net_clone (Adam)", net_adam, CLONE, 1, NULL, NULL, NULL, 4},
+    {"nnf_net_clone (empty net)", net_empty, CLONE, 1, NULL, NULL, NULL, 1},
 };
 
 /* Every case of the call fn (the names that are fn, or fn and a space). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_optimizers.c - black-box: the optimizers (SGD, momentum, Adam) and
  * the L2 penalty through nnfast.h, against the double-precision reference
@@ -80,35 +81,33 @@ static float lib_step(pair *p, int split)
     return cost;
 }
 
-/* Worst relative error of the library's W and b against the reference's,
- * each layer's W and b compared as a whole. */
-static double param_err(pair *p)
+/* Worst relative error of the library's W and b (grads = 0) or dW and db
+ * (grads = 1) against the reference's, each layer's W and b compared as a
+ * whole. */
+static double worst_err(pair *p, int grads)
 {
     float buf[PAIR_MAX_N * PAIR_MAX_N];
     double worst = 0.0;
     for (size_t l = 1; l <= p->L; l++) {
         nnf_layer *ly = nnf_net_layer(p->net, l);
-        assert_ok(p->net, nnf_layer_get_weights(ly, buf));
-        worst = fmax(worst, ref_rel_err_f(buf, p->ref.w[l], p->n[l] * p->n[l - 1]));
-        assert_ok(p->net, nnf_layer_get_bias(ly, buf));
-        worst = fmax(worst, ref_rel_err_f(buf, p->ref.b[l], p->n[l]));
+        assert_ok(p->net, grads ? nnf_layer_get_weight_grad(ly, buf)
+                                : nnf_layer_get_weights(ly, buf));
+        worst = fmax(worst, ref_rel_err_f(buf, grads ? p->ref.dw[l] : p->ref.w[l],
+                                          p->n[l] * p->n[l - 1]));
+        assert_ok(p->net, grads ? nnf_layer_get_bias_grad(ly, buf) : nnf_layer_get_bias(ly, buf));
+        worst = fmax(worst, ref_rel_err_f(buf, grads ? p->ref.db[l] : p->ref.b[l], p->n[l]));
     }
     return worst;
 }
 
-/* Worst relative error of the library's dW and db against the reference's. */
+static double param_err(pair *p)
+{
+    return worst_err(p, 0);
+}
+
 static double grad_err(pair *p)
 {
-    float buf[PAIR_MAX_N * PAIR_MAX_N];
-    double worst = 0.0;
-    for (size_t l = 1; l <= p->L; l++) {
-        nnf_layer *ly = nnf_net_layer(p->net, l);
-        assert_ok(p->net, nnf_layer_get_weight_grad(ly, buf));
-        worst = fmax(worst, ref_rel_err_f(buf, p->ref.dw[l], p->n[l] * p->n[l - 1]));
-        assert_ok(p->net, nnf_layer_get_bias_grad(ly, buf));
-        worst = fmax(worst, ref_rel_err_f(buf, p->ref.db[l], p->n[l]));
-    }
-    return worst;
+    return worst_err(p, 1);
 }
 
 /* Copy every parameter of src into dst (same architecture). */
@@ -365,7 +364,8 @@ static void test_adam_betas_that_round_to_1_in_float_still_work(void **state)
                 worst = fmax(worst, fabs((double)after[i] - (double)before[i]) / lr);
         }
         if (verbose())
-            printf("    adam betas %.8f %.8f: first step error %.3g of lr, later steps <= %.3g lr\n",
+            printf("    adam betas %.8f %.8f: first step error %.3g of lr, "
+                   "later steps <= %.3g lr\n",
                    betas[k][0], betas[k][1], e, worst);
         assert_true(e < REL_TOL);
         assert_true(worst < 3.0);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_passes.c - black-box: forward, backward, update, train step and
  * predict of whole networks through nnfast.h against the float64 reference

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_reference.c - checks the double-precision reference of tests/ref.c
  * itself: hand-computed cases, and its analytic gradients against central

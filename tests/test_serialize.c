@@ -1,7 +1,10 @@
+/* SPDX-License-Identifier: MIT */
 /* test_serialize.c - saving and loading, black-box through nnfast.h and
  * docs/format.md: round trips are bit-exact, training resumes exactly, every
  * corrupted or truncated model is NNF_ERR_FORMAT, files are replaced
- * atomically, and the committed version-1 file still loads. */
+ * atomically, and the committed version-1 file still loads. (The save and
+ * load calls' argument errors are in test_errors.c, their allocation
+ * failures in test_oom.c.) */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
 #include <stddef.h>

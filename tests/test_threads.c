@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_threads.c - black-box: distinct nets are independent across threads.
  * Threads that each build, train (train steps, forward/backward/update,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_training.c - black-box: training through nnfast.h and what it
  * reaches. Train steps and nnf_net_train learn XOR, the planar flower (with
@@ -45,8 +46,8 @@ static int make_flower(void **state)
 
 /* steps full-batch train steps on (x, y); the costs of the first and the
  * last step go to *first and *last (either may be NULL). */
-static void train(nnf_net *net, const float *x, const float *y, size_t m, int steps,
-                  float *first, float *last)
+static void train_full_batch(nnf_net *net, const float *x, const float *y, size_t m, int steps,
+                             float *first, float *last)
 {
     float cost = NAN;
     int i;
@@ -71,6 +72,20 @@ static double accuracy(nnf_net *net, const float *x, const float *y, size_t m)
     return planar_accuracy(pred, y, m);
 }
 
+/* steps full-batch steps of net on the flower, then its accuracy there;
+ * net is destroyed. what names the net in the message printed. */
+static double flower_accuracy_of(nnf_net *net, int steps, const char *what)
+{
+    float first = NAN, last = NAN;
+    train_full_batch(net, &flower_x[0][0], &flower_y[0][0], PLANAR_M, steps, &first, &last);
+    double acc = accuracy(net, &flower_x[0][0], &flower_y[0][0], PLANAR_M);
+    print_message("%s on the flower: cost %.4f -> %.4f, accuracy %.1f %%\n", what,
+                  (double)first, (double)last, 100.0 * acc);
+    assert_true(last < first);
+    nnf_net_destroy(net);
+    return acc;
+}
+
 static void test_xor_2_4_1_tanh_sigmoid_classifies_all_four_points(void **state)
 {
     const size_t units[] = {4, 1};
@@ -82,7 +97,7 @@ static void test_xor_2_4_1_tanh_sigmoid_classifies_all_four_points(void **state)
 
     (void)state;
     xor_data(&x[0][0], &y[0][0]);
-    train(net, &x[0][0], &y[0][0], XOR_M, 500, NULL, NULL);
+    train_full_batch(net, &x[0][0], &y[0][0], XOR_M, 500, NULL, NULL);
 
     assert_ok(net, nnf_net_predict(net, &x[0][0], XOR_M, pred));
     assert_true(planar_accuracy(pred, &y[0][0], XOR_M) == 1.0);
@@ -101,14 +116,9 @@ static void test_planar_2_4_1_tanh_sigmoid_reaches_85_percent_accuracy(void **st
         net_build(&(net_spec){.inputs = 2, .depth = 2, .units = units, .acts = acts,
                               .loss = NNF_LOSS_BCE, .lr = 1.2, .init = NNF_INIT_SMALL_NORMAL,
                               .seed = 1});
-    double acc;
 
     (void)state;
-    train(net, &flower_x[0][0], &flower_y[0][0], PLANAR_M, 1000, NULL, NULL);
-    acc = accuracy(net, &flower_x[0][0], &flower_y[0][0], PLANAR_M);
-    print_message("2-4-1 tanh/sigmoid on the flower: %.1f %%\n", 100.0 * acc);
-    assert_true(acc >= 0.85);
-    nnf_net_destroy(net);
+    assert_true(flower_accuracy_of(net, 1000, "2-4-1 tanh/sigmoid") >= 0.85);
 }
 
 static void test_planar_deep_relu_net_reaches_85_percent_accuracy(void **state)
@@ -117,14 +127,9 @@ static void test_planar_deep_relu_net_reaches_85_percent_accuracy(void **state)
     const nnf_act acts[] = {NNF_ACT_RELU, NNF_ACT_RELU, NNF_ACT_RELU, NNF_ACT_SIGMOID};
     nnf_net *net = net_build(&(net_spec){.inputs = 2, .depth = 4, .units = units, .acts = acts,
                                          .loss = NNF_LOSS_BCE, .lr = 0.2, .seed = 1});
-    double acc;
 
     (void)state;
-    train(net, &flower_x[0][0], &flower_y[0][0], PLANAR_M, 1000, NULL, NULL);
-    acc = accuracy(net, &flower_x[0][0], &flower_y[0][0], PLANAR_M);
-    print_message("2-16-16-8-1 relu/sigmoid on the flower: %.1f %%\n", 100.0 * acc);
-    assert_true(acc >= 0.85);
-    nnf_net_destroy(net);
+    assert_true(flower_accuracy_of(net, 1000, "2-16-16-8-1 relu/sigmoid") >= 0.85);
 }
 
 static void test_bce_cost_falls_during_training(void **state)
@@ -138,8 +143,8 @@ static void test_bce_cost_falls_during_training(void **state)
     float first, mid, last;
 
     (void)state;
-    train(net, &flower_x[0][0], &flower_y[0][0], PLANAR_M, 500, &first, &mid);
-    train(net, &flower_x[0][0], &flower_y[0][0], PLANAR_M, 500, NULL, &last);
+    train_full_batch(net, &flower_x[0][0], &flower_y[0][0], PLANAR_M, 500, &first, &mid);
+    train_full_batch(net, &flower_x[0][0], &flower_y[0][0], PLANAR_M, 500, NULL, &last);
     /* Weights of 0.01 make every output 0.5: the cost starts at log 2. The
      * flower's 2-4-1 nets end near 0.2 (the course: 0.22 after 10000 steps). */
     assert_float_equal(first, 0.693147f, 1e-3f);
@@ -174,7 +179,7 @@ static void test_mse_linear_layer_recovers_regression_coefficients(void **state)
 
     (void)state;
     make_plane(&x[0][0], &y[0][0], M);
-    train(net, &x[0][0], &y[0][0], M, 300, &first, &last);
+    train_full_batch(net, &x[0][0], &y[0][0], M, 300, &first, &last);
 
     assert_ok(net, nnf_layer_get_weights(nnf_net_layer(net, 1), w));
     assert_ok(net, nnf_layer_get_bias(nnf_net_layer(net, 1), b));
@@ -198,7 +203,7 @@ static void test_mse_tanh_hidden_layer_fits_regression_to_small_error(void **sta
 
     (void)state;
     make_plane(&x[0][0], &y[0][0], M);
-    train(net, &x[0][0], &y[0][0], M, 1000, &first, &last);
+    train_full_batch(net, &x[0][0], &y[0][0], M, 1000, &first, &last);
 
     /* y spreads over [-2.5, 3.5] with standard deviation 1.3; tanh units
      * approach a plane only slowly, so "small" is J < 2e-3, an RMS error under 0.064. */
@@ -217,16 +222,10 @@ static double flower_accuracy(nnf_optimizer opt, double lr, int steps)
     const nnf_act acts[] = {NNF_ACT_TANH, NNF_ACT_SIGMOID};
     nnf_net *net = net_build(&(net_spec){.inputs = 2, .depth = 2, .units = units, .acts = acts,
                                          .lr = lr, .seed = 1});
-    float cost = NAN, first = NAN;
+    char what[64];
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, (double)opt));
-    train(net, &flower_x[0][0], &flower_y[0][0], PLANAR_M, steps, &first, &cost);
-    double acc = accuracy(net, &flower_x[0][0], &flower_y[0][0], PLANAR_M);
-    if (verbose())
-        printf("    flower, optimizer %d, lr %g, %d steps: cost %.4f -> %.4f, accuracy %.4f\n",
-               (int)opt, lr, steps, (double)first, (double)cost, acc);
-    assert_true(cost < first);
-    nnf_net_destroy(net);
-    return acc;
+    snprintf(what, sizeof what, "2-4-1, optimizer %d, lr %g, %d steps", (int)opt, lr, steps);
+    return flower_accuracy_of(net, steps, what);
 }
 
 static void test_flower_reaches_85_percent_with_each_optimizer(void **state)
@@ -265,7 +264,7 @@ static void test_spirals_softmax_adam_classifies_above_95_percent(void **state)
     (void)state;
     planar_spirals(x, y, SPIRAL_M, SPIRAL_K, 1);
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM));
-    train(net, x, y, SPIRAL_M, steps, &first, &cost);
+    train_full_batch(net, x, y, SPIRAL_M, steps, &first, &cost);
     assert_ok(net, nnf_net_predict(net, x, SPIRAL_M, pred));
     size_t right = 0;
     for (size_t i = 0; i < SPIRAL_M; i++)
@@ -845,8 +844,8 @@ static void test_minibatch_adam_classifies_the_flower_above_85_percent(void **st
     float cost0, cost, acc;
     assert_ok(net, nnf_net_evaluate(net, &flower_x[0][0], &flower_y[0][0], PLANAR_M, &cost0, NULL));
     size_t steps = 0;
-    assert_ok(net, nnf_net_train(net, &flower_x[0][0], &flower_y[0][0], PLANAR_M, 32, 200, 1, 42, NULL, NULL,
-                                 &steps));
+    assert_ok(net, nnf_net_train(net, &flower_x[0][0], &flower_y[0][0], PLANAR_M, 32, 200, 1, 42,
+                                 NULL, NULL, &steps));
     assert_int_equal(steps, 200 * 13);
     assert_ok(net, nnf_net_evaluate(net, &flower_x[0][0], &flower_y[0][0], PLANAR_M, &cost, &acc));
     print_message("flower, mini-batch Adam: cost %.4f -> %.4f, accuracy %.1f %%\n",

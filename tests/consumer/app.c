@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* app.c - an outside program, built only against the installed nnfast.h and
  * library (through find_package or pkg-config): for every activation and
  * both losses it checks nnfast's forward output, cost, gradients and updated
