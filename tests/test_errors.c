@@ -216,12 +216,49 @@ static void check_load_failure(const char *call, nnf_status got, nnf_status want
 
 /* ---- nets */
 
+/* The nets of the running test. A check that fails leaves the test by a
+ * longjmp, past its drop() calls: the teardown destroys what is left, so
+ * that under ASan a failed test leaks nothing and LeakSanitizer speaks of
+ * the library only. */
+#define MAX_KEPT 8
+static nnf_net *g_kept[MAX_KEPT];
+
+static nnf_net *keep(nnf_net *net)
+{
+    for (size_t i = 0; i < MAX_KEPT; i++)
+        if (!g_kept[i]) {
+            g_kept[i] = net;
+            return net;
+        }
+    fail_msg("more than %d nets in one test", MAX_KEPT);
+    return net;
+}
+
+/* nnf_net_destroy, for kept nets and others. */
+static void drop(nnf_net *net)
+{
+    for (size_t i = 0; i < MAX_KEPT; i++)
+        if (g_kept[i] == net)
+            g_kept[i] = NULL;
+    nnf_net_destroy(net);
+}
+
+static int drop_kept(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < MAX_KEPT; i++) {
+        nnf_net_destroy(g_kept[i]);
+        g_kept[i] = NULL;
+    }
+    return 0;
+}
+
 /* The nets of these tests: learning rate 0.25, weights from seed 42. */
 static nnf_net *new_net(size_t n_in, size_t depth, const size_t *units, const nnf_act *acts,
                         nnf_loss loss)
 {
-    return net_build(&(net_spec){.inputs = n_in, .depth = depth, .units = units, .acts = acts,
-                                 .loss = loss, .lr = 0.25, .seed = 42});
+    return keep(net_build(&(net_spec){.inputs = n_in, .depth = depth, .units = units, .acts = acts,
+                                 .loss = loss, .lr = 0.25, .seed = 42}));
 }
 
 /* N_IN -> N_HID leaky ReLU (slope 0.2) -> N_OUT act_out, with non-zero
@@ -300,7 +337,7 @@ static nnf_status run_batch(enum batch_fn fn, nnf_net *net, const float *x, cons
 static void test_queries_on_null_handles_give_zero_and_destroy_null_is_a_no_op(void **state)
 {
     (void)state;
-    nnf_net_destroy(NULL);
+    drop(NULL);
     assert_int_equal(nnf_net_depth(NULL), 0);
     assert_int_equal(nnf_net_inputs(NULL), 0);
     assert_int_equal(nnf_net_outputs(NULL), 0);
@@ -368,7 +405,7 @@ static void test_net_layer_outside_1_to_depth_is_null(void **state)
     assert_null(nnf_net_layer(net, SIZE_MAX));
     assert_non_null(nnf_net_layer(net, 1));
     assert_non_null(nnf_net_layer(net, nnf_net_depth(net)));
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_a_net_that_never_failed_has_an_empty_message(void **state)
@@ -376,7 +413,7 @@ static void test_a_net_that_never_failed_has_an_empty_message(void **state)
     nnf_net *net = trained_net();
     (void)state;
     assert_string_equal(nnf_net_errmsg(net), "");
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_set_allocator_with_one_null_function_is_arg_and_keeps_the_hook(void **state)
@@ -389,7 +426,7 @@ static void test_set_allocator_with_one_null_function_is_arg_and_keeps_the_hook(
     before = g_count.allocs;
     assert_ok(net, nnf_net_create(&net, N_IN));
     assert_true(g_count.allocs > before); /* still our allocator */
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* A failed nnf_set_threads keeps the count (there is no net for a message). */
@@ -417,7 +454,7 @@ static void test_a_message_stays_until_the_next_failing_call(void **state)
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1.0));
     assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
     assert_string_equal(nnf_net_errmsg(net), kept);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* ======================================================================
@@ -451,7 +488,7 @@ static void test_create_with_inputs_above_int_max_is_shape_and_int_max_is_accept
     assert_ok(net, nnf_net_create(&net, INT_MAX));
     assert_int_equal(nnf_net_inputs(net), INT_MAX);
     assert_int_equal(nnf_net_depth(net), 0);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* ======================================================================
@@ -467,7 +504,7 @@ static void test_add_dense_with_zero_units_is_arg_and_changes_nothing(void **sta
                           "units is 0", "at least 1");
     assert_null(layer);
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_add_dense_with_unknown_act_is_arg_and_changes_nothing(void **state)
@@ -485,7 +522,7 @@ static void test_add_dense_with_unknown_act_is_arg_and_changes_nothing(void **st
         assert_null(layer);
     }
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_add_dense_with_units_above_int_max_is_shape_and_changes_nothing(void **state)
@@ -503,7 +540,7 @@ static void test_add_dense_with_units_above_int_max_is_shape_and_changes_nothing
         assert_null(layer);
     }
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* INT_MAX x INT_MAX weights: each size fits BLAS's int. With a 64-bit size_t
@@ -522,7 +559,7 @@ static void test_add_dense_of_int_max_by_int_max_weights_fails_without_adding_a_
                           "2147483647 x 2147483647");
     assert_null(layer);
     assert_int_equal(nnf_net_outputs(net), 0);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* ======================================================================
@@ -541,7 +578,7 @@ static void test_set_loss_with_unknown_loss_is_arg_and_keeps_the_loss(void **sta
                               key, "0..2");
     }
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_get_loss_with_null_out_is_arg(void **state)
@@ -549,7 +586,7 @@ static void test_get_loss_with_null_out_is_arg(void **state)
     nnf_net *net = trained_net();
     (void)state;
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_loss(net, NULL), "loss is NULL");
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_set_param_with_unknown_key_is_arg_and_changes_nothing(void **state)
@@ -564,7 +601,7 @@ static void test_set_param_with_unknown_key_is_arg_and_changes_nothing(void **st
                               key, "nnf_param");
     }
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_set_learning_rate_not_positive_or_not_finite_is_arg_and_keeps_the_rate(
@@ -579,7 +616,7 @@ static void test_set_learning_rate_not_positive_or_not_finite_is_arg_and_keeps_t
                               nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, bad[i]),
                               "learning rate", "> 0");
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_get_param_with_null_value_or_unknown_key_is_arg(void **state)
@@ -594,7 +631,7 @@ static void test_get_param_with_null_value_or_unknown_key_is_arg(void **state)
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, (nnf_param)-1, &value),
                           "key = -1");
     assert_true(value == -7.0);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_init_with_unknown_scheme_is_arg_and_changes_nothing(void **state)
@@ -609,7 +646,7 @@ static void test_init_with_unknown_scheme_is_arg_and_changes_nothing(void **stat
                               key, "0..3");
     }
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_set_slope_outside_0_1_or_not_finite_is_arg_and_keeps_the_slope(void **state)
@@ -624,7 +661,7 @@ static void test_set_slope_outside_0_1_or_not_finite_is_arg_and_keeps_the_slope(
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_set_slope(leaky, bad[i]),
                               "alpha", "layer 1", "0 < alpha < 1");
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_set_slope_on_a_layer_that_is_not_leaky_relu_is_state(void **state)
@@ -634,7 +671,7 @@ static void test_set_slope_on_a_layer_that_is_not_leaky_relu_is_state(void **sta
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_layer_set_slope(nnf_net_layer(net, 2), 0.3f),
                           "layer 2", "sigmoid", "leaky_relu");
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_get_slope_with_null_out_is_arg(void **state)
@@ -643,7 +680,7 @@ static void test_get_slope_with_null_out_is_arg(void **state)
     (void)state;
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_get_slope(nnf_net_layer(net, 1), NULL),
                           "alpha is NULL");
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* ======================================================================
@@ -693,8 +730,8 @@ static void expect_bad_settings(nnf_param key, const double *bad, size_t n, cons
             assert_ok(twin, nnf_net_train_step(twin, &X[0][0], &Y[0][0], M, NULL));
         }
         assert_twins(net, twin, EVERYTHING);
-        nnf_net_destroy(net);
-        nnf_net_destroy(twin);
+        drop(net);
+        drop(twin);
     }
 }
 
@@ -766,7 +803,7 @@ static void test_layer_copies_with_a_null_buffer_are_arg_and_change_nothing(void
                               "db is NULL", b_count, layer_key);
     }
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* One bad value at the first, a middle and the last position. */
@@ -794,7 +831,7 @@ static void test_set_weights_with_nan_or_infinity_is_numeric_and_changes_nothing
         }
     }
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_set_bias_with_nan_or_infinity_is_numeric_and_changes_nothing(void **state)
@@ -820,7 +857,7 @@ static void test_set_bias_with_nan_or_infinity_is_numeric_and_changes_nothing(vo
         }
     }
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* set_weights discards a stored forward pass, but a failed one does not:
@@ -841,8 +878,8 @@ static void test_a_failed_set_weights_or_set_bias_keeps_the_forward_pass(void **
     assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
     assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
     assert_twins(net, twin, EVERYTHING);
-    nnf_net_destroy(net);
-    nnf_net_destroy(twin);
+    drop(net);
+    drop(twin);
 }
 
 static void test_gradients_before_any_backward_are_state(void **state)
@@ -863,7 +900,7 @@ static void test_gradients_before_any_backward_are_state(void **state)
     }
     assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
     assert_ok(net, nnf_layer_get_weight_grad(nnf_net_layer(net, 1), buf));
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* Adding a layer or re-initializing discards the gradients. */
@@ -881,7 +918,7 @@ static void test_gradients_after_add_dense_or_init_are_state(void **state)
     assert_ok(net, nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL));
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_layer_get_bias_grad(nnf_net_layer(net, 2), buf),
                           "no gradient");
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* ======================================================================
@@ -897,7 +934,7 @@ static void test_batch_calls_with_x_null_are_arg_and_change_nothing(void **state
                                  run_batch((enum batch_fn)fn, net, NULL, &Y[0][0], M),
                                  "x is NULL", "m x 3");
         assert_trains(net);
-        nnf_net_destroy(net);
+        drop(net);
     }
 }
 
@@ -910,7 +947,7 @@ static void test_batch_calls_with_m_zero_are_arg_and_change_nothing(void **state
                               run_batch((enum batch_fn)fn, net, &X[0][0], &Y[0][0], 0),
                               "m is 0", "at least one");
         assert_trains(net);
-        nnf_net_destroy(net);
+        drop(net);
     }
 }
 
@@ -929,7 +966,7 @@ static void test_batch_calls_with_m_above_int_max_are_shape_and_change_nothing(v
                                   key, "2147483647");
         }
         assert_trains(net);
-        nnf_net_destroy(net);
+        drop(net);
     }
 }
 
@@ -943,7 +980,7 @@ static void test_batch_calls_on_a_net_with_no_layer_are_state(void **state)
                               "no layer", "nnf_net_add_dense");
         assert_ok(net, nnf_net_add_dense(net, N_OUT, NNF_ACT_LINEAR, NULL));
         assert_ok(net, run_batch((enum batch_fn)fn, net, &X[0][0], &Y[0][0], M));
-        nnf_net_destroy(net);
+        drop(net);
     }
 }
 
@@ -967,7 +1004,7 @@ static void check_non_finite_x(enum batch_fn fn)
         }
     }
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_forward_with_nan_or_infinity_in_x_is_numeric_and_names_the_element(void **state)
@@ -995,7 +1032,7 @@ static void test_predict_with_y_null_is_arg_and_changes_nothing(void **state)
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_predict(net, &X[0][0], M, NULL),
                           "y is NULL", "m x 2");
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* Failed forward and predict calls keep the stored forward pass: the
@@ -1019,8 +1056,8 @@ static void test_failed_forward_or_predict_keeps_the_stored_forward_pass(void **
     assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
     assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
     assert_twins(net, twin, EVERYTHING);
-    nnf_net_destroy(net);
-    nnf_net_destroy(twin);
+    drop(net);
+    drop(twin);
 }
 
 /* 1 -> 1 linear -> 1 linear with weights 1e30: the output 1e60 overflows. */
@@ -1046,7 +1083,7 @@ static void test_forward_with_a_non_finite_output_is_numeric_and_discards_the_fo
     }
     assert_ok(net, nnf_net_forward(net, x, 2, out));
     assert_ok(net, nnf_net_backward(net, y, NULL));
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* ======================================================================
@@ -1059,7 +1096,7 @@ static void test_backward_without_a_forward_pass_is_state(void **state)
     (void)state;
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], NULL),
                           "no forward pass", "nnf_net_forward");
-    nnf_net_destroy(net);
+    drop(net);
     /* nor after a train step, nor after predict: neither leaves one */
     net = trained_net();
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], NULL),
@@ -1071,12 +1108,12 @@ static void test_backward_without_a_forward_pass_is_state(void **state)
     }
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], NULL),
                           "no forward pass");
-    nnf_net_destroy(net);
+    drop(net);
     /* a net with no layer cannot have one */
     net = new_net(N_IN, 0, NULL, NULL, NNF_LOSS_MSE);
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], NULL),
                           "no forward pass");
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_backward_twice_after_one_forward_is_state_and_keeps_the_gradients(void **state)
@@ -1089,7 +1126,7 @@ static void test_backward_twice_after_one_forward_is_state_and_keeps_the_gradien
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], &cost),
                           "no forward pass");
     assert_ok(net, nnf_net_update(net));
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* The checks of y come before anything is computed: the forward pass is
@@ -1105,8 +1142,8 @@ static void test_backward_with_y_null_is_arg_and_keeps_the_forward_pass(void **s
     assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
     assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
     assert_twins(net, twin, EVERYTHING);
-    nnf_net_destroy(net);
-    nnf_net_destroy(twin);
+    drop(net);
+    drop(twin);
 }
 
 static void test_backward_with_nan_or_infinity_in_y_is_numeric_and_keeps_the_forward_pass(
@@ -1136,8 +1173,8 @@ static void test_backward_with_nan_or_infinity_in_y_is_numeric_and_keeps_the_for
         assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
         assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
         assert_twins(net, twin, EVERYTHING);
-        nnf_net_destroy(net);
-        nnf_net_destroy(twin);
+        drop(net);
+        drop(twin);
     }
 }
 
@@ -1167,8 +1204,8 @@ static void test_backward_with_bce_label_outside_0_1_is_arg_and_keeps_the_forwar
     assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
     assert_ok(twin, nnf_net_backward(twin, &Y[0][0], NULL));
     assert_twins(net, twin, EVERYTHING);
-    nnf_net_destroy(net);
-    nnf_net_destroy(twin);
+    drop(net);
+    drop(twin);
 }
 
 /* BCE needs a sigmoid output; MSE does not care about labels' range. */
@@ -1194,8 +1231,8 @@ static void test_backward_with_bce_on_a_non_sigmoid_output_is_state_and_mse_work
         assert_ok(twin, nnf_net_backward(twin, &y[0][0], NULL));
         assert_twins(net, twin, EVERYTHING);
         assert_ok(net, nnf_net_update(net));
-        nnf_net_destroy(net);
-        nnf_net_destroy(twin);
+        drop(net);
+        drop(twin);
     }
 }
 
@@ -1223,7 +1260,7 @@ static void test_backward_with_a_non_finite_gradient_is_numeric_and_keeps_no_gra
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "no gradient");
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, ZERO_Y, NULL),
                           "no forward pass");
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* 1 -> 1 linear (w 1e20), MSE, x = 1, y = 0: the output 1e20 is finite, the
@@ -1245,7 +1282,7 @@ static void test_backward_with_a_non_finite_cost_is_numeric_and_keeps_no_gradien
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "no gradient");
     assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 1), &small));
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* ======================================================================
@@ -1260,10 +1297,10 @@ static void test_update_without_a_backward_is_state_and_changes_nothing(void **s
                           "nnf_net_backward");
     assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "no gradient");
-    nnf_net_destroy(net);
+    drop(net);
     net = new_net(N_IN, 0, NULL, NULL, NNF_LOSS_MSE);
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "no gradient");
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_update_twice_after_one_backward_is_state_and_changes_nothing(void **state)
@@ -1275,11 +1312,11 @@ static void test_update_twice_after_one_backward_is_state_and_changes_nothing(vo
     assert_ok(net, nnf_net_update(net));
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net),
                           "already applied", "nnf_net_backward");
-    nnf_net_destroy(net);
+    drop(net);
     /* a train step applies its gradients itself */
     net = trained_net();
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "already applied");
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* ======================================================================
@@ -1293,7 +1330,7 @@ static void test_train_step_with_y_null_is_arg_and_changes_nothing(void **state)
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_train_step(net, &X[0][0], NULL, M, NULL),
                           "y is NULL", "m x 2");
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_train_step_with_nan_or_infinity_in_y_is_numeric_and_changes_nothing(void **state)
@@ -1315,7 +1352,7 @@ static void test_train_step_with_nan_or_infinity_in_y_is_numeric_and_changes_not
                                   key, "finite");
         }
         assert_trains(net);
-        nnf_net_destroy(net);
+        drop(net);
     }
 }
 
@@ -1334,7 +1371,7 @@ static void test_train_step_with_bce_label_outside_0_1_is_arg_and_changes_nothin
                               "BCE", "[0, 1]");
     }
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_train_step_with_bce_on_a_non_sigmoid_output_is_state_and_mse_works(void **state)
@@ -1352,8 +1389,8 @@ static void test_train_step_with_bce_on_a_non_sigmoid_output_is_state_and_mse_wo
         assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
         assert_ok(twin, nnf_net_train_step(twin, &X[0][0], &Y[0][0], M, NULL));
         assert_twins(net, twin, EVERYTHING);
-        nnf_net_destroy(net);
-        nnf_net_destroy(twin);
+        drop(net);
+        drop(twin);
     }
 }
 
@@ -1366,7 +1403,7 @@ static void test_train_step_with_a_non_finite_output_is_numeric_and_changes_noth
     (void)state;
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_train_step(net, x, ZERO_Y, 1, NULL),
                           "A[2]", "not finite");
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_train_step_with_a_non_finite_cost_is_numeric_and_changes_nothing(void **state)
@@ -1376,7 +1413,7 @@ static void test_train_step_with_a_non_finite_cost_is_numeric_and_changes_nothin
     (void)state;
     EXPECT_FAIL_KEEPING(0, net, NNF_ERR_NUMERIC, nnf_net_train_step(net, x, ZERO_Y, 1, NULL),
                         "cost", "not finite");
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 static void test_train_step_with_a_non_finite_gradient_is_numeric_and_changes_nothing(void **state)
@@ -1393,7 +1430,7 @@ static void test_train_step_with_a_non_finite_gradient_is_numeric_and_changes_no
     EXPECT_FAIL_KEEPING(0, net, NNF_ERR_NUMERIC, nnf_net_train_step(net, BIG_X, ZERO_Y, 1, &cost),
                         "gradient", "layer 1", "not finite");
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_update(net), "no gradient");
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* Gradient descent on 1 -> 1 linear, MSE with a learning rate of 1000
@@ -1435,7 +1472,7 @@ static void test_train_step_that_diverges_fails_without_changing_the_parameters(
     assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 1), &good));
     assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, 1), &good));
     assert_ok(net, nnf_net_train_step(net, x, ZERO_Y, 1, NULL));
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* 1 -> 1 linear, MSE, lr = FLT_MAX: the gradient (2w x^2 = 4) is finite,
@@ -1457,7 +1494,7 @@ static void test_update_whose_result_would_overflow_is_numeric_and_changes_nothi
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, (double)FLT_MAX));
     EXPECT_FAIL_KEEPING(0, net, NNF_ERR_NUMERIC, nnf_net_train_step(net, x, ZERO_Y, 1, NULL),
                         "layer 1", "learning rate");
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* ======================================================================
@@ -1475,7 +1512,7 @@ static void test_add_dense_after_a_softmax_layer_is_state_and_changes_nothing(vo
                           "layer 2 is softmax", "output layer");
     assert_null(layer);
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* A softmax output with BCE or MSE: train_step and backward are STATE and
@@ -1498,7 +1535,7 @@ static void test_softmax_output_with_bce_or_mse_is_state_and_changes_nothing(voi
         assert_ok(net, nnf_net_set_loss(net, NNF_LOSS_CROSS_ENTROPY));
         assert_ok(net, nnf_net_backward(net, &Y[0][0], &cost));
         assert_true(isfinite(cost));
-        nnf_net_destroy(net);
+        drop(net);
     }
 }
 
@@ -1514,7 +1551,7 @@ static void test_cross_entropy_without_a_softmax_output_is_state_and_changes_not
         assert_ok(net, nnf_net_forward(net, &X[0][0], M, NULL));
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_backward(net, &Y[0][0], NULL),
                               "cross-entropy", "softmax", "layer 2");
-        nnf_net_destroy(net);
+        drop(net);
     }
 }
 
@@ -1538,7 +1575,7 @@ static void test_cross_entropy_labels_outside_0_1_are_arg_and_keep_the_forward_p
         EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_backward(net, &y[0][0], NULL),
                               key, "cross-entropy", "[0, 1]");
         assert_ok(net, nnf_net_backward(net, &Y[0][0], NULL));
-        nnf_net_destroy(net);
+        drop(net);
     }
 }
 
@@ -1561,7 +1598,7 @@ static void test_train_with_zero_batch_size_or_epochs_is_arg_and_changes_nothing
                           "epochs is 0");
     assert_int_equal(steps, 0);
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* Bad data fails before the first step, shuffled or not: nothing has
@@ -1582,7 +1619,7 @@ static void test_train_with_nan_in_x_fails_before_any_step_and_names_the_row(voi
         assert_int_equal(steps, 0);
     }
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* A step that fails stops training with its status and a message naming
@@ -1597,7 +1634,7 @@ static void test_train_whose_step_diverges_stops_there_and_keeps_the_last_good_p
     /* learning rate 1e4 on a linear unit: the weight grows ~1e4-fold a step */
     const net_spec spec = {.inputs = 1, .depth = 1, .units = units, .acts = acts,
                            .loss = NNF_LOSS_MSE, .lr = 1e4, .seed = 3};
-    nnf_net *a = net_build(&spec), *b = net_build(&spec);
+    nnf_net *a = keep(net_build(&spec)), *b = keep(net_build(&spec));
     float x[DM], y[DM];
     size_t good = 0, steps = 0;
     nnf_status st;
@@ -1626,8 +1663,8 @@ static void test_train_whose_step_diverges_stops_there_and_keeps_the_last_good_p
                 ", batch ");
     assert_int_equal(steps, good);
     assert_twins(a, b, SNAP_STATE);
-    nnf_net_destroy(a);
-    nnf_net_destroy(b);
+    drop(a);
+    drop(b);
 }
 
 /* evaluate works in chunks; the message names the caller's row, in the
@@ -1645,7 +1682,7 @@ static void test_evaluate_with_infinity_in_x_is_numeric_and_names_the_callers_ro
                           "x[300][1] is inf");
     assert_true(cost == 1.0f && accuracy == 2.0f);
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* nnf_net_train checks its data as a train step does, and before any step:
@@ -1676,14 +1713,14 @@ static void test_train_with_bad_data_or_net_fails_before_any_step(void **state)
                           nnf_net_train(net, &X[0][0], &Y[0][0], M, 2, 1, 0, 0, NULL, NULL, &steps),
                           "cross-entropy", "softmax");
     assert_int_equal(steps, 0);
-    nnf_net_destroy(net);
+    drop(net);
 
     net = new_net(N_IN, 0, NULL, NULL, NNF_LOSS_MSE);
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE,
                           nnf_net_train(net, &X[0][0], &Y[0][0], M, 2, 1, 0, 0, NULL, NULL, &steps),
                           "no layer");
     assert_int_equal(steps, 0);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* nnf_net_evaluate fails as a train step would for the same data, and
@@ -1716,14 +1753,14 @@ static void test_evaluate_with_bad_data_or_net_fails_and_writes_no_result(void *
                           nnf_net_evaluate(net, &X[0][0], &Y[0][0], M, &cost, &accuracy),
                           "cross-entropy", "softmax");
     assert_true(cost == 1.0f && accuracy == 2.0f);
-    nnf_net_destroy(net);
+    drop(net);
 
     net = new_net(N_IN, 0, NULL, NULL, NNF_LOSS_MSE);
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE,
                           nnf_net_evaluate(net, &X[0][0], &Y[0][0], M, &cost, &accuracy),
                           "no layer");
     assert_true(cost == 1.0f && accuracy == 2.0f);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* ======================================================================
@@ -1747,7 +1784,7 @@ static void test_saved_size_with_size_null_or_unknown_flags_is_arg_and_changes_n
                               "unknown bits");
         assert_int_equal(size, 99);
     }
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* buf NULL, unknown flags, or a cap below the saved size (0, 1, one byte
@@ -1790,7 +1827,7 @@ static void test_save_mem_with_buf_null_unknown_flags_or_a_small_cap_writes_noth
     for (size_t i = need; i < need + 32; i++)
         assert_int_equal(buf[i], 0xA5);
     free(buf);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* (In the build tree, the tests' working directory.) */
@@ -1813,7 +1850,7 @@ static void test_save_with_path_null_or_unknown_flags_is_arg_and_creates_no_file
         fclose(f);
         fail_msg("a failed nnf_net_save created %s", SAVE_PATH);
     }
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* ======================================================================
@@ -1842,8 +1879,8 @@ static void test_load_with_out_null_or_no_data_is_arg(void **state)
     assert_null(net);
     /* the same bytes do load */
     assert_int_equal(nnf_net_load_mem(&net, image, size, err, sizeof err), NNF_OK);
-    nnf_net_destroy(net);
-    nnf_net_destroy(src);
+    drop(net);
+    drop(src);
 }
 
 /* The error buffer may be NULL or of any size: the message is cut to fit,
@@ -1893,7 +1930,7 @@ static void test_clone_with_out_null_is_arg_and_changes_nothing(void **state)
     (void)state;
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_clone(net, NULL), "out is NULL");
     assert_trains(net);
-    nnf_net_destroy(net);
+    drop(net);
 }
 
 /* ======================================================================
@@ -1949,11 +1986,11 @@ static void test_a_net_after_many_failed_calls_trains_exactly_like_an_untouched_
     assert_ok(net, nnf_net_add_dense(net, 2, NNF_ACT_SIGMOID, NULL));
     assert_ok(twin, nnf_net_add_dense(twin, 2, NNF_ACT_SIGMOID, NULL));
     assert_twins(net, twin, EVERYTHING);
-    nnf_net_destroy(net);
-    nnf_net_destroy(twin);
+    drop(net);
+    drop(twin);
 }
 
-#define T(name) cmocka_unit_test_setup(name, count_alloc_reset)
+#define T(name) cmocka_unit_test_setup_teardown(name, count_alloc_reset, drop_kept)
 
 int main(void)
 {
