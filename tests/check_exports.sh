@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The shared library exports exactly the functions declared NNF_API in nnfast.h.
 # usage: check_exports.sh include/nnfast.h libnnfast.so
 set -eu

@@ -1,12 +1,19 @@
+/* SPDX-License-Identifier: MIT */
 /* count_alloc.c - see count_alloc.h. */
 #include "count_alloc.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include "nnfast.h"
+
+counter g_count;
 
 void *count_alloc(void *user, size_t size)
 {
     counter *c = user;
-    if (++c->allocs == c->fail_at)
+    long n = ++c->allocs;
+    if (n == c->fail_at || (c->fail_from && n >= c->fail_from) || (c->cap && size > c->cap))
         return NULL;
     void *p = malloc(size);
     if (p)
@@ -20,4 +27,32 @@ void count_free(void *user, void *ptr)
     c->frees++;
     c->live--;
     free(ptr);
+}
+
+int count_alloc_install(void **state)
+{
+    (void)state;
+    memset(&g_count, 0, sizeof g_count);
+    g_count.cap = COUNT_ALLOC_CAP;
+    return nnf_set_allocator(count_alloc, count_free, &g_count) == NNF_OK ? 0 : -1;
+}
+
+int count_alloc_remove(void **state)
+{
+    (void)state;
+    return nnf_set_allocator(NULL, NULL, NULL) == NNF_OK ? 0 : -1;
+}
+
+int count_alloc_reset(void **state)
+{
+    (void)state;
+    g_count.live = 0;
+    g_count.fail_at = 0;
+    g_count.fail_from = 0;
+    return 0;
+}
+
+void count_alloc_budget(long k)
+{
+    g_count.fail_from = k < 0 ? 0 : g_count.allocs + k + 1;
 }

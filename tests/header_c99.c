@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* header_c99.c - nnfast.h compiles as strict C99 (built with -std=c99
  * -pedantic-errors) and links; the run checks the version. */
 #include "nnfast.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // header_cxx.cpp - nnfast.h compiles as C++ (extern "C", no C-only
 // constructs) and links from a C++ program.
 #include "nnfast.h"

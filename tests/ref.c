@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ref.c - the double-precision reference network of the tests: MATH.md's
  * forward, cost, backward and update as naive loops, written for reading;
@@ -44,8 +45,8 @@ void ref_net_free(ref_net *r)
     r->t = 0;
 }
 
-int ref_net_init(ref_net *r, size_t L, const size_t *n, const nnf_act *act,
-                 const double *slope, nnf_loss loss)
+int ref_net_init(ref_net *r, size_t L, const size_t *n, const nnf_act *act, const double *slope,
+                 nnf_loss loss)
 {
     memset(r, 0, sizeof *r);
     if (L < 1 || L > REF_MAX_LAYERS || n == NULL || act == NULL)
@@ -84,21 +85,16 @@ int ref_net_init(ref_net *r, size_t L, const size_t *n, const nnf_act *act,
 double ref_act(nnf_act act, double slope, double z)
 {
     switch (act) {
-    case NNF_ACT_LINEAR:
-        return z;
+    case NNF_ACT_LINEAR: return z;
     case NNF_ACT_SIGMOID:
         /* 1 / (1 + e^-z), written so that neither branch overflows */
         if (z >= 0)
             return 1.0 / (1.0 + exp(-z));
         return exp(z) / (1.0 + exp(z));
-    case NNF_ACT_TANH:
-        return tanh(z);
-    case NNF_ACT_RELU:
-        return z > 0 ? z : 0.0;
-    case NNF_ACT_LEAKY_RELU:
-        return z > 0 ? z : slope * z;
-    case NNF_ACT_SOFTMAX: /* not elementwise */
-        break;
+    case NNF_ACT_TANH: return tanh(z);
+    case NNF_ACT_RELU: return z > 0 ? z : 0.0;
+    case NNF_ACT_LEAKY_RELU: return z > 0 ? z : slope * z;
+    case NNF_ACT_SOFTMAX: /* not elementwise */ break;
     }
     return (double)NAN;
 }
@@ -108,18 +104,12 @@ double ref_act_deriv(nnf_act act, double slope, double z)
     double a = ref_act(act, slope, z);
 
     switch (act) {
-    case NNF_ACT_LINEAR:
-        return 1.0;
-    case NNF_ACT_SIGMOID:
-        return a * (1.0 - a);
-    case NNF_ACT_TANH:
-        return 1.0 - a * a;
-    case NNF_ACT_RELU:
-        return z > 0 ? 1.0 : 0.0; /* g'(0) = 0 by definition */
-    case NNF_ACT_LEAKY_RELU:
-        return z > 0 ? 1.0 : slope;
-    case NNF_ACT_SOFTMAX: /* not elementwise */
-        break;
+    case NNF_ACT_LINEAR: return 1.0;
+    case NNF_ACT_SIGMOID: return a * (1.0 - a);
+    case NNF_ACT_TANH: return 1.0 - a * a;
+    case NNF_ACT_RELU: return z > 0 ? 1.0 : 0.0; /* g'(0) = 0 by definition */
+    case NNF_ACT_LEAKY_RELU: return z > 0 ? 1.0 : slope;
+    case NNF_ACT_SOFTMAX: /* not elementwise */ break;
     }
     return (double)NAN;
 }
@@ -249,8 +239,8 @@ int ref_backward(ref_net *r, const double *y)
         /* dZ[l] = dA[l] * g'(Z[l]), or dZ[L] = A[L] - Y when fused */
         for (size_t i = 0; i < m; i++) {
             for (size_t j = 0; j < nout; j++) {
-                double gd = fused ? 1.0
-                    : ref_act_deriv(r->act[l], r->slope[l], AT(r->z[l], nout, i, j));
+                double gd =
+                    fused ? 1.0 : ref_act_deriv(r->act[l], r->slope[l], AT(r->z[l], nout, i, j));
                 AT(dz, nout, i, j) = AT(da, nout, i, j) * gd;
             }
         }
@@ -266,8 +256,8 @@ int ref_backward(ref_net *r, const double *y)
                 for (size_t i = 0; i < m; i++)
                     sw += AT(dz, nout, i, j) * AT(r->a[l - 1], nin, i, k);
                 /* + (lambda/m) W[l]: the L2 penalty's term (none for b) */
-                AT(r->dw[l], nin, j, k) = sw / (double)m
-                                          + r->l2 / (double)m * AT(r->w[l], nin, j, k);
+                AT(r->dw[l], nin, j, k) =
+                    sw / (double)m + r->l2 / (double)m * AT(r->w[l], nin, j, k);
             }
         }
 
@@ -334,8 +324,7 @@ void ref_optim_reset(ref_net *r)
 }
 
 /* v = beta v + (1 - beta) g;  p -= lr v */
-static void momentum_block(double *p, double *v, const double *g, size_t n, double lr,
-                           double beta)
+static void momentum_block(double *p, double *v, const double *g, size_t n, double lr, double beta)
 {
     for (size_t i = 0; i < n; i++) {
         v[i] = beta * v[i] + (1.0 - beta) * g[i];
@@ -374,8 +363,8 @@ int ref_update_adam(ref_net *r, double lr, double b1, double b2, double eps)
         return -1;
     double t = (double)(r->t + 1);
     for (size_t l = 1; l <= r->L; l++) {
-        adam_block(r->w[l], r->mw[l], r->vw[l], r->dw[l], r->n[l] * r->n[l - 1], lr, b1, b2,
-                   eps, t);
+        adam_block(r->w[l], r->mw[l], r->vw[l], r->dw[l], r->n[l] * r->n[l - 1], lr, b1, b2, eps,
+                   t);
         adam_block(r->b[l], r->mb[l], r->vb[l], r->db[l], r->n[l], lr, b1, b2, eps, t);
     }
     r->t++;

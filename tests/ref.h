@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ref.h - a double-precision reference network for the tests: MATH.md
  * written as plain loops (no BLAS), independent of src/.
@@ -25,16 +26,16 @@
 #define REF_MAX_LAYERS 16
 
 typedef struct ref_net {
-    size_t L;                             /* layers with weights */
-    size_t n[REF_MAX_LAYERS + 1];         /* n[0] inputs, n[l] units of layer l */
-    nnf_act act[REF_MAX_LAYERS + 1];      /* g of layer l */
-    double slope[REF_MAX_LAYERS + 1];     /* alpha of a leaky ReLU layer l */
+    size_t L;                         /* layers with weights */
+    size_t n[REF_MAX_LAYERS + 1];     /* n[0] inputs, n[l] units of layer l */
+    nnf_act act[REF_MAX_LAYERS + 1];  /* g of layer l */
+    double slope[REF_MAX_LAYERS + 1]; /* alpha of a leaky ReLU layer l */
     nnf_loss loss;
     double *w[REF_MAX_LAYERS + 1], *b[REF_MAX_LAYERS + 1];   /* parameters */
     double *dw[REF_MAX_LAYERS + 1], *db[REF_MAX_LAYERS + 1]; /* of ref_backward */
-    size_t m;                             /* batch size of the last forward (0: none) */
-    double *z[REF_MAX_LAYERS + 1], *a[REF_MAX_LAYERS + 1];   /* of the last forward */
-    double l2;                            /* lambda of the L2 penalty; 0 after init */
+    size_t m; /* batch size of the last forward (0: none) */
+    double *z[REF_MAX_LAYERS + 1], *a[REF_MAX_LAYERS + 1]; /* of the last forward */
+    double l2; /* lambda of the L2 penalty; 0 after init */
     /* Optimizer state, allocated (zeroed) by the first ref_update_momentum()
      * or ref_update_adam(): mw, mb are momentum's v or Adam's m, vw, vb
      * Adam's v; t counts the updates since the last ref_optim_reset(). */
@@ -50,8 +51,8 @@ typedef struct ref_net {
  * size, BCE without a sigmoid output, softmax on a hidden layer, softmax
  * output without cross-entropy or cross-entropy without softmax output) or
  * a failed allocation. */
-int ref_net_init(ref_net *r, size_t L, const size_t *n, const nnf_act *act,
-                 const double *slope, nnf_loss loss);
+int ref_net_init(ref_net *r, size_t L, const size_t *n, const nnf_act *act, const double *slope,
+                 nnf_loss loss);
 /* Free everything ref_net_init() and ref_forward() allocated; r may be zeroed. */
 void ref_net_free(ref_net *r);
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_core.c - white box: every compute-core kernel against a naive
  * double-precision loop written from MATH.md. */
 #include <stdarg.h>
@@ -119,7 +120,7 @@ static double ref_dg(int act, double alpha, double z)
 }
 
 static const float zs[] = {-1000.0f, -88.0f, -20.0f, -3.5f, -1.0f, -0.25f, -1e-30f, 0.0f,
-                           1e-30f, 0.25f, 1.0f, 3.5f, 20.0f, 88.0f, 1000.0f};
+                           1e-30f,   0.25f,  1.0f,   3.5f,  20.0f, 88.0f,  1000.0f};
 #define NZ (sizeof zs / sizeof zs[0])
 static const float zero_bias[NZ];
 
@@ -399,8 +400,8 @@ static void test_rng_normal_has_mean_0_and_variance_1(void **state)
         q4 += v * v * v * v;
     }
     double mean = sum / n, var = sq / n - mean * mean;
-    assert_true(fabs(mean) < 0.01);    /* standard error 0.0022 */
-    assert_true(fabs(var - 1.0) < 0.02); /* standard error 0.0032 */
+    assert_true(fabs(mean) < 0.01);        /* standard error 0.0022 */
+    assert_true(fabs(var - 1.0) < 0.02);   /* standard error 0.0032 */
     assert_true(fabs(q4 / n - 3.0) < 0.1); /* a normal's fourth moment */
     for (int i = 0; i < 1000; i++) {
         double u = nnf__rng_uniform(&r);

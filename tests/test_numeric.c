@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_numeric.c - black-box: numeric edges. Inputs of 1e30 and of
  * denormals through every activation, saturated sigmoid + BCE and softmax +
@@ -22,92 +23,11 @@
 #include <string.h>
 
 #include "nnfast.h"
+#include "nets.h"
 #include "ref.h"
+#include "snapshot.h"
 
 /* ---- nets and their state */
-
-/* A net of n_in inputs and L layers of units[l] units with acts[l], loss. */
-static nnf_net *build(size_t n_in, size_t L, const size_t *units, const nnf_act *acts,
-                      nnf_loss loss)
-{
-    nnf_net *net = NULL;
-    assert_ok(net, nnf_net_create(&net, n_in));
-    for (size_t l = 0; l < L; l++)
-        assert_ok(net, nnf_net_add_dense(net, units[l], acts[l], NULL));
-    assert_ok(net, nnf_net_set_loss(net, loss));
-    return net;
-}
-
-/* The net's whole saved image with the optimizer's state: architecture,
- * settings, parameters, optimizer state and step count, as bytes. */
-typedef struct image {
-    size_t size;
-    unsigned char *bytes;
-} image;
-
-static image take_image(nnf_net *net)
-{
-    image im = {0, NULL};
-    assert_ok(net, nnf_net_saved_size(net, NNF_SAVE_OPTIMIZER_STATE, &im.size));
-    im.bytes = malloc(im.size);
-    assert_non_null(im.bytes);
-    assert_ok(net, nnf_net_save_mem(net, im.bytes, im.size, NNF_SAVE_OPTIMIZER_STATE, NULL));
-    return im;
-}
-
-static void assert_image_unchanged(nnf_net *net, const image *im, const char *what)
-{
-    image now = take_image(net);
-    int same = now.size == im->size && memcmp(now.bytes, im->bytes, im->size) == 0;
-    free(now.bytes);
-    if (!same)
-        fail_msg("%s: the failed call changed the net", what);
-}
-
-static int same_images(const image *a, const image *b)
-{
-    return a->size == b->size && memcmp(a->bytes, b->bytes, a->size) == 0;
-}
-
-/* Every weight and bias is finite. */
-static void assert_params_finite(nnf_net *net, const char *what)
-{
-    for (size_t l = 1; l <= nnf_net_depth(net); l++) {
-        const nnf_layer *ly = nnf_net_layer(net, l);
-        size_t nw = nnf_layer_units(ly) * nnf_layer_inputs(ly), nb = nnf_layer_units(ly);
-        float *buf = malloc((nw + nb) * sizeof(float));
-        assert_non_null(buf);
-        assert_ok(net, nnf_layer_get_weights(ly, buf));
-        assert_ok(net, nnf_layer_get_bias(ly, buf + nw));
-        for (size_t i = 0; i < nw + nb; i++)
-            if (!isfinite(buf[i])) {
-                double v = (double)buf[i];
-                free(buf);
-                fail_msg("%s: %s %zu of layer %zu is %g", what, i < nw ? "weight" : "bias",
-                         i < nw ? i : i - nw, l, v);
-            }
-        free(buf);
-    }
-}
-
-/* Every dW and db of the last backward is finite. */
-static void assert_grads_finite(nnf_net *net, const char *what)
-{
-    for (size_t l = 1; l <= nnf_net_depth(net); l++) {
-        const nnf_layer *ly = nnf_net_layer(net, l);
-        size_t nw = nnf_layer_units(ly) * nnf_layer_inputs(ly), nb = nnf_layer_units(ly);
-        float *buf = malloc((nw + nb) * sizeof(float));
-        assert_non_null(buf);
-        assert_ok(net, nnf_layer_get_weight_grad(ly, buf));
-        assert_ok(net, nnf_layer_get_bias_grad(ly, buf + nw));
-        for (size_t i = 0; i < nw + nb; i++)
-            if (!isfinite(buf[i])) {
-                free(buf);
-                fail_msg("%s: a gradient of layer %zu is not finite", what, l);
-            }
-        free(buf);
-    }
-}
 
 static void assert_all_finite(const float *v, size_t n, const char *what)
 {
@@ -119,7 +39,7 @@ static void assert_all_finite(const float *v, size_t n, const char *what)
 /* The outcome of a call on extreme data: NNF_OK, or NNF_ERR_NUMERIC with a
  * message saying what is not finite, and then the net unchanged. Nothing
  * else, and the parameters are finite either way. */
-static void check_outcome(nnf_net *net, nnf_status st, const image *before, const char *what)
+static void check_outcome(nnf_net *net, nnf_status st, const snapshot *before, const char *what)
 {
     if (st != NNF_OK && st != NNF_ERR_NUMERIC)
         fail_msg("%s: %s (%s), expected NNF_OK or NNF_ERR_NUMERIC", what, nnf_status_str(st),
@@ -127,7 +47,7 @@ static void check_outcome(nnf_net *net, nnf_status st, const image *before, cons
     if (st == NNF_ERR_NUMERIC) {
         if (!strstr(nnf_net_errmsg(net), "finite"))
             fail_msg("%s: NNF_ERR_NUMERIC with message \"%s\"", what, nnf_net_errmsg(net));
-        assert_image_unchanged(net, before, what);
+        assert_unchanged(net, before, SNAP_STATE, what);
     }
     assert_params_finite(net, what);
 }
@@ -143,15 +63,20 @@ typedef struct input_set {
 } input_set;
 
 static const input_set g_inputs[] = {
-    {"1e30", {1e30f, 1e30f, 1e30f, 1e30f, 1e30f, 1e30f, 1e30f, 1e30f, 1e30f, 1e30f, 1e30f, 1e30f},
+    {"1e30",
+     {1e30f, 1e30f, 1e30f, 1e30f, 1e30f, 1e30f, 1e30f, 1e30f, 1e30f, 1e30f, 1e30f, 1e30f},
      0},
-    {"+-1e30", {1e30f, -1e30f, 1e30f, -1e30f, -1e30f, 1e30f, -1e30f, 1e30f, 1e30f, 1e30f, -1e30f,
-                -1e30f}, 0},
+    {"+-1e30",
+     {1e30f, -1e30f, 1e30f, -1e30f, -1e30f, 1e30f, -1e30f, 1e30f, 1e30f, 1e30f, -1e30f, -1e30f},
+     0},
     {"3e38", {3e38f, -3e38f, 3e38f, 3e38f, 3e38f, 3e38f, -3e38f, 3e38f, 1.0f, 2.0f, 3.0f, 4.0f}, 0},
-    {"1e30 and denormals", {1e30f, -1e-40f, 0.0f, -1e30f, 1e-45f, 1e30f, -1e-38f, 0.5f, -1e30f,
-                            -1e30f, 1e-40f, 1.0f}, 0},
-    {"denormals", {1e-40f, -1e-40f, 1e-45f, -1e-45f, 1e-39f, 1e-41f, -1e-42f, 1e-43f, -1e-39f,
-                   1e-44f, 1e-40f, -1e-38f}, 1},
+    {"1e30 and denormals",
+     {1e30f, -1e-40f, 0.0f, -1e30f, 1e-45f, 1e30f, -1e-38f, 0.5f, -1e30f, -1e30f, 1e-40f, 1.0f},
+     0},
+    {"denormals",
+     {1e-40f, -1e-40f, 1e-45f, -1e-45f, 1e-39f, 1e-41f, -1e-42f, 1e-43f, -1e-39f, 1e-44f, 1e-40f,
+      -1e-38f},
+     1},
 };
 
 /* Labels for every output configuration: each row sums to 1, all in [0, 1]. */
@@ -190,12 +115,14 @@ static void run_extreme(const input_set *in, nnf_act hidden, const out_config *o
     nnf_act out_act = (int)oc->act == SAME_AS_HIDDEN ? hidden : oc->act;
     size_t units[2] = {5, oc->units};
     nnf_act acts[2] = {hidden, out_act};
-    nnf_net *net = build(XN, 2, units, acts, oc->loss);
+    nnf_net *net = net_build(
+        &(net_spec){.inputs = XN, .depth = 2, .units = units, .acts = acts, .loss = oc->loss});
     size_t n_out = oc->units;
     float y[XM * 3], y0[XM * 3], cost;
 
     predict_zero(net, y0);
-    image before = take_image(net);
+    snapshot before;
+    snapshot_take(net, &before);
     (void)snprintf(what, sizeof what, "x %s, %s hidden, %s: nnf_net_forward", in->name,
                    g_act_name[hidden], oc->name);
     nnf_status st = nnf_net_forward(net, in->x, XM, y);
@@ -219,8 +146,8 @@ static void run_extreme(const input_set *in, nnf_act hidden, const out_config *o
     }
 
     for (int step = 0; step < 3; step++) {
-        free(before.bytes);
-        before = take_image(net);
+        snapshot_free(&before);
+        snapshot_take(net, &before);
         (void)snprintf(what, sizeof what, "x %s, %s hidden, %s: nnf_net_train_step %d", in->name,
                        g_act_name[hidden], oc->name, step);
         cost = NAN;
@@ -234,8 +161,8 @@ static void run_extreme(const input_set *in, nnf_act hidden, const out_config *o
         *big_ok += st == NNF_OK && !in->must_succeed;
     }
 
-    free(before.bytes);
-    before = take_image(net);
+    snapshot_free(&before);
+    snapshot_take(net, &before);
     (void)snprintf(what, sizeof what, "x %s, %s hidden, %s: nnf_net_predict", in->name,
                    g_act_name[hidden], oc->name);
     st = nnf_net_predict(net, in->x, XM, y);
@@ -245,7 +172,7 @@ static void run_extreme(const input_set *in, nnf_act hidden, const out_config *o
     if (in->must_succeed)
         assert_int_equal(st, NNF_OK);
     *numeric += st == NNF_ERR_NUMERIC;
-    free(before.bytes);
+    snapshot_free(&before);
     nnf_net_destroy(net);
 }
 
@@ -269,7 +196,8 @@ static nnf_net *one_unit(nnf_act act, size_t units, nnf_loss loss, const float *
 {
     size_t u[1] = {units};
     nnf_act a[1] = {act};
-    nnf_net *net = build(1, 1, u, a, loss);
+    nnf_net *net =
+        net_build(&(net_spec){.inputs = 1, .depth = 1, .units = u, .acts = a, .loss = loss});
     assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 1), w));
     return net;
 }
@@ -378,7 +306,11 @@ static void deep_net(nnf_act hidden)
         units[l] = l + 1 < DEEP_L ? DEEP_N : 1;
         acts[l] = l + 1 < DEEP_L ? hidden : NNF_ACT_SIGMOID;
     }
-    nnf_net *net = build(DEEP_N, DEEP_L, units, acts, NNF_LOSS_BCE);
+    nnf_net *net = net_build(&(net_spec){.inputs = DEEP_N,
+                                         .depth = DEEP_L,
+                                         .units = units,
+                                         .acts = acts,
+                                         .loss = NNF_LOSS_BCE});
     assert_int_equal(nnf_net_depth(net), DEEP_L);
     float x[DEEP_M * DEEP_N], y[DEEP_M], out[DEEP_M], cost = NAN;
     ref_rng g = {7};
@@ -418,10 +350,11 @@ static void test_64_layers_forward_backward_and_train_stay_finite(void **state)
 
 /* forward + backward at m against the double reference: the output and
  * every dW, db agree to 1e-4 (normwise, ref.h), the cost to 1e-5. */
-static void check_against_reference(size_t L, const size_t *n, const nnf_act *act,
-                                    nnf_loss loss, size_t m, uint64_t seed)
+static void check_against_reference(size_t L, const size_t *n, const nnf_act *act, nnf_loss loss,
+                                    size_t m, uint64_t seed)
 {
-    nnf_net *net = build(n[0], L, n + 1, act, loss);
+    nnf_net *net = net_build(
+        &(net_spec){.inputs = n[0], .depth = L, .units = n + 1, .acts = act, .loss = loss});
     assert_ok(net, nnf_net_init(net, NNF_INIT_DEFAULT, seed));
     ref_net r;
     assert_int_equal(ref_net_init(&r, L, n, act, NULL, loss), 0);
@@ -518,7 +451,8 @@ static void test_batch_of_100000_trains_predicts_and_evaluates(void **state)
     (void)state;
     const size_t units[] = {BIG_H, 1};
     const nnf_act acts[] = {NNF_ACT_RELU, NNF_ACT_SIGMOID};
-    nnf_net *net = build(BIG_N, 2, units, acts, NNF_LOSS_BCE);
+    nnf_net *net = net_build(&(
+        net_spec){.inputs = BIG_N, .depth = 2, .units = units, .acts = acts, .loss = NNF_LOSS_BCE});
     float *x = malloc(sizeof(float) * BIG_M * BIG_N), *y = malloc(sizeof(float) * BIG_M);
     float *out = malloc(sizeof(float) * BIG_M);
     assert_true(x && y && out);
@@ -562,17 +496,19 @@ static void huge_step_fails(nnf_optimizer opt, float big)
     const float w[2] = {0.5f, 0.5f}, x[2] = {big, 0.0f}, y[1] = {0.0f};
     size_t u[1] = {1};
     nnf_act a[1] = {NNF_ACT_SIGMOID};
-    nnf_net *net = build(2, 1, u, a, NNF_LOSS_BCE);
+    nnf_net *net = net_build(
+        &(net_spec){.inputs = 2, .depth = 1, .units = u, .acts = a, .loss = NNF_LOSS_BCE});
     assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 1), w));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, (double)opt));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1e30));
 
-    image before = take_image(net);
+    snapshot before;
+    snapshot_take(net, &before);
     float cost = NAN;
     assert_int_equal(nnf_net_train_step(net, x, y, 1, &cost), NNF_ERR_NUMERIC);
     if (!strstr(nnf_net_errmsg(net), "learning rate"))
         fail_msg("message \"%s\" does not name the learning rate", nnf_net_errmsg(net));
-    assert_image_unchanged(net, &before, "huge learning rate: train step");
+    assert_unchanged(net, &before, SNAP_STATE, "huge learning rate: train step");
     assert_params_finite(net, "huge learning rate");
 
     /* the same through forward, backward, update: the update fails alone */
@@ -580,13 +516,13 @@ static void huge_step_fails(nnf_optimizer opt, float big)
     assert_ok(net, nnf_net_backward(net, y, &cost));
     assert_true(isfinite(cost));
     assert_int_equal(nnf_net_update(net), NNF_ERR_NUMERIC);
-    assert_image_unchanged(net, &before, "huge learning rate: update");
+    assert_unchanged(net, &before, SNAP_STATE, "huge learning rate: update");
 
     /* with a sane learning rate the same step works */
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1e-12));
     assert_ok(net, nnf_net_train_step(net, x, y, 1, &cost));
     assert_params_finite(net, "huge learning rate, then a small one");
-    free(before.bytes);
+    snapshot_free(&before);
     nnf_net_destroy(net);
 }
 
@@ -596,21 +532,23 @@ static void huge_lr_training(nnf_optimizer opt)
 {
     const size_t units[] = {4, 1};
     const nnf_act acts[] = {NNF_ACT_RELU, NNF_ACT_SIGMOID};
-    nnf_net *net = build(3, 2, units, acts, NNF_LOSS_BCE);
+    nnf_net *net = net_build(
+        &(net_spec){.inputs = 3, .depth = 2, .units = units, .acts = acts, .loss = NNF_LOSS_BCE});
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, (double)opt));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1e30));
     const float x[12] = {0.5f, -1, 0.25f, -0.75f, 0.5f, 1, 1.5f, 0.25f, -0.5f, 0, -0.25f, 0.75f};
     const float y[4] = {1, 0, 1, 0};
     int failed = 0;
     for (int i = 0; i < 10 && !failed; i++) {
-        image before = take_image(net);
+        snapshot before;
+        snapshot_take(net, &before);
         float cost = NAN;
         nnf_status st = nnf_net_train_step(net, x, y, 4, &cost);
         check_outcome(net, st, &before, "lr = 1e30: train step");
         if (st == NNF_OK)
             assert_true(isfinite(cost));
         failed = st == NNF_ERR_NUMERIC;
-        free(before.bytes);
+        snapshot_free(&before);
     }
     assert_true(failed);
     nnf_net_destroy(net);
@@ -632,7 +570,8 @@ static nnf_net *adam_net(double eps)
 {
     const size_t units[] = {3, 1};
     const nnf_act acts[] = {NNF_ACT_LINEAR, NNF_ACT_SIGMOID};
-    nnf_net *net = build(2, 2, units, acts, NNF_LOSS_BCE);
+    nnf_net *net = net_build(
+        &(net_spec){.inputs = 2, .depth = 2, .units = units, .acts = acts, .loss = NNF_LOSS_BCE});
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_ADAM_EPSILON, eps));
     return net;
@@ -666,13 +605,14 @@ static void test_adam_with_tiny_and_huge_gradients_keeps_parameters_finite(void 
         nnf_net *net = adam_net(1e-8);
         const float x[4] = {large[i], large[i], large[i], large[i]};
         for (int s = 0; s < 5; s++) {
-            image before = take_image(net);
+            snapshot before;
+            snapshot_take(net, &before);
             float cost = NAN;
             nnf_status st = nnf_net_train_step(net, x, y, 2, &cost);
             check_outcome(net, st, &before, "Adam, large gradients");
             if (s == 0) /* the first step at least works: g^2 fits in float */
                 assert_int_equal(st, NNF_OK);
-            free(before.bytes);
+            snapshot_free(&before);
         }
         nnf_net_destroy(net);
     }
@@ -682,7 +622,8 @@ static void test_adam_with_tiny_and_huge_gradients_keeps_parameters_finite(void 
     nnf_net *net = adam_net(1e-8);
     const float x[4] = {1e25f, 1e25f, 1e25f, 1e25f};
     for (int s = 0; s < 3; s++) {
-        image before = take_image(net);
+        snapshot before;
+        snapshot_take(net, &before);
         float cost = NAN;
         nnf_status st = nnf_net_train_step(net, x, y, 2, &cost);
         check_outcome(net, st, &before, "Adam, huge gradients");
@@ -690,7 +631,7 @@ static void test_adam_with_tiny_and_huge_gradients_keeps_parameters_finite(void 
         if (!strstr(nnf_net_errmsg(net), "optimizer's state") ||
             !strstr(nnf_net_errmsg(net), "gradient"))
             fail_msg("Adam, huge gradients: message \"%s\"", nnf_net_errmsg(net));
-        free(before.bytes);
+        snapshot_free(&before);
     }
     nnf_net_destroy(net);
 }
@@ -704,11 +645,15 @@ static void test_adam_with_tiny_and_huge_gradients_keeps_parameters_finite(void 
 enum { R_IN = 784, R_HID = 32, R_OUT = 10, R_M = 128 };
 
 /* Train a fresh 784-32-10 softmax net with Adam: a step and a shuffled epoch. */
-static image train_once(const float *x, const float *y)
+static snapshot train_once(const float *x, const float *y)
 {
     const size_t units[] = {R_HID, R_OUT};
     const nnf_act acts[] = {NNF_ACT_RELU, NNF_ACT_SOFTMAX};
-    nnf_net *net = build(R_IN, 2, units, acts, NNF_LOSS_CROSS_ENTROPY);
+    nnf_net *net = net_build(&(net_spec){.inputs = R_IN,
+                                         .depth = 2,
+                                         .units = units,
+                                         .acts = acts,
+                                         .loss = NNF_LOSS_CROSS_ENTROPY});
     assert_ok(net, nnf_net_init(net, NNF_INIT_DEFAULT, 2024));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1e-3));
@@ -717,9 +662,10 @@ static image train_once(const float *x, const float *y)
     assert_ok(net, nnf_net_train_step(net, x, y, R_M, &cost));
     assert_ok(net, nnf_net_train(net, x, y, R_M, R_M / 2, 1, 1, 77, NULL, NULL, NULL));
     assert_params_finite(net, "reproducibility run");
-    image im = take_image(net);
+    snapshot s;
+    snapshot_take(net, &s);
     nnf_net_destroy(net);
-    return im;
+    return s;
 }
 
 static void test_same_seed_and_threads_give_bit_identical_training(void **state)
@@ -735,18 +681,18 @@ static void test_same_seed_and_threads_give_bit_identical_training(void **state)
 
     int saved = nnf_get_threads();
     assert_ok(NULL, nnf_set_threads(1));
-    image a = train_once(x, y), b = train_once(x, y);
-    int same1 = same_images(&a, &b);
-    free(a.bytes);
-    free(b.bytes);
+    snapshot a = train_once(x, y), b = train_once(x, y);
+    int same1 = !snapshot_differ(&a, &b, SNAP_STATE, NULL, 0);
+    snapshot_free(&a);
+    snapshot_free(&b);
 
     assert_ok(NULL, nnf_set_threads(2));
     int threads = nnf_get_threads();
     a = train_once(x, y);
     b = train_once(x, y);
-    int same2 = same_images(&a, &b);
-    free(a.bytes);
-    free(b.bytes);
+    int same2 = !snapshot_differ(&a, &b, SNAP_STATE, NULL, 0);
+    snapshot_free(&a);
+    snapshot_free(&b);
 
     assert_ok(NULL, nnf_set_threads(saved));
     free(x);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_reference.c - checks the double-precision reference of tests/ref.c
  * itself: hand-computed cases, and its analytic gradients against central
@@ -18,16 +19,11 @@
 #include <stdlib.h>
 
 #include "ref.h"
+#include "verbose.h"
 
-#define FD_EPS 1e-6  /* step of the central difference */
-#define FD_TOL 1e-7  /* MATH.md: relative error under 1e-7 in double */
+#define FD_EPS      1e-6 /* step of the central difference */
+#define FD_TOL      1e-7 /* MATH.md: relative error under 1e-7 in double */
 #define KINK_MARGIN 1e-3 /* |z| at ReLU kinks, far above what FD_EPS moves z */
-
-static int verbose(void)
-{
-    const char *v = getenv("NNF_TEST_VERBOSE");
-    return v != NULL && v[0] != '\0' && v[0] != '0';
-}
 
 static void assert_near(double got, double want, double tol)
 {
@@ -81,11 +77,9 @@ static void test_two_samples_bce_averages_over_batch(void **state)
     assert_int_equal(ref_net_init(&r, 1, n, act, NULL, NNF_LOSS_BCE), 0);
     r.w[1][0] = 0.5; /* z = {1, -0.5} */
     assert_non_null(ref_forward(&r, x, 2));
-    assert_near(ref_cost(&r, y),
-                (log(1.0 + exp(-1.0)) + log(1.0 + exp(-0.5))) / 2.0, 1e-15);
+    assert_near(ref_cost(&r, y), (log(1.0 + exp(-1.0)) + log(1.0 + exp(-0.5))) / 2.0, 1e-15);
     assert_int_equal(ref_backward(&r, y), 0);
-    assert_near(r.dw[1][0],
-                ((sigmoid(1.0) - 1.0) * 2.0 + sigmoid(-0.5) * -1.0) / 2.0, 1e-15);
+    assert_near(r.dw[1][0], ((sigmoid(1.0) - 1.0) * 2.0 + sigmoid(-0.5) * -1.0) / 2.0, 1e-15);
     assert_near(r.db[1][0], ((sigmoid(1.0) - 1.0) + sigmoid(-0.5)) / 2.0, 1e-15);
     ref_net_free(&r);
 }
@@ -156,8 +150,7 @@ static void test_activation_derivatives_follow_the_table(void **state)
     assert_near(ref_act(NNF_ACT_LEAKY_RELU, 0.25, -2.0), -0.5, 0.0);
     assert_near(ref_act_deriv(NNF_ACT_LINEAR, 0.01, -7.0), 1.0, 0.0);
     assert_near(ref_act_deriv(NNF_ACT_SIGMOID, 0.01, 0.0), 0.25, 1e-15);
-    assert_near(ref_act_deriv(NNF_ACT_TANH, 0.01, 0.5),
-                1.0 / (cosh(0.5) * cosh(0.5)), 1e-15);
+    assert_near(ref_act_deriv(NNF_ACT_TANH, 0.01, 0.5), 1.0 / (cosh(0.5) * cosh(0.5)), 1e-15);
     /* sigmoid stays finite and exact at both ends */
     assert_near(ref_act(NNF_ACT_SIGMOID, 0.01, -800.0), 0.0, 0.0);
     assert_near(ref_act(NNF_ACT_SIGMOID, 0.01, 800.0), 1.0, 0.0);
@@ -250,8 +243,7 @@ static void test_softmax_ce_soft_labels_average_over_batch(void **state)
     double a0 = sigmoid(1.0), a1 = sigmoid(-1.0); /* softmax of 2 = sigmoid of the gap */
     assert_near(r.a[1][0], a0, 1e-15);
     assert_near(r.a[1][2], a1, 1e-15);
-    assert_near(ref_cost(&r, y),
-                (-0.25 * log(a0) - 0.75 * log(1.0 - a0) - log(a1)) / 2.0, 1e-15);
+    assert_near(ref_cost(&r, y), (-0.25 * log(a0) - 0.75 * log(1.0 - a0) - log(a1)) / 2.0, 1e-15);
     assert_int_equal(ref_backward(&r, y), 0);
     assert_near(r.db[1][0], ((a0 - 0.25) + (a1 - 1.0)) / 2.0, 1e-15);
     assert_near(r.dw[1][0], ((a0 - 0.25) * 1.0 + (a1 - 1.0) * -1.0) / 2.0, 1e-15);
@@ -409,7 +401,8 @@ static void test_adam_second_step_matches_hand_computation(void **state)
     assert_near(r.w[1][0], w1, 1e-15);
     r.dw[1][0] = g2;
     assert_int_equal(ref_update_adam(&r, lr, b1, b2, eps), 0);
-    double m2 = b1 * (1 - b1) * g1 + (1 - b1) * g2, v2 = b2 * (1 - b2) * g1 * g1 + (1 - b2) * g2 * g2;
+    double m2 = b1 * (1 - b1) * g1 + (1 - b1) * g2,
+           v2 = b2 * (1 - b2) * g1 * g1 + (1 - b2) * g2 * g2;
     double mhat = m2 / (1 - b1 * b1), vhat = v2 / (1 - b2 * b2);
     assert_near(r.w[1][0], w1 - lr * mhat / (sqrt(vhat) + eps), 1e-15);
     assert_near(r.b[1][0], 0.0, 0.0); /* db = 0 throughout */
@@ -485,8 +478,8 @@ static void setup(ref_net *r, const fd_case *c, double *x, double *y, uint64_t s
 
 /* ||ana - num||_2 / (||ana||_2 + ||num||_2) over one parameter array, with
  * num the central difference of J in each element. */
-static double fd_error(ref_net *r, double *param, const double *ana, size_t count,
-                       const double *x, const double *y, size_t m)
+static double fd_error(ref_net *r, double *param, const double *ana, size_t count, const double *x,
+                       const double *y, size_t m)
 {
     double diff2 = 0.0, ana2 = 0.0, num2 = 0.0;
 
@@ -541,14 +534,14 @@ static double fd_check(const fd_case *c, uint64_t seed, long corrupt)
         eb = fd_error(&r, r.b[l], db, c->n[l], x, y, c->m);
         worst = fmax(worst, fmax(ew, eb));
         if (verbose())
-            printf("    layer %zu: dW %.3g, db %.3g (max |dW| %.3g, max |db| %.3g)\n",
-                   l, ew, eb, ref_max_abs(dw, nw), ref_max_abs(db, c->n[l]));
+            printf("    layer %zu: dW %.3g, db %.3g (max |dW| %.3g, max |db| %.3g)\n", l, ew, eb,
+                   ref_max_abs(dw, nw), ref_max_abs(db, c->n[l]));
         free(dw);
         free(db);
     }
     if (verbose())
-        printf("  fd L=%zu loss=%d act[0]=%d act[L-1]=%d: worst %.3g\n", c->L,
-               (int)c->loss, (int)c->act[0], (int)c->act[c->L - 1], worst);
+        printf("  fd L=%zu loss=%d act[0]=%d act[L-1]=%d: worst %.3g\n", c->L, (int)c->loss,
+               (int)c->act[0], (int)c->act[c->L - 1], worst);
     ref_net_free(&r);
     free(x);
     free(y);
@@ -559,14 +552,14 @@ static void expect_fd_ok(const fd_case *c, uint64_t seed)
 {
     double e = fd_check(c, seed, -1);
     if (!(e < FD_TOL)) {
-        print_error("L=%zu loss=%d act[0]=%d act[L-1]=%d: FD relative error %.3g >= %g\n",
-                    c->L, (int)c->loss, (int)c->act[0], (int)c->act[c->L - 1], e, FD_TOL);
+        print_error("L=%zu loss=%d act[0]=%d act[L-1]=%d: FD relative error %.3g >= %g\n", c->L,
+                    (int)c->loss, (int)c->act[0], (int)c->act[c->L - 1], e, FD_TOL);
         fail();
     }
 }
 
-static const nnf_act every_act[] = {NNF_ACT_LINEAR, NNF_ACT_SIGMOID, NNF_ACT_TANH,
-                                    NNF_ACT_RELU, NNF_ACT_LEAKY_RELU};
+static const nnf_act every_act[] = {NNF_ACT_LINEAR, NNF_ACT_SIGMOID, NNF_ACT_TANH, NNF_ACT_RELU,
+                                    NNF_ACT_LEAKY_RELU};
 #define N_ACTS (sizeof every_act / sizeof every_act[0])
 
 static void test_shallow_bce_gradients_match_finite_differences(void **state)
@@ -609,12 +602,23 @@ static void test_deep_l4_mse_gradients_match_finite_differences(void **state)
 
 static void test_deep_mixed_activations_gradients_match_finite_differences(void **state)
 {
-    fd_case bce = {5, {3, 6, 1, 5, 4, 3},
+    fd_case bce = {5,
+                   {3, 6, 1, 5, 4, 3},
                    {NNF_ACT_RELU, NNF_ACT_TANH, NNF_ACT_LEAKY_RELU, NNF_ACT_LINEAR,
-                    NNF_ACT_SIGMOID}, NNF_LOSS_BCE, 5, 0, 0.0, 0.0};
-    fd_case mse = {4, {3, 6, 5, 4, 3},
+                    NNF_ACT_SIGMOID},
+                   NNF_LOSS_BCE,
+                   5,
+                   0,
+                   0.0,
+                   0.0};
+    fd_case mse = {4,
+                   {3, 6, 5, 4, 3},
                    {NNF_ACT_SIGMOID, NNF_ACT_LEAKY_RELU, NNF_ACT_RELU, NNF_ACT_TANH},
-                   NNF_LOSS_MSE, 1, 0, 0.0, 0.0};
+                   NNF_LOSS_MSE,
+                   1,
+                   0,
+                   0.0,
+                   0.0};
     (void)state;
     expect_fd_ok(&bce, 500);
     expect_fd_ok(&mse, 501);
@@ -627,11 +631,22 @@ static void test_softmax_ce_gradients_match_finite_differences(void **state)
     for (size_t k = 0; k < 3; k++) {
         size_t o = outs[k];
         fd_case shallow = {1, {4, o}, {NNF_ACT_SOFTMAX}, NNF_LOSS_CROSS_ENTROPY, 7, 0, 0.0, 0.0};
-        fd_case mixed = {3, {3, 6, 5, o}, {NNF_ACT_TANH, NNF_ACT_LEAKY_RELU, NNF_ACT_SOFTMAX},
-                         NNF_LOSS_CROSS_ENTROPY, 7, 0, 0.0, 0.0};
-        fd_case deep = {4, {3, 5, 4, 6, o},
+        fd_case mixed = {3,
+                         {3, 6, 5, o},
+                         {NNF_ACT_TANH, NNF_ACT_LEAKY_RELU, NNF_ACT_SOFTMAX},
+                         NNF_LOSS_CROSS_ENTROPY,
+                         7,
+                         0,
+                         0.0,
+                         0.0};
+        fd_case deep = {4,
+                        {3, 5, 4, 6, o},
                         {NNF_ACT_RELU, NNF_ACT_SIGMOID, NNF_ACT_LINEAR, NNF_ACT_SOFTMAX},
-                        NNF_LOSS_CROSS_ENTROPY, 1, 0, 0.0, 0.0};
+                        NNF_LOSS_CROSS_ENTROPY,
+                        1,
+                        0,
+                        0.0,
+                        0.0};
         for (int soft = 0; soft <= 1; soft++) {
             shallow.soft = mixed.soft = deep.soft = soft;
             expect_fd_ok(&shallow, 700 + 10 * k + (uint64_t)soft);
@@ -646,7 +661,7 @@ static void test_softmax_ce_gradients_match_finite_differences(void **state)
  * to 0.5 fail the check. This is why the labels above are distributions. */
 static void test_softmax_ce_fused_gradient_needs_label_rows_summing_to_one(void **state)
 {
-    fd_case c = {2, {3, 5, 3}, {NNF_ACT_TANH, NNF_ACT_SOFTMAX}, NNF_LOSS_CROSS_ENTROPY, 7, 1,
+    fd_case c = {2,   {3, 5, 3}, {NNF_ACT_TANH, NNF_ACT_SOFTMAX}, NNF_LOSS_CROSS_ENTROPY, 7, 1,
                  0.0, 0.5};
     (void)state;
     assert_true(fd_check(&c, 800, -1) > 1e3 * FD_TOL);
@@ -657,10 +672,22 @@ static void test_softmax_ce_fused_gradient_needs_label_rows_summing_to_one(void 
 static void test_l2_penalty_gradients_match_finite_differences(void **state)
 {
     fd_case bce = {2, {3, 5, 1}, {NNF_ACT_TANH, NNF_ACT_SIGMOID}, NNF_LOSS_BCE, 7, 0, 0.7, 0.0};
-    fd_case mse = {3, {4, 6, 5, 2}, {NNF_ACT_LEAKY_RELU, NNF_ACT_SIGMOID, NNF_ACT_LINEAR},
-                   NNF_LOSS_MSE, 5, 0, 0.05, 0.0};
-    fd_case ce = {3, {3, 6, 5, 4}, {NNF_ACT_RELU, NNF_ACT_TANH, NNF_ACT_SOFTMAX},
-                  NNF_LOSS_CROSS_ENTROPY, 6, 1, 2.0, 0.0};
+    fd_case mse = {3,
+                   {4, 6, 5, 2},
+                   {NNF_ACT_LEAKY_RELU, NNF_ACT_SIGMOID, NNF_ACT_LINEAR},
+                   NNF_LOSS_MSE,
+                   5,
+                   0,
+                   0.05,
+                   0.0};
+    fd_case ce = {3,
+                  {3, 6, 5, 4},
+                  {NNF_ACT_RELU, NNF_ACT_TANH, NNF_ACT_SOFTMAX},
+                  NNF_LOSS_CROSS_ENTROPY,
+                  6,
+                  1,
+                  2.0,
+                  0.0};
     (void)state;
     expect_fd_ok(&bce, 900);
     expect_fd_ok(&mse, 901);

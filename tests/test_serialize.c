@@ -1,7 +1,10 @@
+/* SPDX-License-Identifier: MIT */
 /* test_serialize.c - saving and loading, black-box through nnfast.h and
  * docs/format.md: round trips are bit-exact, training resumes exactly, every
  * corrupted or truncated model is NNF_ERR_FORMAT, files are replaced
- * atomically, and the committed version-1 file still loads. */
+ * atomically, and the committed version-1 file still loads. (The save and
+ * load calls' argument errors are in test_errors.c, their allocation
+ * failures in test_oom.c.) */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +15,10 @@
 #include "count_alloc.h"
 
 #include "assert_ok.h"
+#include "nets.h"
 #include "nnfast.h"
+#include "params.h"
+#include "snapshot.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -29,9 +35,7 @@
 #error "define NNF_TEST_DATA as the path of tests/data"
 #endif
 
-/* ---- a counting allocator: every test ends with no live block */
-
-static counter g_count;
+/* ---- the counting allocator (count_alloc.h): every test ends with no live block */
 
 static char g_dir[] = "nnf-serialize-XXXXXX"; /* in the working directory (the build tree) */
 
@@ -40,7 +44,7 @@ static int group_setup(void **state)
     (void)state;
     if (!mkdtemp(g_dir))
         return -1;
-    return nnf_set_allocator(count_alloc, count_free, &g_count) == NNF_OK ? 0 : -1;
+    return count_alloc_install(state);
 }
 
 static void remove_tree(const char *path)
@@ -66,7 +70,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     remove_tree(g_dir);
-    return nnf_set_allocator(NULL, NULL, NULL) == NNF_OK ? 0 : -1;
+    return count_alloc_remove(state);
 }
 
 static long g_live_before;
@@ -111,47 +115,6 @@ static int count_entries(const char *dir, char *only, size_t size)
 
 /* ---- nets and data */
 
-static void fill_data(float *x, float *y, size_t m, size_t n_in, size_t n_out, int one_hot)
-{
-    for (size_t i = 0; i < m; i++) {
-        for (size_t k = 0; k < n_in; k++)
-            x[i * n_in + k] = (float)((i * 7 + k * 3) % 11) / 11.0f - 0.5f;
-        for (size_t k = 0; k < n_out; k++)
-            y[i * n_out + k] = one_hot ? (float)(k == i % n_out) : (float)((i + k) % 2);
-    }
-}
-
-static void train(nnf_net *net, int steps)
-{
-    float x[8 * 4], y[8 * 3];
-    size_t n_in = nnf_net_inputs(net), n_out = nnf_net_outputs(net);
-    nnf_loss loss;
-    assert_ok(net, nnf_net_get_loss(net, &loss));
-    fill_data(x, y, 8, n_in, n_out, loss == NNF_LOSS_CROSS_ENTROPY);
-    for (int s = 0; s < steps; s++)
-        assert_ok(net, nnf_net_train_step(net, x, y, 8, NULL));
-}
-
-/* 4 -> 6 leaky (0.3) -> 5 relu -> 3 softmax, cross-entropy, momentum, every
- * setting away from its default, trained a little. */
-static nnf_net *make_mixed(void)
-{
-    nnf_net *net = NULL;
-    nnf_layer *leaky;
-    assert_int_equal(nnf_net_create(&net, 4), NNF_OK);
-    assert_ok(net, nnf_net_add_dense(net, 6, NNF_ACT_LEAKY_RELU, &leaky));
-    assert_ok(net, nnf_net_add_dense(net, 5, NNF_ACT_RELU, NULL));
-    assert_ok(net, nnf_net_add_dense(net, 3, NNF_ACT_SOFTMAX, NULL));
-    assert_ok(net, nnf_layer_set_slope(leaky, 0.3f));
-    assert_ok(net, nnf_net_set_loss(net, NNF_LOSS_CROSS_ENTROPY));
-    assert_ok(net, nnf_net_init(net, NNF_INIT_XAVIER, 77));
-    const double v[7] = {0.03, NNF_OPT_MOMENTUM, 0.7, 0.8, 0.99, 1e-6, 0.002};
-    for (int k = 0; k < 7; k++)
-        assert_ok(net, nnf_net_set_param(net, (nnf_param)k, v[k]));
-    train(net, 3);
-    return net;
-}
-
 /* 2 -> 3 tanh -> 1 sigmoid, BCE: 13 parameters, small enough to corrupt
  * every byte of. */
 static nnf_net *make_small(nnf_optimizer opt, int steps)
@@ -161,7 +124,7 @@ static nnf_net *make_small(nnf_optimizer opt, int steps)
     assert_ok(net, nnf_net_add_dense(net, 3, NNF_ACT_TANH, NULL));
     assert_ok(net, nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, opt));
-    train(net, steps);
+    train_steps(net, steps);
     return net;
 }
 
@@ -187,60 +150,15 @@ static nnf_net *load(const unsigned char *buf, size_t size)
     return net;
 }
 
-static void assert_same_layer_params(const nnf_layer *a, const nnf_layer *b)
-{
-    size_t n = nnf_layer_units(a) * nnf_layer_inputs(a), u = nnf_layer_units(a);
-    float *wa = malloc(n * sizeof(float)), *wb = malloc(n * sizeof(float));
-    float ba[64], bb[64];
-    assert_true(wa && wb && u <= 64);
-    assert_int_equal(nnf_layer_get_weights(a, wa), NNF_OK);
-    assert_int_equal(nnf_layer_get_weights(b, wb), NNF_OK);
-    assert_int_equal(nnf_layer_get_bias(a, ba), NNF_OK);
-    assert_int_equal(nnf_layer_get_bias(b, bb), NNF_OK);
-    assert_memory_equal(wa, wb, n * sizeof(float));
-    assert_memory_equal(ba, bb, u * sizeof(float));
-    free(wa);
-    free(wb);
-}
-
-static void assert_same_params(nnf_net *a, nnf_net *b)
-{
-    assert_int_equal(nnf_net_depth(a), nnf_net_depth(b));
-    for (size_t l = 1; l <= nnf_net_depth(a); l++)
-        assert_same_layer_params(nnf_net_layer(a, l), nnf_net_layer(b, l));
-}
-
-/* Same architecture, settings, parameters and predictions, bit for bit. */
+/* Same architecture, settings and parameters (snapshot.h), and the same
+ * predictions, bit for bit. */
 static void assert_same_net(nnf_net *a, nnf_net *b)
 {
-    assert_int_equal(nnf_net_inputs(a), nnf_net_inputs(b));
-    assert_int_equal(nnf_net_outputs(a), nnf_net_outputs(b));
-    assert_int_equal(nnf_net_depth(a), nnf_net_depth(b));
-    for (size_t l = 1; l <= nnf_net_depth(a); l++) {
-        nnf_layer *la = nnf_net_layer(a, l), *lb = nnf_net_layer(b, l);
-        float sa, sb;
-        assert_int_equal(nnf_layer_units(la), nnf_layer_units(lb));
-        assert_int_equal(nnf_layer_inputs(la), nnf_layer_inputs(lb));
-        assert_int_equal(nnf_layer_act(la), nnf_layer_act(lb));
-        assert_ok(a, nnf_layer_get_slope(la, &sa));
-        assert_ok(b, nnf_layer_get_slope(lb, &sb));
-        assert_memory_equal(&sa, &sb, sizeof sa);
-    }
-    nnf_loss la, lb;
-    assert_ok(a, nnf_net_get_loss(a, &la));
-    assert_ok(b, nnf_net_get_loss(b, &lb));
-    assert_int_equal(la, lb);
-    for (int k = 0; k <= NNF_PARAM_L2_PENALTY; k++) {
-        double va, vb;
-        assert_ok(a, nnf_net_get_param(a, (nnf_param)k, &va));
-        assert_ok(b, nnf_net_get_param(b, (nnf_param)k, &vb));
-        assert_memory_equal(&va, &vb, sizeof va);
-    }
-    assert_same_params(a, b);
+    assert_twins(a, b, 0);
     if (nnf_net_depth(a)) {
         float x[5 * 4], y[5 * 3], pa[5 * 3], pb[5 * 3];
         assert_true(nnf_net_inputs(a) <= 4 && nnf_net_outputs(a) <= 3);
-        fill_data(x, y, 5, nnf_net_inputs(a), nnf_net_outputs(a), 0);
+        make_data(x, y, 5, nnf_net_inputs(a), nnf_net_outputs(a), 0);
         assert_ok(a, nnf_net_predict(a, x, 5, pa));
         assert_ok(b, nnf_net_predict(b, x, 5, pb));
         assert_memory_equal(pa, pb, 5 * nnf_net_outputs(a) * sizeof(float));
@@ -305,7 +223,7 @@ static void assert_rejected(const unsigned char *buf, size_t size, const char *w
 static void test_memory_round_trip_is_bit_exact(void **state)
 {
     (void)state;
-    nnf_net *net = make_mixed();
+    nnf_net *net = mixed_net();
     for (unsigned flags = 0; flags <= NNF_SAVE_OPTIMIZER_STATE; flags++) {
         size_t size;
         unsigned char *buf = save(net, flags, &size);
@@ -323,7 +241,7 @@ static void test_file_round_trip_is_bit_exact(void **state)
     char dir[256], path[300];
     fresh_dir(dir, sizeof dir, "roundtrip");
     (void)snprintf(path, sizeof path, "%s/mixed.nnf", dir);
-    nnf_net *net = make_mixed(), *copy = NULL;
+    nnf_net *net = mixed_net(), *copy = NULL;
     assert_ok(net, nnf_net_save(net, path, NNF_SAVE_OPTIMIZER_STATE));
     char err[256];
     assert_int_equal(nnf_net_load(&copy, path, err, sizeof err), NNF_OK);
@@ -385,31 +303,6 @@ static void test_saved_size_is_the_bytes_written(void **state)
     }
 }
 
-static void test_save_mem_with_a_small_cap_writes_nothing(void **state)
-{
-    (void)state;
-    nnf_net *net = make_small(NNF_OPT_ADAM, 1);
-    size_t need, written = 99;
-    assert_ok(net, nnf_net_saved_size(net, 0, &need));
-    unsigned char *buf = malloc(need + 32);
-    assert_non_null(buf);
-    const size_t caps[3] = {0, 1, need - 1};
-    for (int k = 0; k < 3; k++) {
-        memset(buf, 0xA5, need + 32);
-        assert_int_equal(nnf_net_save_mem(net, buf, caps[k], 0, &written), NNF_ERR_ARG);
-        assert_int_equal(written, 0);
-        assert_non_null(strstr(nnf_net_errmsg(net), "too small"));
-        for (size_t i = 0; i < need + 32; i++)
-            assert_int_equal(buf[i], 0xA5);
-    }
-    assert_ok(net, nnf_net_save_mem(net, buf, need, 0, &written));
-    assert_int_equal(written, need);
-    for (size_t i = need; i < need + 32; i++) /* guard bytes */
-        assert_int_equal(buf[i], 0xA5);
-    free(buf);
-    nnf_net_destroy(net);
-}
-
 /* ---- the optimizer's state */
 
 /* Train the original and a copy loaded from its bytes the same way: with
@@ -420,9 +313,9 @@ static void resume(nnf_optimizer opt)
     size_t size;
     unsigned char *buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
     nnf_net *copy = load(buf, size);
-    train(net, 4);
-    train(copy, 4);
-    assert_same_params(net, copy);
+    train_steps(net, 4);
+    train_steps(copy, 4);
+    assert_true(same_params(net, copy));
     nnf_net_destroy(copy);
     nnf_net_destroy(net);
     free(buf);
@@ -453,10 +346,10 @@ static void test_without_the_state_the_optimizer_restarts(void **state)
     assert_ok(net, nnf_net_clone(net, &kept));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_SGD));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM));
-    train(net, 2);
-    train(copy, 2);
-    train(kept, 2);
-    assert_same_params(net, copy);
+    train_steps(net, 2);
+    train_steps(copy, 2);
+    train_steps(kept, 2);
+    assert_true(same_params(net, copy));
     float wa[6], wb[6];
     assert_ok(kept, nnf_layer_get_weights(nnf_net_layer(kept, 1), wa));
     assert_ok(copy, nnf_layer_get_weights(nnf_net_layer(copy, 1), wb));
@@ -615,84 +508,6 @@ static void test_each_bad_field_is_named(void **state)
     assert_rejected(tiny, sizeof tiny, "byte 16: content length 40 is less than the 88 bytes");
 }
 
-static void test_error_buffer_null_or_tiny_is_safe(void **state)
-{
-    (void)state;
-    static const unsigned char junk[40] = "this is not a model at all, not at all";
-    nnf_net *net = NULL;
-    char err[16];
-    assert_int_equal(nnf_net_load_mem(&net, junk, sizeof junk, NULL, 100), NNF_ERR_FORMAT);
-    memset(err, 'X', sizeof err);
-    assert_int_equal(nnf_net_load_mem(&net, junk, sizeof junk, err, 0), NNF_ERR_FORMAT);
-    assert_int_equal(err[0], 'X');
-    assert_int_equal(nnf_net_load_mem(&net, junk, sizeof junk, err, 1), NNF_ERR_FORMAT);
-    assert_int_equal(err[0], '\0');
-    assert_int_equal(err[1], 'X');
-    assert_int_equal(nnf_net_load_mem(&net, junk, sizeof junk, err, 8), NNF_ERR_FORMAT);
-    assert_int_equal(strlen(err), 7);
-    assert_int_equal(err[8], 'X');
-    assert_string_equal(err, "nnf_net");
-
-    char missing[300];
-    (void)snprintf(missing, sizeof missing, "%s/no-such-file.nnf", g_dir);
-    assert_int_equal(nnf_net_load(&net, missing, NULL, 0), NNF_ERR_IO);
-    memset(err, 'X', sizeof err);
-    assert_int_equal(nnf_net_load(&net, missing, err, 1), NNF_ERR_IO);
-    assert_int_equal(err[0], '\0');
-    assert_int_equal(nnf_net_load(&net, missing, err, 5), NNF_ERR_IO);
-    assert_int_equal(strlen(err), 4);
-    assert_int_equal(err[5], 'X');
-    assert_null(net);
-}
-
-/* Fail allocation k of a load for k = 1, 2, ... until it succeeds: each
- * failure is NNF_ERR_NOMEM (not FORMAT), with *out NULL and nothing left. */
-static void test_failed_allocations_leak_nothing(void **state)
-{
-    (void)state;
-    char dir[256], path[300];
-    fresh_dir(dir, sizeof dir, "nomem");
-    (void)snprintf(path, sizeof path, "%s/m.nnf", dir);
-    nnf_net *net = make_mixed();
-    size_t size;
-    unsigned char *buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
-    assert_ok(net, nnf_net_save(net, path, NNF_SAVE_OPTIMIZER_STATE));
-    for (int from_file = 0; from_file < 2; from_file++) {
-        for (long k = 1;; k++) {
-            long live = g_count.live;
-            nnf_net *copy = (nnf_net *)(uintptr_t)1;
-            char err[256] = "";
-            g_count.fail_at = g_count.allocs + k;
-            nnf_status st = from_file ? nnf_net_load(&copy, path, err, sizeof err)
-                                      : nnf_net_load_mem(&copy, buf, size, err, sizeof err);
-            g_count.fail_at = 0;
-            if (st == NNF_OK) {
-                assert_true(k > 3);
-                assert_same_net(net, copy);
-                nnf_net_destroy(copy);
-                break;
-            }
-            if (st != NNF_ERR_NOMEM)
-                fail_msg("allocation %ld failed: %s (%s)", k, nnf_status_str(st), err);
-            assert_null(copy);
-            assert_true(strstr(err, "memory") || strstr(err, "allocate"));
-            assert_int_equal(g_count.live, live);
-        }
-    }
-    /* saving needs one buffer: without it, NOMEM and no file is touched */
-    g_count.fail_at = g_count.allocs + 1;
-    assert_int_equal(nnf_net_save(net, path, 0), NNF_ERR_NOMEM);
-    g_count.fail_at = 0;
-    char only[256];
-    assert_int_equal(count_entries(dir, only, sizeof only), 1);
-    nnf_net *again = NULL;
-    assert_int_equal(nnf_net_load(&again, path, NULL, 0), NNF_OK);
-    assert_same_net(net, again);
-    nnf_net_destroy(again);
-    nnf_net_destroy(net);
-    free(buf);
-}
-
 /* ---- files */
 
 static void test_saving_over_a_file_replaces_it_atomically(void **state)
@@ -739,7 +554,7 @@ static void test_a_failed_write_keeps_the_old_file(void **state)
     char dir[256], path[300], only[256];
     fresh_dir(dir, sizeof dir, "fullDisk");
     (void)snprintf(path, sizeof path, "%s/model.nnf", dir);
-    nnf_net *a = make_small(NNF_OPT_SGD, 1), *b = make_mixed(), *got = NULL;
+    nnf_net *a = make_small(NNF_OPT_SGD, 1), *b = mixed_net(), *got = NULL;
     assert_ok(a, nnf_net_save(a, path, 0));
 
     struct rlimit old, small;
@@ -918,15 +733,12 @@ int main(void)
         T(test_file_round_trip_is_bit_exact),
         T(test_a_net_without_layers_round_trips),
         T(test_saved_size_is_the_bytes_written),
-        T(test_save_mem_with_a_small_cap_writes_nothing),
         T(test_momentum_training_resumes_exactly),
         T(test_adam_training_resumes_exactly),
         T(test_without_the_state_the_optimizer_restarts),
         T(test_every_corrupted_byte_is_rejected),
         T(test_every_truncation_is_rejected),
         T(test_each_bad_field_is_named),
-        T(test_error_buffer_null_or_tiny_is_safe),
-        T(test_failed_allocations_leak_nothing),
         T(test_saving_over_a_file_replaces_it_atomically),
         T(test_a_failed_write_keeps_the_old_file),
         T(test_saving_into_a_missing_directory_is_an_io_error),

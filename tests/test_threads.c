@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_threads.c - black-box: distinct nets are independent across threads.
  * Threads that each build, train (train steps, forward/backward/update,
@@ -17,6 +18,7 @@
 
 #include "assert_ok.h"
 #include "nnfast.h"
+#include "params.h"
 #include "planar.h"
 
 #include <math.h>
@@ -83,19 +85,19 @@ typedef struct result {
     size_t n_params;
     float params[MAX_PARAMS];
     float pred[MAX_OUT];
-    float eval_cost0;             /* evaluate before the work */
-    float eval_cost, eval_acc;    /* and after */
+    float eval_cost0;          /* evaluate before the work */
+    float eval_cost, eval_acc; /* and after */
     size_t saved_size;
     uint64_t saved_hash;
-    nnf_status bad_status;        /* of a train step on a batch holding a NaN */
-    char bad_msg[256];            /* and its message */
-    int bad_kept_params;          /* 1 when that step changed no parameter */
+    nnf_status bad_status; /* of a train step on a batch holding a NaN */
+    char bad_msg[256];     /* and its message */
+    int bad_kept_params;   /* 1 when that step changed no parameter */
 } result;
 
 typedef struct job {
     const spec *sp;
-    nnf_net *net;        /* in: a clone to work on (NULL: build from sp); out: the final net */
-    double clone_lr;     /* > 0: set this learning rate on the given net first */
+    nnf_net *net;    /* in: a clone to work on (NULL: build from sp); out: the final net */
+    double clone_lr; /* > 0: set this learning rate on the given net first */
     pthread_barrier_t *start;
     result res;
 } job;
@@ -103,16 +105,15 @@ typedef struct job {
 /* ---- the work, run on any thread: no cmocka calls here (not thread-safe);
  * a failure is recorded in the result and checked by the main thread. */
 
-#define TRY(j, net, call)                                                     \
-    do {                                                                      \
-        nnf_status st_ = (call);                                              \
-        if (st_ != NNF_OK) {                                                  \
-            (void)snprintf((j)->res.msg, sizeof (j)->res.msg, "%s: %s: %s (%s)", \
-                           (j)->sp->name, #call, nnf_status_str(st_),         \
-                           nnf_net_errmsg(net));                              \
-            (j)->res.failed = 1;                                              \
-            return -1;                                                        \
-        }                                                                     \
+#define TRY(j, net, call)                                                                      \
+    do {                                                                                       \
+        nnf_status st_ = (call);                                                               \
+        if (st_ != NNF_OK) {                                                                   \
+            (void)snprintf((j)->res.msg, sizeof(j)->res.msg, "%s: %s: %s (%s)", (j)->sp->name, \
+                           #call, nnf_status_str(st_), nnf_net_errmsg(net));                   \
+            (j)->res.failed = 1;                                                               \
+            return -1;                                                                         \
+        }                                                                                      \
     } while (0)
 
 static void record_cost(result *r, float cost)
@@ -154,25 +155,6 @@ static int build_net(job *j)
     TRY(j, j->net, nnf_net_set_param(j->net, NNF_PARAM_L2_PENALTY, sp->l2));
     TRY(j, j->net, nnf_net_init(j->net, sp->init, sp->seed));
     return 0;
-}
-
-/* Every weight and bias of net, layer after layer, into p; returns the count. */
-static size_t collect_params(nnf_net *net, float *p)
-{
-    size_t n = 0;
-    for (size_t l = 1; l <= nnf_net_depth(net); l++) {
-        nnf_layer *ly = nnf_net_layer(net, l);
-        size_t nw = nnf_layer_units(ly) * nnf_layer_inputs(ly);
-        if (n + nw + nnf_layer_units(ly) > MAX_PARAMS)
-            return SIZE_MAX;
-        if (nnf_layer_get_weights(ly, p + n) != NNF_OK)
-            return SIZE_MAX;
-        n += nw;
-        if (nnf_layer_get_bias(ly, p + n) != NNF_OK)
-            return SIZE_MAX;
-        n += nnf_layer_units(ly);
-    }
-    return n;
 }
 
 /* steps in-order batches of sp->batch rows, wrapping around the data set. */
@@ -235,12 +217,12 @@ static int do_bad_step(job *j)
     float x[BAD_M * 2], before[MAX_PARAMS], after[MAX_PARAMS];
     memcpy(x, d->x, sizeof x);
     x[5] = NAN;
-    size_t nb = collect_params(j->net, before);
+    size_t nb = test_net_params(j->net, before, MAX_PARAMS, 0);
     j->res.bad_status = nnf_net_train_step(j->net, x, d->y, BAD_M, NULL);
     (void)snprintf(j->res.bad_msg, sizeof j->res.bad_msg, "%s", nnf_net_errmsg(j->net));
-    size_t na = collect_params(j->net, after);
-    j->res.bad_kept_params = nb != SIZE_MAX && nb == na &&
-                             memcmp(before, after, nb * sizeof(float)) == 0;
+    size_t na = test_net_params(j->net, after, MAX_PARAMS, 0);
+    j->res.bad_kept_params =
+        nb != SIZE_MAX && nb == na && memcmp(before, after, nb * sizeof(float)) == 0;
     return 0;
 }
 
@@ -262,8 +244,9 @@ static int run_job(job *j)
         break;
     case WORK_MINIBATCH: {
         size_t steps = 0;
-        TRY(j, j->net, nnf_net_train(j->net, d->x, d->y, d->m, sp->batch, sp->epochs, 1,
-                                     sp->shuffle_seed, record_progress, &j->res, &steps));
+        TRY(j, j->net,
+            nnf_net_train(j->net, d->x, d->y, d->m, sp->batch, sp->epochs, 1, sp->shuffle_seed,
+                          record_progress, &j->res, &steps));
         record_cost(&j->res, (float)steps);
         break;
     }
@@ -275,9 +258,8 @@ static int run_job(job *j)
     }
 
     TRY(j, j->net, nnf_net_predict(j->net, d->x, d->m, j->res.pred));
-    TRY(j, j->net, nnf_net_evaluate(j->net, d->x, d->y, d->m, &j->res.eval_cost,
-                                    &j->res.eval_acc));
-    j->res.n_params = collect_params(j->net, j->res.params);
+    TRY(j, j->net, nnf_net_evaluate(j->net, d->x, d->y, d->m, &j->res.eval_cost, &j->res.eval_acc));
+    j->res.n_params = test_net_params(j->net, j->res.params, MAX_PARAMS, 0);
     if (j->res.n_params == SIZE_MAX) {
         (void)snprintf(j->res.msg, sizeof j->res.msg, "%s: reading the parameters failed",
                        sp->name);
@@ -375,8 +357,8 @@ static void check_same(const spec *sp, const result *a, const result *b)
 
     /* not vacuous: training lowered the cost on the whole data set */
     if (!(isfinite(a->eval_cost) && a->eval_cost < a->eval_cost0))
-        fail_msg("%s: did not learn: cost %g before, %g after", sp->name,
-                 (double)a->eval_cost0, (double)a->eval_cost);
+        fail_msg("%s: did not learn: cost %g before, %g after", sp->name, (double)a->eval_cost0,
+                 (double)a->eval_cost);
 }
 
 /* ---- the jobs */
@@ -384,33 +366,148 @@ static void check_same(const spec *sp, const result *a, const result *b)
 /* Nets that each thread builds itself: different data, architectures,
  * activations, losses, optimizers, initializations and kinds of work. */
 static const spec g_own[N_JOBS] = {
-    {"own flower adam steps", &g_flower, 3, {16, 8, 1},
-     {NNF_ACT_TANH, NNF_ACT_RELU, NNF_ACT_SIGMOID}, 0.0f, NNF_LOSS_BCE, NNF_OPT_ADAM, 0.01,
-     0.0, NNF_INIT_HE, 1, WORK_STEPS, 120, 64, 0, 0},
-    {"own spirals momentum minibatch", &g_spirals, 2, {24, SPIRAL_K, 0},
-     {NNF_ACT_RELU, NNF_ACT_SOFTMAX, NNF_ACT_LINEAR}, 0.0f, NNF_LOSS_CROSS_ENTROPY,
-     NNF_OPT_MOMENTUM, 0.5, 1e-3, NNF_INIT_DEFAULT, 2, WORK_MINIBATCH, 0, 32, 8, 5},
-    {"own flower sgd mse save/load", &g_flower, 2, {10, 1, 0},
-     {NNF_ACT_LEAKY_RELU, NNF_ACT_LINEAR, NNF_ACT_LINEAR}, 0.05f, NNF_LOSS_MSE, NNF_OPT_SGD,
-     0.05, 0.0, NNF_INIT_XAVIER, 9, WORK_SAVE_LOAD, 120, 100, 0, 0},
-    {"own spirals sgd forward/backward/update", &g_spirals, 3, {8, 8, SPIRAL_K},
-     {NNF_ACT_SIGMOID, NNF_ACT_TANH, NNF_ACT_SOFTMAX}, 0.0f, NNF_LOSS_CROSS_ENTROPY,
-     NNF_OPT_SGD, 1.0, 0.0, NNF_INIT_DEFAULT, 4, WORK_MANUAL, 100, SPIRAL_M, 0, 0},
+    {"own flower adam steps",
+     &g_flower,
+     3,
+     {16, 8, 1},
+     {NNF_ACT_TANH, NNF_ACT_RELU, NNF_ACT_SIGMOID},
+     0.0f,
+     NNF_LOSS_BCE,
+     NNF_OPT_ADAM,
+     0.01,
+     0.0,
+     NNF_INIT_HE,
+     1,
+     WORK_STEPS,
+     120,
+     64,
+     0,
+     0},
+    {"own spirals momentum minibatch",
+     &g_spirals,
+     2,
+     {24, SPIRAL_K, 0},
+     {NNF_ACT_RELU, NNF_ACT_SOFTMAX, NNF_ACT_LINEAR},
+     0.0f,
+     NNF_LOSS_CROSS_ENTROPY,
+     NNF_OPT_MOMENTUM,
+     0.5,
+     1e-3,
+     NNF_INIT_DEFAULT,
+     2,
+     WORK_MINIBATCH,
+     0,
+     32,
+     8,
+     5},
+    {"own flower sgd mse save/load",
+     &g_flower,
+     2,
+     {10, 1, 0},
+     {NNF_ACT_LEAKY_RELU, NNF_ACT_LINEAR, NNF_ACT_LINEAR},
+     0.05f,
+     NNF_LOSS_MSE,
+     NNF_OPT_SGD,
+     0.05,
+     0.0,
+     NNF_INIT_XAVIER,
+     9,
+     WORK_SAVE_LOAD,
+     120,
+     100,
+     0,
+     0},
+    {"own spirals sgd forward/backward/update",
+     &g_spirals,
+     3,
+     {8, 8, SPIRAL_K},
+     {NNF_ACT_SIGMOID, NNF_ACT_TANH, NNF_ACT_SOFTMAX},
+     0.0f,
+     NNF_LOSS_CROSS_ENTROPY,
+     NNF_OPT_SGD,
+     1.0,
+     0.0,
+     NNF_INIT_DEFAULT,
+     4,
+     WORK_MANUAL,
+     100,
+     SPIRAL_M,
+     0,
+     0},
 };
 
 /* The net that is cloned, and the work done on the clones. */
-static const spec g_base = {"base", &g_flower, 3, {12, 6, 1},
-    {NNF_ACT_RELU, NNF_ACT_TANH, NNF_ACT_SIGMOID}, 0.0f, NNF_LOSS_BCE, NNF_OPT_ADAM, 0.01,
-    1e-4, NNF_INIT_DEFAULT, 7, WORK_STEPS, 20, 80, 0, 0};
+static const spec g_base = {"base",
+                            &g_flower,
+                            3,
+                            {12, 6, 1},
+                            {NNF_ACT_RELU, NNF_ACT_TANH, NNF_ACT_SIGMOID},
+                            0.0f,
+                            NNF_LOSS_BCE,
+                            NNF_OPT_ADAM,
+                            0.01,
+                            1e-4,
+                            NNF_INIT_DEFAULT,
+                            7,
+                            WORK_STEPS,
+                            20,
+                            80,
+                            0,
+                            0};
 
 static const spec g_on_clone[N_JOBS] = {
     {"clone steps", &g_flower, 0, {0}, {0}, 0.0f, 0, 0, 0, 0, 0, 0, WORK_STEPS, 100, 50, 0, 0},
-    {"clone forward/backward/update", &g_flower, 0, {0}, {0}, 0.0f, 0, 0, 0, 0, 0, 0,
-     WORK_MANUAL, 60, PLANAR_M, 0, 0},
-    {"clone minibatch", &g_flower, 0, {0}, {0}, 0.0f, 0, 0, 0, 0, 0, 0, WORK_MINIBATCH, 0, 40,
-     6, 11},
-    {"clone save/load", &g_flower, 0, {0}, {0}, 0.0f, 0, 0, 0, 0, 0, 0, WORK_SAVE_LOAD, 100, 64,
-     0, 0},
+    {"clone forward/backward/update",
+     &g_flower,
+     0,
+     {0},
+     {0},
+     0.0f,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     WORK_MANUAL,
+     60,
+     PLANAR_M,
+     0,
+     0},
+    {"clone minibatch",
+     &g_flower,
+     0,
+     {0},
+     {0},
+     0.0f,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     WORK_MINIBATCH,
+     0,
+     40,
+     6,
+     11},
+    {"clone save/load",
+     &g_flower,
+     0,
+     {0},
+     {0},
+     0.0f,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     WORK_SAVE_LOAD,
+     100,
+     64,
+     0,
+     0},
 };
 static const double g_clone_lr[N_JOBS] = {0.0, 0.02, 0.0, 0.005};
 

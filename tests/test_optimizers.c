@@ -1,9 +1,12 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_optim.c - black-box: the optimizers (SGD, momentum, Adam) and the L2
- * penalty through nnfast.h, against the double-precision reference of
- * tests/ref.c (itself checked in test_reference.c), with the formulas of
- * nnfast.h's nnf_optimizer and NNF_PARAM_L2_PENALTY.
- * Set NNF_TEST_VERBOSE=1 to print the errors and accuracies reached.
+ * test_optimizers.c - black-box: the optimizers (SGD, momentum, Adam) and
+ * the L2 penalty through nnfast.h, against the double-precision reference
+ * of tests/ref.c (itself checked in test_reference.c), with the formulas of
+ * nnfast.h's nnf_optimizer and NNF_PARAM_L2_PENALTY; first steps in closed
+ * form; the optimizer's state kept between steps and reset when training
+ * starts over. (Their settings' defaults are in test_net.c.)
+ * Set NNF_TEST_VERBOSE=1 to print the errors reached.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +14,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "params.h"
-
 #include "assert_ok.h"
+#include "nets.h"
+#include "params.h"
+#include "verbose.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -21,88 +25,11 @@
 #include <string.h>
 
 #include "nnfast.h"
-#include "planar.h"
 #include "ref.h"
 
 #define REL_TOL 1e-4 /* float32 library against the double reference */
 
-static int verbose(void)
-{
-    const char *v = getenv("NNF_TEST_VERBOSE");
-    return v != NULL && v[0] != '\0' && v[0] != '0';
-}
-
-/* ---- a library net and its reference twin, on the same data */
-
-#define MAX_L 4
-#define MAX_M 64
-#define MAX_N 8
-
-typedef struct pair {
-    nnf_net *net;
-    ref_net ref;
-    size_t L, n[MAX_L + 1], m;
-    nnf_loss loss;
-    float x[MAX_M * MAX_N], y[MAX_M * MAX_N];
-    double xd[MAX_M * MAX_N], yd[MAX_M * MAX_N];
-} pair;
-
-/* Net n[0] -> ... -> n[L] with activations act[0..L-1] and loss; weights
- * from nnf_net_init (seed), biases random and non-zero so that an update
- * of them shows; the reference gets the same float values. Data: x uniform
- * in [-1, 1); labels 0/1 (BCE), one-hot (cross-entropy) or in [-1, 1) (MSE). */
-static void pair_init(pair *p, size_t L, const size_t *n, const nnf_act *act, nnf_loss loss,
-                      size_t m, uint64_t seed)
-{
-    ref_rng g = {seed};
-    float w[MAX_N * MAX_N], b[MAX_N];
-
-    memset(p, 0, sizeof *p);
-    assert_true(L <= MAX_L && m <= MAX_M);
-    p->L = L;
-    p->m = m;
-    p->loss = loss;
-    memcpy(p->n, n, (L + 1) * sizeof *n);
-    assert_ok(p->net, nnf_net_create(&p->net, n[0]));
-    for (size_t l = 1; l <= L; l++) {
-        assert_true(n[l] <= MAX_N && n[l - 1] <= MAX_N);
-        assert_ok(p->net, nnf_net_add_dense(p->net, n[l], act[l - 1], NULL));
-    }
-    assert_ok(p->net, nnf_net_set_loss(p->net, loss));
-    assert_ok(p->net, nnf_net_init(p->net, NNF_INIT_DEFAULT, seed));
-    assert_int_equal(ref_net_init(&p->ref, L, n, act, NULL, loss), 0);
-    for (size_t l = 1; l <= L; l++) {
-        nnf_layer *ly = nnf_net_layer(p->net, l);
-        for (size_t j = 0; j < n[l]; j++)
-            b[j] = (float)ref_rng_uniform(&g, -0.5, 0.5);
-        assert_ok(p->net, nnf_layer_set_bias(ly, b));
-        assert_ok(p->net, nnf_layer_get_weights(ly, w));
-        ref_to_double(p->ref.w[l], w, n[l] * n[l - 1]);
-        ref_to_double(p->ref.b[l], b, n[l]);
-    }
-    for (size_t i = 0; i < m * n[0]; i++)
-        p->x[i] = (float)ref_rng_uniform(&g, -1.0, 1.0);
-    for (size_t i = 0; i < m; i++) {
-        size_t nL = n[L], hot = (size_t)(ref_rng_next(&g) % nL);
-        for (size_t k = 0; k < nL; k++) {
-            float *yk = &p->y[i * nL + k];
-            if (loss == NNF_LOSS_MSE)
-                *yk = (float)ref_rng_uniform(&g, -1.0, 1.0);
-            else if (loss == NNF_LOSS_BCE)
-                *yk = ref_rng_uniform(&g, 0.0, 1.0) < 0.5 ? 0.0f : 1.0f;
-            else
-                *yk = k == hot ? 1.0f : 0.0f;
-        }
-    }
-    ref_to_double(p->xd, p->x, m * n[0]);
-    ref_to_double(p->yd, p->y, m * n[L]);
-}
-
-static void pair_free(pair *p)
-{
-    nnf_net_destroy(p->net);
-    ref_net_free(&p->ref);
-}
+/* ---- a library net and its reference twin (nets.h) under an optimizer */
 
 /* Optimizer settings, applied to both nets. */
 typedef struct opt_cfg {
@@ -154,60 +81,39 @@ static float lib_step(pair *p, int split)
     return cost;
 }
 
-/* Worst relative error of the library's W and b against the reference's,
- * each layer's W and b compared as a whole. */
+/* Worst relative error of the library's W and b (grads = 0) or dW and db
+ * (grads = 1) against the reference's, each layer's W and b compared as a
+ * whole. */
+static double worst_err(pair *p, int grads)
+{
+    float buf[PAIR_MAX_N * PAIR_MAX_N];
+    double worst = 0.0;
+    for (size_t l = 1; l <= p->L; l++) {
+        nnf_layer *ly = nnf_net_layer(p->net, l);
+        assert_ok(p->net,
+                  grads ? nnf_layer_get_weight_grad(ly, buf) : nnf_layer_get_weights(ly, buf));
+        worst = fmax(worst,
+                     ref_rel_err_f(buf, grads ? p->ref.dw[l] : p->ref.w[l], p->n[l] * p->n[l - 1]));
+        assert_ok(p->net, grads ? nnf_layer_get_bias_grad(ly, buf) : nnf_layer_get_bias(ly, buf));
+        worst = fmax(worst, ref_rel_err_f(buf, grads ? p->ref.db[l] : p->ref.b[l], p->n[l]));
+    }
+    return worst;
+}
+
 static double param_err(pair *p)
 {
-    float buf[MAX_N * MAX_N];
-    double worst = 0.0;
-    for (size_t l = 1; l <= p->L; l++) {
-        nnf_layer *ly = nnf_net_layer(p->net, l);
-        assert_ok(p->net, nnf_layer_get_weights(ly, buf));
-        worst = fmax(worst, ref_rel_err_f(buf, p->ref.w[l], p->n[l] * p->n[l - 1]));
-        assert_ok(p->net, nnf_layer_get_bias(ly, buf));
-        worst = fmax(worst, ref_rel_err_f(buf, p->ref.b[l], p->n[l]));
-    }
-    return worst;
+    return worst_err(p, 0);
 }
 
-/* Worst relative error of the library's dW and db against the reference's. */
 static double grad_err(pair *p)
 {
-    float buf[MAX_N * MAX_N];
-    double worst = 0.0;
-    for (size_t l = 1; l <= p->L; l++) {
-        nnf_layer *ly = nnf_net_layer(p->net, l);
-        assert_ok(p->net, nnf_layer_get_weight_grad(ly, buf));
-        worst = fmax(worst, ref_rel_err_f(buf, p->ref.dw[l], p->n[l] * p->n[l - 1]));
-        assert_ok(p->net, nnf_layer_get_bias_grad(ly, buf));
-        worst = fmax(worst, ref_rel_err_f(buf, p->ref.db[l], p->n[l]));
-    }
-    return worst;
-}
-
-/* Every parameter of the net in one array (per layer W then b); returns
- * the count. */
-#define MAX_P 128 /* floats of every parameter buffer in this file */
-
-static size_t get_params(nnf_net *net, float *out)
-{
-    size_t k = test_net_params(net, out, MAX_P, 0);
-    assert_true(k != SIZE_MAX);
-    return k;
-}
-
-/* The gradients of the last backward in the same layout. */
-static size_t get_grads(nnf_net *net, float *out)
-{
-    size_t k = test_net_params(net, out, MAX_P, 1);
-    assert_true(k != SIZE_MAX);
-    return k;
+    return worst_err(p, 1);
 }
 
 /* Copy every parameter of src into dst (same architecture). */
 static void copy_params(nnf_net *dst, nnf_net *src)
 {
-    float buf[MAX_N * MAX_N];
+    float buf[PAIR_MAX_N * PAIR_MAX_N];
     for (size_t l = 1; l <= nnf_net_depth(src); l++) {
         nnf_layer *from = nnf_net_layer(src, l), *to = nnf_net_layer(dst, l);
         assert_ok(src, nnf_layer_get_weights(from, buf));
@@ -215,22 +121,6 @@ static void copy_params(nnf_net *dst, nnf_net *src)
         assert_ok(src, nnf_layer_get_bias(from, buf));
         assert_ok(dst, nnf_layer_set_bias(to, buf));
     }
-}
-
-
-static void assert_same_params(nnf_net *a, nnf_net *b)
-{
-    float pa[MAX_P], pb[MAX_P];
-    size_t na = get_params(a, pa), nb = get_params(b, pb);
-    assert_int_equal(na, nb);
-    assert_memory_equal(pa, pb, na * sizeof(float));
-}
-
-static int same_params(nnf_net *a, nnf_net *b)
-{
-    float pa[MAX_P], pb[MAX_P];
-    size_t na = get_params(a, pa), nb = get_params(b, pb);
-    return na == nb && memcmp(pa, pb, na * sizeof(float)) == 0;
 }
 
 /* The standard architectures of these tests (no ReLU: a unit crossing its
@@ -245,9 +135,9 @@ static const nnf_act ce_act[] = {NNF_ACT_TANH, NNF_ACT_SOFTMAX};
 static void std_pair(pair *p, nnf_loss loss, size_t m, uint64_t seed)
 {
     switch (loss) {
-    case NNF_LOSS_MSE: pair_init(p, 2, mse_n, mse_act, loss, m, seed); break;
-    case NNF_LOSS_CROSS_ENTROPY: pair_init(p, 2, ce_n, ce_act, loss, m, seed); break;
-    default: pair_init(p, 3, bce_n, bce_act, loss, m, seed); break;
+    case NNF_LOSS_MSE: pair_init(p, 2, mse_n, mse_act, loss, m, 0, seed); break;
+    case NNF_LOSS_CROSS_ENTROPY: pair_init(p, 2, ce_n, ce_act, loss, m, 0, seed); break;
+    default: pair_init(p, 3, bce_n, bce_act, loss, m, 0, seed); break;
     }
 }
 
@@ -276,64 +166,6 @@ static double run_against_reference(pair *p, const opt_cfg *c, size_t steps, int
         printf("    %s: %zu steps, worst parameter error %.3g, cost %.3g\n", what, steps, worst,
                worst_cost);
     return worst;
-}
-
-/* ======================================================================
- * Settings
- * ====================================================================== */
-
-static void expect_param(nnf_net *net, nnf_param key, double want)
-{
-    double got = -12345.0;
-    assert_ok(net, nnf_net_get_param(net, key, &got));
-    if (memcmp(&got, &want, sizeof got) != 0)
-        fail_msg("param %d: got %.17g, want %.17g", (int)key, got, want);
-}
-
-static void test_optimizer_settings_have_the_documented_defaults(void **state)
-{
-    nnf_net *net = NULL;
-    (void)state;
-    assert_ok(net, nnf_net_create(&net, 2));
-    expect_param(net, NNF_PARAM_OPTIMIZER, (double)NNF_OPT_SGD);
-    expect_param(net, NNF_PARAM_LEARNING_RATE, 0.01);
-    expect_param(net, NNF_PARAM_MOMENTUM, 0.9);
-    expect_param(net, NNF_PARAM_ADAM_BETA1, 0.9);
-    expect_param(net, NNF_PARAM_ADAM_BETA2, 0.999);
-    expect_param(net, NNF_PARAM_ADAM_EPSILON, 1e-8);
-    expect_param(net, NNF_PARAM_L2_PENALTY, 0.0);
-    nnf_net_destroy(net);
-}
-
-/* Each setting reads back exactly what was set, the range ends included,
- * and setting one leaves the others alone. */
-static void test_optimizer_settings_read_back_exactly_and_independently(void **state)
-{
-    static const struct { nnf_param key; double value; } sets[] = {
-        {NNF_PARAM_OPTIMIZER, 2.0},        {NNF_PARAM_MOMENTUM, 0.75},
-        {NNF_PARAM_ADAM_BETA1, 0.8},       {NNF_PARAM_ADAM_BETA2, 0.99},
-        {NNF_PARAM_ADAM_EPSILON, 1e-6},    {NNF_PARAM_L2_PENALTY, 0.3},
-        {NNF_PARAM_OPTIMIZER, 1.0},        {NNF_PARAM_MOMENTUM, 0.0},
-        {NNF_PARAM_ADAM_BETA1, 0.0},       {NNF_PARAM_ADAM_BETA2, 0.0},
-        {NNF_PARAM_MOMENTUM, 0.999999},    {NNF_PARAM_ADAM_BETA2, 0.9999999},
-        {NNF_PARAM_ADAM_EPSILON, 1e-30},   {NNF_PARAM_L2_PENALTY, 0.0},
-        {NNF_PARAM_L2_PENALTY, 1e6},       {NNF_PARAM_OPTIMIZER, 0.0},
-        {NNF_PARAM_ADAM_EPSILON, 0.5},     {NNF_PARAM_LEARNING_RATE, 0.125},
-    };
-    double want[7];
-    nnf_net *net = NULL;
-    (void)state;
-    assert_ok(net, nnf_net_create(&net, 2));
-    assert_ok(net, nnf_net_add_dense(net, 3, NNF_ACT_TANH, NULL));
-    for (int k = 0; k < 7; k++)
-        assert_ok(net, nnf_net_get_param(net, (nnf_param)k, &want[k]));
-    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        assert_ok(net, nnf_net_set_param(net, sets[i].key, sets[i].value));
-        want[sets[i].key] = sets[i].value;
-        for (int k = 0; k < 7; k++)
-            expect_param(net, (nnf_param)k, want[k]);
-    }
-    nnf_net_destroy(net);
 }
 
 /* ======================================================================
@@ -379,8 +211,8 @@ static void test_momentum_matches_reference_over_5_steps(void **state)
 static void test_adam_matches_reference_over_100_steps(void **state)
 {
     static const nnf_loss losses[] = {NNF_LOSS_BCE, NNF_LOSS_MSE, NNF_LOSS_CROSS_ENTROPY};
-    float before[MAX_P], after[MAX_P];
-    double want[MAX_P], got[MAX_P];
+    float before[PARAMS_MAX], after[PARAMS_MAX];
+    double want[PARAMS_MAX], got[PARAMS_MAX];
     pair p;
     (void)state;
     for (size_t k = 0; k < 3; k++) {
@@ -390,7 +222,7 @@ static void test_adam_matches_reference_over_100_steps(void **state)
         std_pair(&p, losses[k], 16, 40 + k);
         run_against_reference(&p, &c, 99, 0, "adam, steps 1-99");
         /* step 100: the change of the parameters, library against reference */
-        size_t np = get_params(p.net, before), i = 0;
+        size_t np = net_params(p.net, before), i = 0;
         for (size_t l = 1; l <= p.L; l++) {
             for (size_t q = 0; q < p.n[l] * p.n[l - 1]; q++, i++)
                 want[i] = -p.ref.w[l][q];
@@ -400,7 +232,7 @@ static void test_adam_matches_reference_over_100_steps(void **state)
         lib_step(&p, 0);
         ref_step(&p, &c);
         assert_int_equal((int)p.ref.t, 100);
-        get_params(p.net, after);
+        net_params(p.net, after);
         i = 0;
         for (size_t l = 1; l <= p.L; l++) {
             for (size_t q = 0; q < p.n[l] * p.n[l - 1]; q++, i++)
@@ -464,8 +296,8 @@ static double step_err(const float *before, const float *after, const double *wa
 static void test_adam_first_update_is_lr_g_over_abs_g_plus_eps(void **state)
 {
     static const double eps[] = {1e-8, 1e-2};
-    float before[MAX_P], after[MAX_P], g[MAX_P];
-    double want[MAX_P];
+    float before[PARAMS_MAX], after[PARAMS_MAX], g[PARAMS_MAX];
+    double want[PARAMS_MAX];
     const double lr = 0.01;
     pair p;
     (void)state;
@@ -474,10 +306,10 @@ static void test_adam_first_update_is_lr_g_over_abs_g_plus_eps(void **state)
         assert_ok(p.net, nnf_net_set_param(p.net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM));
         assert_ok(p.net, nnf_net_set_param(p.net, NNF_PARAM_LEARNING_RATE, lr));
         assert_ok(p.net, nnf_net_set_param(p.net, NNF_PARAM_ADAM_EPSILON, eps[k]));
-        size_t n = get_params(p.net, before);
+        size_t n = net_params(p.net, before);
         lib_step(&p, 0);
-        get_params(p.net, after);
-        assert_int_equal(get_grads(p.net, g), n);
+        net_params(p.net, after);
+        assert_int_equal(net_grads(p.net, g), n);
         size_t near_lr = 0, below = 0;
         for (size_t i = 0; i < n; i++) {
             want[i] = -lr * (double)g[i] / (fabs((double)g[i]) + eps[k]);
@@ -487,7 +319,8 @@ static void test_adam_first_update_is_lr_g_over_abs_g_plus_eps(void **state)
         double e = step_err(before, after, want, n, lr);
         if (verbose())
             printf("    adam first step, eps %g: error %.3g of lr (%zu of %zu steps ~lr, "
-                   "%zu below 0.9 lr)\n", eps[k], e, near_lr, n, below);
+                   "%zu below 0.9 lr)\n",
+                   eps[k], e, near_lr, n, below);
         assert_true(e < REL_TOL);
         if (k == 0)
             assert_int_equal(near_lr, n); /* sign-ish: every |step| is lr */
@@ -503,10 +336,11 @@ static void test_adam_first_update_is_lr_g_over_abs_g_plus_eps(void **state)
  * steps stay of the order of lr. */
 static void test_adam_betas_that_round_to_1_in_float_still_work(void **state)
 {
-    static const double betas[][2] = {{0.9, 0.99999999}, {0.99999999, 0.999},
+    static const double betas[][2] = {{0.9, 0.99999999},
+                                      {0.99999999, 0.999},
                                       {0.99999999, 0.99999999}};
-    float before[MAX_P], after[MAX_P], g[MAX_P];
-    double want[MAX_P];
+    float before[PARAMS_MAX], after[PARAMS_MAX], g[PARAMS_MAX];
+    double want[PARAMS_MAX];
     const double lr = 0.01;
     pair p;
     (void)state;
@@ -516,22 +350,23 @@ static void test_adam_betas_that_round_to_1_in_float_still_work(void **state)
         assert_ok(p.net, nnf_net_set_param(p.net, NNF_PARAM_LEARNING_RATE, lr));
         assert_ok(p.net, nnf_net_set_param(p.net, NNF_PARAM_ADAM_BETA1, betas[k][0]));
         assert_ok(p.net, nnf_net_set_param(p.net, NNF_PARAM_ADAM_BETA2, betas[k][1]));
-        size_t n = get_params(p.net, before);
+        size_t n = net_params(p.net, before);
         lib_step(&p, 0);
-        get_params(p.net, after);
-        get_grads(p.net, g);
+        net_params(p.net, after);
+        net_grads(p.net, g);
         for (size_t i = 0; i < n; i++)
             want[i] = -lr * (double)g[i] / (fabs((double)g[i]) + 1e-8);
         double e = step_err(before, after, want, n, lr), worst = 0.0;
         for (int s = 0; s < 10; s++) {
             memcpy(before, after, n * sizeof(float));
             lib_step(&p, 0);
-            get_params(p.net, after);
+            net_params(p.net, after);
             for (size_t i = 0; i < n; i++)
                 worst = fmax(worst, fabs((double)after[i] - (double)before[i]) / lr);
         }
         if (verbose())
-            printf("    adam betas %.8f %.8f: first step error %.3g of lr, later steps <= %.3g lr\n",
+            printf("    adam betas %.8f %.8f: first step error %.3g of lr, "
+                   "later steps <= %.3g lr\n",
                    betas[k][0], betas[k][1], e, worst);
         assert_true(e < REL_TOL);
         assert_true(worst < 3.0);
@@ -545,21 +380,20 @@ static void test_adam_with_an_epsilon_below_float_range_keeps_zero_gradients_at_
 {
     const float x[] = {1, 2, -1, 0.5f}, y[] = {1, 0};
     const float w1[] = {1, 1, 0, -1, 0.5f, 0.5f}, b1[] = {0, 0, 0}; /* unit 2: z < 0 */
-    float before[MAX_P], after[MAX_P], g[MAX_P];
-    nnf_net *net = NULL;
+    float before[PARAMS_MAX], after[PARAMS_MAX], g[PARAMS_MAX];
+    const size_t units[] = {3, 1};
+    const nnf_act acts[] = {NNF_ACT_RELU, NNF_ACT_SIGMOID};
+    nnf_net *net = net_build(&(net_spec){.inputs = 2, .depth = 2, .units = units, .acts = acts});
     (void)state;
-    assert_ok(net, nnf_net_create(&net, 2));
-    assert_ok(net, nnf_net_add_dense(net, 3, NNF_ACT_RELU, NULL));
-    assert_ok(net, nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL));
     assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, 1), w1));
     assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, 1), b1));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_ADAM_EPSILON, 1e-50));
-    size_t n = get_params(net, before);
+    size_t n = net_params(net, before);
     for (int s = 0; s < 3; s++)
         assert_ok(net, nnf_net_train_step(net, x, y, 2, NULL));
-    get_params(net, after);
-    get_grads(net, g);
+    net_params(net, after);
+    net_grads(net, g);
     size_t zero = 0;
     for (size_t i = 0; i < n; i++) {
         assert_true(isfinite(after[i]));
@@ -576,8 +410,8 @@ static void test_adam_with_an_epsilon_below_float_range_keeps_zero_gradients_at_
 /* Momentum's first update: v1 = (1 - beta) g, so the change is -lr (1 - beta) g. */
 static void test_momentum_first_update_is_lr_times_1_minus_beta_times_g(void **state)
 {
-    float before[MAX_P], after[MAX_P], g[MAX_P];
-    double want[MAX_P];
+    float before[PARAMS_MAX], after[PARAMS_MAX], g[PARAMS_MAX];
+    double want[PARAMS_MAX];
     const double lr = 0.5, beta = 0.75;
     pair p;
     (void)state;
@@ -585,10 +419,10 @@ static void test_momentum_first_update_is_lr_times_1_minus_beta_times_g(void **s
     assert_ok(p.net, nnf_net_set_param(p.net, NNF_PARAM_OPTIMIZER, NNF_OPT_MOMENTUM));
     assert_ok(p.net, nnf_net_set_param(p.net, NNF_PARAM_LEARNING_RATE, lr));
     assert_ok(p.net, nnf_net_set_param(p.net, NNF_PARAM_MOMENTUM, beta));
-    size_t n = get_params(p.net, before);
+    size_t n = net_params(p.net, before);
     lib_step(&p, 0);
-    get_params(p.net, after);
-    get_grads(p.net, g);
+    net_params(p.net, after);
+    net_grads(p.net, g);
     for (size_t i = 0; i < n; i++)
         want[i] = -lr * (1.0 - beta) * (double)g[i];
     double e = step_err(before, after, want, n, lr);
@@ -618,12 +452,9 @@ static nnf_net *trained(pair *p, nnf_optimizer opt, size_t steps, uint64_t seed)
  * and optimizer opt with a zero state. */
 static nnf_net *fresh_twin(nnf_net *net, nnf_optimizer opt)
 {
-    nnf_net *twin = NULL;
-    assert_ok(twin, nnf_net_create(&twin, bce_n[0]));
-    for (size_t l = 1; l <= 3; l++)
-        assert_ok(twin, nnf_net_add_dense(twin, bce_n[l], bce_act[l - 1], NULL));
+    nnf_net *twin = net_build(&(
+        net_spec){.inputs = bce_n[0], .depth = 3, .units = bce_n + 1, .acts = bce_act, .lr = 0.05});
     assert_ok(twin, nnf_net_set_param(twin, NNF_PARAM_OPTIMIZER, (double)opt));
-    assert_ok(twin, nnf_net_set_param(twin, NNF_PARAM_LEARNING_RATE, 0.05));
     copy_params(twin, net);
     return twin;
 }
@@ -646,7 +477,7 @@ static void test_optimizer_state_carries_over_between_steps(void **state)
     (void)state;
     for (size_t k = 0; k < 2; k++) {
         nnf_net *twin = fresh_twin(trained(&p, opts[k], 5, 90), opts[k]);
-        assert_same_params(p.net, twin);
+        assert_true(same_params(p.net, twin));
         step_both(&p, twin, 1);
         assert_false(same_params(p.net, twin));
         nnf_net_destroy(twin);
@@ -670,7 +501,7 @@ static void test_changing_the_optimizer_resets_its_state(void **state)
             assert_ok(p.net, nnf_net_set_param(p.net, NNF_PARAM_OPTIMIZER, (double)opts[k]));
             nnf_net *twin = fresh_twin(p.net, opts[k]);
             step_both(&p, twin, 3);
-            assert_same_params(p.net, twin);
+            assert_true(same_params(p.net, twin));
             nnf_net_destroy(twin);
             pair_free(&p);
         }
@@ -690,7 +521,7 @@ static void test_setting_the_same_optimizer_keeps_its_state(void **state)
         assert_ok(p.net, nnf_net_clone(p.net, &clone));
         assert_ok(p.net, nnf_net_set_param(p.net, NNF_PARAM_OPTIMIZER, (double)opts[k]));
         step_both(&p, clone, 3);
-        assert_same_params(p.net, clone);
+        assert_true(same_params(p.net, clone));
         nnf_net_destroy(clone);
         pair_free(&p);
     }
@@ -709,9 +540,9 @@ static void test_init_resets_the_optimizer_state(void **state)
         assert_ok(p.net, nnf_net_init(p.net, NNF_INIT_DEFAULT, 777));
         nnf_net *twin = fresh_twin(p.net, opts[k]);
         assert_ok(twin, nnf_net_init(twin, NNF_INIT_DEFAULT, 777));
-        assert_same_params(p.net, twin);
+        assert_true(same_params(p.net, twin));
         step_both(&p, twin, 3);
-        assert_same_params(p.net, twin);
+        assert_true(same_params(p.net, twin));
         nnf_net_destroy(twin);
         pair_free(&p);
 
@@ -768,8 +599,9 @@ static void test_l2_cost_and_gradients_match_reference(void **state)
 static void test_l2_adds_lambda_over_m_w_to_dw_and_nothing_to_db(void **state)
 {
     const double lambda = 0.7;
-    float w[MAX_N * MAX_N], dw0[MAX_N * MAX_N], dw1[MAX_N * MAX_N], db0[MAX_N], db1[MAX_N];
-    double got[MAX_N * MAX_N], want[MAX_N * MAX_N];
+    enum { NW = PAIR_MAX_N * PAIR_MAX_N };
+    float w[NW], dw0[NW], dw1[NW], db0[PAIR_MAX_N], db1[PAIR_MAX_N];
+    double got[NW], want[NW];
     float j0 = NAN, j1 = NAN;
     pair p;
     (void)state;
@@ -782,8 +614,8 @@ static void test_l2_adds_lambda_over_m_w_to_dw_and_nothing_to_db(void **state)
     }
     assert_ok(p.net, nnf_net_forward(p.net, p.x, p.m, NULL));
     assert_ok(p.net, nnf_net_backward(p.net, p.y, &j0));
-    float g0[MAX_P];
-    get_grads(p.net, g0);
+    float g0[PARAMS_MAX];
+    net_grads(p.net, g0);
     assert_ok(p.net, nnf_net_set_param(p.net, NNF_PARAM_L2_PENALTY, lambda));
     assert_ok(p.net, nnf_net_forward(p.net, p.x, p.m, NULL));
     assert_ok(p.net, nnf_net_backward(p.net, p.y, &j1));
@@ -820,68 +652,26 @@ static void test_l2_adds_lambda_over_m_w_to_dw_and_nothing_to_db(void **state)
 /* lambda = 0 is no penalty: cost and gradients bit-identical to the default. */
 static void test_l2_of_zero_changes_nothing(void **state)
 {
-    float j0 = NAN, j1 = NAN, g0[MAX_P], g1[MAX_P];
+    float j0 = NAN, j1 = NAN, g0[PARAMS_MAX], g1[PARAMS_MAX];
     pair p;
     (void)state;
     std_pair(&p, NNF_LOSS_MSE, 7, 150);
     assert_ok(p.net, nnf_net_forward(p.net, p.x, p.m, NULL));
     assert_ok(p.net, nnf_net_backward(p.net, p.y, &j0));
-    size_t n = get_grads(p.net, g0);
+    size_t n = net_grads(p.net, g0);
     assert_ok(p.net, nnf_net_set_param(p.net, NNF_PARAM_L2_PENALTY, 0.5));
     assert_ok(p.net, nnf_net_set_param(p.net, NNF_PARAM_L2_PENALTY, 0.0));
     assert_ok(p.net, nnf_net_forward(p.net, p.x, p.m, NULL));
     assert_ok(p.net, nnf_net_backward(p.net, p.y, &j1));
-    get_grads(p.net, g1);
+    net_grads(p.net, g1);
     assert_memory_equal(&j0, &j1, sizeof j0);
     assert_memory_equal(g0, g1, n * sizeof(float));
     pair_free(&p);
 }
 
-/* ======================================================================
- * Training reaches the course's result on the planar flower
- * ====================================================================== */
-
-/* 2-4-1 tanh/sigmoid, BCE, full batch on 400 points of the flower. */
-static double flower_accuracy(nnf_optimizer opt, double lr, size_t steps)
-{
-    static float x[PLANAR_M * 2], y[PLANAR_M], pred[PLANAR_M];
-    nnf_net *net = NULL;
-    float cost = NAN, first = NAN;
-    planar_flower(x, y, PLANAR_M, 1);
-    assert_ok(net, nnf_net_create(&net, 2));
-    assert_ok(net, nnf_net_add_dense(net, 4, NNF_ACT_TANH, NULL));
-    assert_ok(net, nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL));
-    assert_ok(net, nnf_net_init(net, NNF_INIT_DEFAULT, 1));
-    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, (double)opt));
-    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, lr));
-    for (size_t s = 0; s < steps; s++) {
-        assert_ok(net, nnf_net_train_step(net, x, y, PLANAR_M, &cost));
-        if (s == 0)
-            first = cost;
-    }
-    assert_ok(net, nnf_net_predict(net, x, PLANAR_M, pred));
-    double acc = planar_accuracy(pred, y, PLANAR_M);
-    if (verbose())
-        printf("    flower, optimizer %d, lr %g, %zu steps: cost %.4f -> %.4f, accuracy %.4f\n",
-               (int)opt, lr, steps, (double)first, (double)cost, acc);
-    assert_true(cost < first);
-    nnf_net_destroy(net);
-    return acc;
-}
-
-static void test_flower_reaches_85_percent_with_each_optimizer(void **state)
-{
-    (void)state;
-    assert_true(flower_accuracy(NNF_OPT_SGD, 1.2, 500) > 0.85);
-    assert_true(flower_accuracy(NNF_OPT_MOMENTUM, 1.2, 500) > 0.85);
-    assert_true(flower_accuracy(NNF_OPT_ADAM, 0.05, 500) > 0.85);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_optimizer_settings_have_the_documented_defaults),
-        cmocka_unit_test(test_optimizer_settings_read_back_exactly_and_independently),
         cmocka_unit_test(test_sgd_matches_reference_over_5_steps),
         cmocka_unit_test(test_momentum_matches_reference_over_5_steps),
         cmocka_unit_test(test_adam_matches_reference_over_100_steps),
@@ -898,7 +688,6 @@ int main(void)
         cmocka_unit_test(test_l2_cost_and_gradients_match_reference),
         cmocka_unit_test(test_l2_adds_lambda_over_m_w_to_dw_and_nothing_to_db),
         cmocka_unit_test(test_l2_of_zero_changes_nothing),
-        cmocka_unit_test(test_flower_reaches_85_percent_with_each_optimizer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
