@@ -14,9 +14,13 @@
  *                   last 4 bytes become the CRC-32 (zlib crc32) of the rest.
  *   mode bits 2-3:  errbuf size 256, 1, 0 or 40 (an exact allocation, so that
  *                   AddressSanitizer sees a write past it).
+ * The file loader judges a file by its first bytes before it reads the rest
+ * (nnf__check_prefix): that judgement, on an exact copy of those bytes, must
+ * accept every model that loads and read nothing past the prefix.
  * Every failed invariant ends in __builtin_trap() after a line on stderr.
  */
 #include "nnfast.h"
+#include "serialize.h" /* nnf__check_prefix, the file loader's first look */
 
 #include <math.h>
 #include <stdint.h>
@@ -214,8 +218,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (errbuf)
         memset(errbuf, 'x', errbuf_size);
 
+    size_t have = n < NNF__PREFIX_MAX ? n : NNF__PREFIX_MAX;
+    unsigned char *prefix = malloc(have ? have : 1);
+    REQUIRE(prefix);
+    if (have)
+        memcpy(prefix, buf, have);
+    nnf_status judged = nnf__check_prefix(prefix, have, n);
+    REQUIRE(judged == NNF_OK || judged == NNF_ERR_FORMAT);
+    free(prefix);
+
     nnf_net *net = (nnf_net *)buf; /* must be overwritten */
     nnf_status st = nnf_net_load_mem(&net, buf, n, errbuf, errbuf_size);
+    REQUIRE(st != NNF_OK || judged == NNF_OK); /* the file loader would accept it too */
     if (st != NNF_OK) {
         REQUIRE(st == NNF_ERR_FORMAT || st == NNF_ERR_NOMEM);
         REQUIRE(net == NULL);

@@ -32,15 +32,30 @@
  *
  * Threads
  * -------
- * A net (and its layers) is used by one thread at a time, including calls
- * that only read it (getters, nnf_net_save, nnf_net_clone). Distinct nets
- * are independent and may be used from different threads at once: for
- * parallel inference or training, give each thread its own net, e.g. with
- * nnf_net_clone(). The message of a failed call that only reads a net is
+ * Distinct nets are independent and may be used from different threads at
+ * once: for parallel inference or training, give each thread its own net,
+ * e.g. with nnf_net_clone(). One net may be read by several threads at once
+ * while no thread changes it: nnf_net_clone, nnf_net_save, nnf_net_save_mem,
+ * nnf_net_saved_size and the get calls that return a status. A call that
+ * changes a net, or uses its workspace (forward, backward, update, train
+ * step, predict, train, evaluate, every set call, nnf_net_add_dense,
+ * nnf_net_init), needs it to itself. Breaking that rule is detected, never
+ * silent: a call that finds another thread inside the net fails with
+ * NNF_ERR_STATE ("net is in use by another thread") and changes nothing.
+ * The calls that return a plain value (nnf_net_depth, nnf_layer_units, ...)
+ * and nnf_net_destroy are not checked: do not call them on a net another
+ * thread is changing. The message of a failed call that only reads a net is
  * kept by the calling thread (nnf_net_errmsg() on that thread returns it);
- * a call that may change the net also stores its message in the net. The
- * allocator hook and the thread count (nnf_set_threads) are process-wide
- * and are set before nets are used from several threads.
+ * a call that may change the net also stores its message in the net.
+ *
+ * Many threads computing at once each call the BLAS. OpenBLAS serves a fixed
+ * number of them at once (two per thread it was built for: MAX_THREADS in
+ * openblas_get_config(), 64 in Debian's build) and aborts the process past
+ * that; nnfast counts its computing calls and refuses the ones beyond with
+ * NNF_ERR_STATE. With many threads, set the BLAS to one thread
+ * (nnf_set_threads(1)): each thread then computes on its own core. The
+ * allocator hook and the thread count are process-wide and are set before
+ * nets are used from several threads.
  */
 #ifndef NNFAST_H
 #define NNFAST_H
@@ -91,7 +106,9 @@ typedef enum nnf_status {
     NNF_ERR_SHAPE = 2,   /**< sizes that do not fit together, or too large
                               (overflow of size_t or of BLAS's int) */
     NNF_ERR_NOMEM = 3,   /**< an allocation failed */
-    NNF_ERR_STATE = 4,   /**< call out of order, or settings that conflict */
+    NNF_ERR_STATE = 4,   /**< call out of order, settings that conflict, a net
+                              in use by another thread, or more threads
+                              computing at once than the BLAS serves */
     NNF_ERR_NUMERIC = 5, /**< NaN or infinity in the data, or a step whose
                               cost or gradients are not finite */
     NNF_ERR_IO = 6,      /**< reading or writing a file failed */
@@ -124,8 +141,9 @@ typedef enum nnf_loss {
 
 /** Keys of nnf_net_set_param() / nnf_net_get_param(). */
 typedef enum nnf_param {
-    NNF_PARAM_LEARNING_RATE = 0, /**< alpha of the update; finite, > 0;
-                                      default 0.01 */
+    NNF_PARAM_LEARNING_RATE = 0, /**< alpha of the update; finite, > 0 and not
+                                      so small that it is 0 as a float
+                                      (below about 1.4e-45); default 0.01 */
     NNF_PARAM_OPTIMIZER = 1,     /**< an nnf_optimizer value; default
                                       NNF_OPT_SGD. Choosing another optimizer
                                       resets the state (choosing the current
@@ -138,12 +156,14 @@ typedef enum nnf_param {
     NNF_PARAM_ADAM_BETA2 = 4,    /**< Adam's beta2, 0 <= beta2 < 1; default
                                       0.999. Since 1.2 */
     NNF_PARAM_ADAM_EPSILON = 5,  /**< Adam's epsilon, finite, > 0; default 1e-8.
+                                      A value below FLT_MIN acts as FLT_MIN.
                                       Since 1.2 */
     NNF_PARAM_L2_PENALTY = 6     /**< lambda of the L2 penalty added to the cost
                                       (coupled, as in the course, not decoupled
                                       weight decay): J += lambda/(2m) sum_l
                                       ||W[l]||^2 and dW[l] += (lambda/m) W[l];
-                                      biases are not penalized. Finite, >= 0;
+                                      biases are not penalized. Finite, 0 or
+                                      not so small that it is 0 as a float;
                                       default 0. Since 1.2 */
 } nnf_param;
 
@@ -204,7 +224,9 @@ typedef void (*nnf_free_fn)(void *user, void *ptr);
 /** Route every allocation of the library through alloc_fn / free_fn
  *  (both NULL restores malloc/free). Global: call it before any other
  *  nnfast call, while no net exists, and not concurrently with anything.
- *  Returns NNF_ERR_ARG when exactly one of the two is NULL. */
+ *  Returns NNF_ERR_ARG when exactly one of the two is NULL, NNF_ERR_STATE
+ *  (the hook unchanged) while blocks of the current hook are still live:
+ *  a net, or anything else the library holds. */
 NNF_API nnf_status nnf_set_allocator(nnf_alloc_fn alloc_fn, nnf_free_fn free_fn,
                                      void *user);
 
@@ -339,7 +361,9 @@ NNF_API nnf_status nnf_net_forward(nnf_net *net, const float *x, size_t m,
                                    float *y);
 
 /** Backward propagation for the last forward pass, against labels y
- *  (`float y[m][n_L]`, m of that forward). Stores dW and db of every layer;
+ *  (`float y[m][n_L]`, m of that forward). Stores dW and db of every layer
+ *  (the gradients are allocated at the first backward, or the first after
+ *  a layer was added: NNF_ERR_NOMEM then keeps the forward pass);
  *  *cost (if cost is not NULL) receives J. Parameters do not change.
  *  The stored forward pass is used up (its buffers hold dZ afterwards): a
  *  second backward needs a new forward.
@@ -354,7 +378,8 @@ NNF_API nnf_status nnf_net_backward(nnf_net *net, const float *y, float *cost);
  *  nnf_optimizer). Each backward's gradients are applied once: a second
  *  update without a new backward is NNF_ERR_STATE. NNF_ERR_NUMERIC, with
  *  nothing written, when a parameter or the optimizer's state would become
- *  NaN or infinite. */
+ *  NaN or infinite; NNF_ERR_NOMEM, with nothing written, when the state of
+ *  a momentum or Adam optimizer cannot be allocated (at its first update). */
 NNF_API nnf_status nnf_net_update(nnf_net *net);
 
 /** One training step on the batch (x, y) of m samples: forward, backward and
@@ -375,7 +400,12 @@ NNF_API nnf_status nnf_net_predict(nnf_net *net, const float *x, size_t m,
 /** Progress callback of nnf_net_train(), called after every mini-batch step
  *  with the epoch (from 0), the batch within it (from 0) and the mean cost J
  *  of the epoch's batches so far (weighted by batch size). Return 0 to go on,
- *  anything else to stop after this step. Since 1.2. */
+ *  anything else to stop after this step. It may read the net, evaluate it
+ *  (nnf_net_evaluate, nnf_net_predict), save or clone it and change its
+ *  settings (nnf_net_set_param, e.g. a learning-rate schedule) and
+ *  parameters. If it changes the layers or the loss, training stops with
+ *  NNF_ERR_STATE before the next step. It must not destroy the net.
+ *  Since 1.2. */
 typedef int (*nnf_progress_fn)(void *user, size_t epoch, size_t batch, float cost);
 
 /** Mini-batch training: epochs passes over the data set (x, y) of m samples
@@ -431,10 +461,14 @@ NNF_API nnf_status nnf_net_saved_size(const nnf_net *net, unsigned flags,
  *  past cap) or flags has unknown bits. Since 1.2. */
 NNF_API nnf_status nnf_net_save_mem(const nnf_net *net, void *buf, size_t cap,
                                     unsigned flags, size_t *size);
-/** Save net to the file path, atomically: it writes a temporary file in the
- *  same directory, flushes it to disk and renames it over path, so path
- *  holds either the old content or the whole new one. NNF_ERR_IO (with the
- *  system's reason in the message) when that fails. Since 1.2. */
+/** Save net to the file path, atomically: it writes a temporary file
+ *  ".<name>.nnf-XXXXXX" in the same directory (<name> cut to fit the file
+ *  system's 255 bytes), flushes it to disk, renames it over path and flushes
+ *  the directory, so path holds either the old content or the whole new
+ *  one. Temporary files of the same name that a killed save left behind
+ *  are removed. NNF_ERR_ARG for an empty path or one ending in '/';
+ *  NNF_ERR_IO (with the system's reason in the message) when a step fails,
+ *  including the flush of the directory after the rename. Since 1.2. */
 NNF_API nnf_status nnf_net_save(const nnf_net *net, const char *path, unsigned flags);
 
 /** Load a net saved by nnf_net_save_mem() from size bytes at buf. Everything
@@ -448,7 +482,10 @@ NNF_API nnf_status nnf_net_save(const nnf_net *net, const char *path, unsigned f
 NNF_API nnf_status nnf_net_load_mem(nnf_net **out, const void *buf, size_t size,
                                     char *errbuf, size_t errbuf_size);
 /** Load a net from the file path, as nnf_net_load_mem(); NNF_ERR_IO when the
- *  file cannot be read. Since 1.2. */
+ *  file cannot be read or is not a regular file (a directory, FIFO, socket
+ *  or device is refused without being opened or waited for). The first
+ *  bytes decide whether the file can be a saved net of its size before the
+ *  rest is read. Since 1.2. */
 NNF_API nnf_status nnf_net_load(nnf_net **out, const char *path, char *errbuf,
                                 size_t errbuf_size);
 

@@ -5,6 +5,7 @@
  * reads a net never writes to it), and a call that owns a handle also
  * stores the message in the handle, where any later caller finds it. */
 #include "call.h"
+#include "core/core.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -30,14 +31,47 @@ void nnf__enter(nnf__call *c, const char *fn, char *dst, size_t cap, const nnf_n
     c->serial = serial;
     c->where = NULL;
     c->where_data = NULL;
+    c->release = NULL;
+    c->held = NULL;
+    c->computing = 0;
     c->outer = t_state.current;
     t_state.current = c;
 }
 
+static atomic_int g_computing; /* calls of every thread that are running BLAS */
+
+nnf_status nnf__call_compute(void)
+{
+    nnf__call *c = t_state.current;
+    if (!c || c->computing)
+        return NNF_OK;
+    int limit = nnf__blas_callers_max();
+    int now = atomic_fetch_add_explicit(&g_computing, 1, memory_order_relaxed) + 1;
+    if (now > limit) {
+        atomic_fetch_sub_explicit(&g_computing, 1, memory_order_relaxed);
+        return nnf__fail(NNF_ERR_STATE,
+                         "%d threads are computing with nnfast at once, more than "
+                         "the BLAS can serve (%d at %d BLAS threads each): use fewer threads, or "
+                         "nnf_set_threads(1)",
+                         now, limit, nnf__get_threads());
+    }
+    c->computing = 1;
+    return NNF_OK;
+}
+
 nnf_status nnf__leave(nnf__call *c, nnf_status st)
 {
+    if (c->release)
+        c->release(c);
+    if (c->computing)
+        atomic_fetch_sub_explicit(&g_computing, 1, memory_order_relaxed);
     t_state.current = c->outer;
     return st;
+}
+
+const void *nnf__thread_token(void)
+{
+    return &t_state; /* distinct for every live thread */
 }
 
 void nnf__call_where(nnf__where_fn where, const void *data)

@@ -27,6 +27,9 @@ typedef struct nnf__call {
     uint64_t serial;    /* its serial (a net reused at the same address differs) */
     nnf__where_fn where;
     const void *where_data;
+    void (*release)(struct nnf__call *c); /* what nnf__leave gives back (guard.c) */
+    void *held;
+    int computing; /* counted among the calls that run BLAS */
     struct nnf__call *outer;
 } nnf__call;
 
@@ -35,8 +38,13 @@ typedef struct nnf__call {
  * the net the message is about (see nnf__net_message). */
 void nnf__enter(nnf__call *c, const char *fn, char *dst, size_t cap, const nnf_net *net,
                 uint64_t serial);
-/* End call c; returns st. */
+/* End call c (releasing what it holds); returns st. */
 nnf_status nnf__leave(nnf__call *c, nnf_status st);
+
+/* The current call is about to run BLAS: it is counted among the calls that
+ * do, until it leaves. More of them at once than the BLAS can serve (OpenBLAS
+ * aborts the process when its table of buffers is full) is NNF_ERR_STATE. */
+nnf_status nnf__call_compute(void);
 
 /* Add a context to the current call's messages (NULL removes it). */
 void nnf__call_where(nnf__where_fn where, const void *data);
@@ -52,6 +60,8 @@ nnf__fail(nnf_status st, const char *fmt, ...);
 /* The message of the last failure on net: this thread's own when its last
  * failure was on net, else stored (the net's buffer). */
 const char *nnf__net_message(const nnf_net *net, uint64_t serial, const char *stored);
+/* An address that identifies the calling thread while it lives. */
+const void *nnf__thread_token(void);
 /* A serial for a new net: never 0, never the same twice in a process. */
 uint64_t nnf__new_serial(void);
 

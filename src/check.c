@@ -73,3 +73,15 @@ nnf_status nnf__check_labels(const nnf_net *net, const float *y, size_t m)
     return nnf__fail(NNF_ERR_ARG, "y[%zu][%zu] = %g (%s labels must be in [0, 1])", bad / n,
                      bad % n, (double)y[bad], nnf__loss_name(net->loss));
 }
+
+nnf_status nnf__check_labeled_batch(const nnf_net *net, const float *x, const float *y, size_t m)
+{
+    nnf_status st = nnf__check_batch(net, x, m);
+    if (st == NNF_OK)
+        st = nnf__check_loss(net);
+    if (st == NNF_OK)
+        st = nnf__check_labels(net, y, m);
+    if (st == NNF_OK)
+        st = nnf__check_x_keeps_forward(net, x, m);
+    return st;
+}

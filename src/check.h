@@ -25,4 +25,8 @@ nnf_status nnf__check_loss(const nnf_net *net);
  * cross-entropy. */
 nnf_status nnf__check_labels(const nnf_net *net, const float *y, size_t m);
 
+/* The checks of a call that computes the cost of (x, y): the batch, the loss
+ * against the output layer, the labels, and the rule of the x scan. */
+nnf_status nnf__check_labeled_batch(const nnf_net *net, const float *x, const float *y, size_t m);
+
 #endif /* NNF_CHECK_H */

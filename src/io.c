@@ -1,18 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /* io.c - saved models in files: nnf_net_save, an atomic save (temporary
- * file, fsync, rename over the target), and nnf_net_load, which reads the
- * whole file and hands it to serialize.c. */
-#define _POSIX_C_SOURCE 200809L
+ * file, fsync, rename over the target, fsync of the directory), and
+ * nnf_net_load, which judges a file by its first bytes before it reads the
+ * rest and hands it to serialize.c. */
+#define _DEFAULT_SOURCE /* flock, O_NOFOLLOW and O_DIRECTORY with C11 */
 #include "alloc.h"
 #include "serialize.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef NAME_MAX
+#define NAME_MAX 255
+#endif
 
 /* The system's reason for errno e (strerror_r: thread-safe, unlike strerror). */
 static const char *reason(int e, char *buf, size_t size)
@@ -22,11 +30,20 @@ static const char *reason(int e, char *buf, size_t size)
     return buf;
 }
 
-/* "<path>" before a message of the load and save calls. */
-static void where_path(char *buf, size_t cap, const void *path)
+/* The path before a message of the load and save calls, shortened in the
+ * middle when long, so that the message keeps its reason. */
+static void where_path(char *buf, size_t cap, const void *data)
 {
-    (void)snprintf(buf, cap, "%s", (const char *)path);
+    enum { HEAD = 40, TAIL = 100 };
+    const char *path = data;
+    size_t len = strlen(path);
+    if (len <= HEAD + TAIL + 3)
+        (void)snprintf(buf, cap, "%s", path);
+    else
+        (void)snprintf(buf, cap, "%.*s...%s", HEAD, path, path + len - TAIL);
 }
+
+/* ---- saving */
 
 /* Write all n bytes, through short writes and signals. Returns 0 or errno. */
 static int write_all(int fd, const unsigned char *p, size_t n)
@@ -43,31 +60,45 @@ static int write_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
-/* "<dir>/.<base>.XXXXXX" for path "<dir>/<base>" (".<base>.XXXXXX" without a
- * directory): hidden, and in the same file system, so rename() is atomic. */
-static char *temp_name(const char *path)
+/* The temporary files of a save to "<dir>/<base>" are "<dir>/.<b>.nnf-XXXXXX",
+ * with <b> the base cut so that the name fits in NAME_MAX: hidden, in the
+ * same file system (so rename() is atomic), and recognizable afterwards. */
+#define TEMP_TAG ".nnf-"
+enum { TEMP_SUFFIX = sizeof TEMP_TAG - 1 + 6 };
+
+typedef struct temp {
+    char *name;        /* the whole path of the temporary file */
+    size_t dir_len;    /* bytes of "<dir>/" at its start (0: the current directory) */
+    size_t prefix_len; /* bytes of ".<b>" + TEMP_TAG after them, before the 6 characters */
+} temp;
+
+static int temp_name(temp *t, const char *path)
 {
     const char *slash = strrchr(path, '/');
-    size_t dir = slash ? (size_t)(slash - path) + 1 : 0, len = strlen(path);
-    char *tmp = nnf__malloc(len + sizeof "..XXXXXX");
-    if (tmp) {
-        memcpy(tmp, path, dir);
-        tmp[dir] = '.';
-        memcpy(tmp + dir + 1, path + dir, len - dir);
-        memcpy(tmp + len + 1, ".XXXXXX", sizeof ".XXXXXX");
-    }
-    return tmp;
+    size_t dir = slash ? (size_t)(slash - path) + 1 : 0, base = strlen(path) - dir;
+    size_t keep = base < NAME_MAX - 1 - TEMP_SUFFIX ? base : NAME_MAX - 1 - TEMP_SUFFIX;
+    t->name = nnf__malloc(dir + 1 + keep + TEMP_SUFFIX + 1);
+    if (!t->name)
+        return -1;
+    memcpy(t->name, path, dir);
+    t->name[dir] = '.';
+    memcpy(t->name + dir + 1, path + dir, keep);
+    memcpy(t->name + dir + 1 + keep, TEMP_TAG "XXXXXX", TEMP_SUFFIX + 1);
+    t->dir_len = dir;
+    t->prefix_len = 1 + keep + sizeof TEMP_TAG - 1;
+    return 0;
 }
 
-/* Create the file tmpl, whose name ends in XXXXXX, as mkstemp() does but
- * with mode 0666 less the umask, as fopen() would (mkstemp's 0600 would hide
- * a new model from the group). The suffix comes from nnfast's generator
- * seeded with the time, the pid and a stack address; O_EXCL makes a
- * collision a retry, never a shared file. */
-static int create_temp(char *tmpl)
+/* Create the temporary file, as mkstemp() does but with mode 0666 less the
+ * umask, as fopen() would (mkstemp's 0600 would hide a new model from the
+ * group), and lock it (flock) while it is written: a later save knows a
+ * locked temporary file from one a crash left behind. The suffix comes
+ * from nnfast's generator seeded with the time, the pid and a stack
+ * address; O_EXCL makes a collision a retry, never a shared file. */
+static int create_temp(temp *t)
 {
     static const char digits[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    char *x = tmpl + strlen(tmpl) - 6;
+    char *x = t->name + t->dir_len + t->prefix_len;
     struct timespec ts;
     (void)clock_gettime(CLOCK_REALTIME, &ts);
     nnf__rng rng;
@@ -77,28 +108,32 @@ static int create_temp(char *tmpl)
         uint64_t h = nnf__rng_next(&rng);
         for (int i = 0; i < 6; i++, h /= 62)
             x[i] = digits[h % 62];
-        int fd = open(tmpl, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        int fd = open(t->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0)
+            (void)flock(fd, LOCK_EX | LOCK_NB); /* a new file: nobody else holds it */
         if (fd >= 0 || errno != EEXIST)
             return fd;
     }
     return -1; /* errno is EEXIST */
 }
 
-/* Write buf to a new temporary file tmp and flush it to disk. Saving over a
- * file keeps its permissions where it can. Returns 0 or errno; *what names
- * the failed step. */
-static int write_temp(char *tmp, const char *path, const unsigned char *buf, size_t size,
+/* Write buf to a new temporary file and flush it to disk. Saving over a
+ * file keeps its permission bits. Returns 0 or errno; *what names the
+ * failed step. */
+static int write_temp(temp *t, const char *path, const unsigned char *buf, size_t size,
                       const char **what)
 {
     *what = "cannot create a temporary file";
-    int fd = create_temp(tmp);
+    int fd = create_temp(t);
     if (fd < 0)
         return errno;
+    int e = 0;
     struct stat old;
-    if (stat(path, &old) == 0 && S_ISREG(old.st_mode))
-        (void)fchmod(fd, old.st_mode & 0777); /* best effort: another owner's file */
-    int e = write_all(fd, buf, size);
-    if (e)
+    if (stat(path, &old) == 0 && S_ISREG(old.st_mode) && fchmod(fd, old.st_mode & 07777) != 0) {
+        *what = "cannot give the temporary file the permission bits of the file it replaces";
+        e = errno;
+    }
+    if (!e && (e = write_all(fd, buf, size)) != 0)
         *what = "cannot write the temporary file";
     if (!e && fsync(fd) != 0) {
         *what = "cannot flush the temporary file to disk";
@@ -109,55 +144,110 @@ static int write_temp(char *tmp, const char *path, const unsigned char *buf, siz
         e = errno;
     }
     if (e)
-        (void)unlink(tmp);
+        (void)unlink(t->name);
     return e;
 }
 
-/* fsync the directory of path, so that the rename itself is on disk too.
- * Best effort: the new file is already in place when this runs. */
-static void sync_dir(char *tmp)
+/* A temporary file of this target that nobody is writing: a save that
+ * crashed left it. Old enough that its creator had time to lock it, and
+ * unlocked; the lock proves its writer is gone, so removing it is safe. */
+static void remove_if_stale(int dir, const char *name, time_t now)
 {
-    char *slash = strrchr(tmp, '/');
-    const char *dir = ".";
-    if (slash) {
-        slash[1] = '\0';
-        dir = tmp;
+    enum { AGE = 10 }; /* seconds */
+    int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return;
+    struct stat st, again;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < now - AGE &&
+        flock(fd, LOCK_EX | LOCK_NB) == 0 && fstatat(dir, name, &again, AT_SYMLINK_NOFOLLOW) == 0 &&
+        again.st_ino == st.st_ino && again.st_dev == st.st_dev)
+        (void)unlinkat(dir, name, 0);
+    (void)close(fd);
+}
+
+/* Remove the temporary files that earlier saves of the same target left
+ * behind when they were killed (best effort: a failure here fails nothing). */
+static void remove_stale_temps(int dir, const temp *t)
+{
+    int fd = dup(dir);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            (void)close(fd);
+        return;
     }
-    int fd = open(dir, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        (void)close(fd);
+    const char *prefix = t->name + t->dir_len, *ours = prefix;
+    size_t len = t->prefix_len + 6;
+    time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strlen(e->d_name) == len && !strncmp(e->d_name, prefix, t->prefix_len) &&
+            strcmp(e->d_name, ours) != 0)
+            remove_if_stale(dir, e->d_name, now);
+    (void)closedir(d);
+}
+
+/* After the rename: flush the directory (so that the rename itself is on
+ * disk) and clear stale temporary files. Returns 0 or errno. */
+static int finish_in_dir(const temp *t)
+{
+    char *dir = t->dir_len ? t->name : (char *)".";
+    char keep = 0;
+    if (t->dir_len) {
+        keep = t->name[t->dir_len];
+        t->name[t->dir_len] = '\0';
     }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = 0;
+    if (t->dir_len)
+        t->name[t->dir_len] = keep;
+    if (fd < 0)
+        return errno;
+    if (fsync(fd) != 0 && errno != EINVAL) /* EINVAL: a file system without directory fsync */
+        e = errno;
+    remove_stale_temps(fd, t);
+    (void)close(fd);
+    return e;
+}
+
+static nnf_status check_path(const char *path)
+{
+    if (!path)
+        return nnf__fail(NNF_ERR_ARG, "path is NULL (expected a file name)");
+    if (!path[0])
+        return nnf__fail(NNF_ERR_ARG, "path is empty (expected a file name)");
+    if (path[strlen(path) - 1] == '/')
+        return nnf__fail(NNF_ERR_ARG, "path %s ends in '/' (expected a file name)", path);
+    return NNF_OK;
 }
 
 static nnf_status save_file(const nnf_net *net, const char *path, unsigned flags)
 {
-    if (!path)
-        return nnf__fail(NNF_ERR_ARG, "path is NULL (expected a file name)");
-    nnf_status st = nnf__check_save_flags(flags);
+    nnf_status st = check_path(path);
+    if (st == NNF_OK)
+        st = nnf__check_save_flags(flags);
     if (st != NNF_OK)
         return st;
     size_t size = nnf__saved_size(net, flags);
     unsigned char *buf = nnf__malloc(size);
-    char *tmp = temp_name(path);
-    if (!buf || !tmp) {
+    temp t = {NULL, 0, 0};
+    if (!buf || temp_name(&t, path) != 0) {
         nnf__free(buf);
-        nnf__free(tmp);
         return nnf__fail(NNF_ERR_NOMEM, "could not allocate %zu bytes to serialize the net", size);
     }
     nnf__save_to(net, buf, flags);
 
     const char *what;
-    int e = write_temp(tmp, path, buf, size, &what);
-    if (!e && rename(tmp, path) != 0) {
+    int e = write_temp(&t, path, buf, size, &what);
+    if (!e && rename(t.name, path) != 0) {
         what = "cannot rename the temporary file over it";
         e = errno;
-        (void)unlink(tmp);
+        (void)unlink(t.name);
     }
-    if (!e)
-        sync_dir(tmp);
+    if (!e && (e = finish_in_dir(&t)) != 0)
+        what = "saved, but cannot flush its directory to disk: the new file may not survive a "
+               "crash";
     nnf__free(buf);
-    nnf__free(tmp);
+    nnf__free(t.name);
     if (e) {
         char r[128];
         nnf__call_where(where_path, path);
@@ -175,72 +265,135 @@ NNF_API nnf_status nnf_net_save(const nnf_net *net, const char *path, unsigned f
     return nnf__leave(&c, st);
 }
 
-/* Read the regular file fd of size bytes into buf; returns 0 or errno.
- * *got is what was read (less if the file shrank meanwhile). */
-static int read_all(int fd, unsigned char *buf, size_t size, size_t *got)
+/* ---- loading */
+
+/* Read up to n bytes at buf; returns 0 or errno; *got is what was read. */
+static int read_all(int fd, unsigned char *buf, size_t n, size_t *got)
 {
     *got = 0;
-    while (*got < size) {
-        size_t left = size - *got;
-        ssize_t n = read(fd, buf + *got, left > (size_t)1 << 30 ? (size_t)1 << 30 : left);
-        if (n < 0 && errno == EINTR)
+    while (*got < n) {
+        size_t left = n - *got;
+        ssize_t r = read(fd, buf + *got, left > (size_t)1 << 30 ? (size_t)1 << 30 : left);
+        if (r < 0 && errno == EINTR)
             continue;
-        if (n < 0)
+        if (r < 0)
             return errno;
-        if (n == 0)
+        if (r == 0)
             break;
-        *got += (size_t)n;
+        *got += (size_t)r;
     }
     return 0;
 }
 
-static nnf_status load_file(nnf_net **out, const char *path)
+/* What a file that is not a regular file is, for the message. */
+static const char *kind_of(mode_t mode)
+{
+    return S_ISDIR(mode)    ? "is a directory"
+           : S_ISFIFO(mode) ? "is a FIFO"
+           : S_ISSOCK(mode) ? "is a socket"
+           : S_ISCHR(mode)  ? "is a character device"
+           : S_ISBLK(mode)  ? "is a block device"
+                            : "is not a regular file";
+}
+
+/* Open path for reading if it is a regular file, without blocking on a
+ * FIFO and without opening a device at all. *size receives its size. */
+static nnf_status open_regular(const char *path, int *fd, size_t *size)
 {
     char r[128];
-    nnf__call_where(where_path, path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return nnf__fail(NNF_ERR_IO, "cannot open (%s)", reason(errno, r, sizeof r));
     struct stat st;
-    int e = fstat(fd, &st) != 0 ? errno : 0;
-    if (e || !S_ISREG(st.st_mode)) {
-        (void)close(fd);
-        return nnf__fail(NNF_ERR_IO, "%s", e ? reason(e, r, sizeof r) : "not a regular file");
+    if (stat(path, &st) != 0)
+        return nnf__fail(NNF_ERR_IO, "cannot open (%s)", reason(errno, r, sizeof r));
+    if (!S_ISREG(st.st_mode))
+        return nnf__fail(NNF_ERR_IO, "%s (expected a saved model file)", kind_of(st.st_mode));
+    *fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (*fd < 0)
+        return nnf__fail(NNF_ERR_IO, "cannot open (%s)", reason(errno, r, sizeof r));
+    nnf_status bad = NNF_OK;
+    if (fstat(*fd, &st) != 0)
+        bad = nnf__fail(NNF_ERR_IO, "cannot open (%s)", reason(errno, r, sizeof r));
+    else if (!S_ISREG(st.st_mode)) /* replaced meanwhile */
+        bad = nnf__fail(NNF_ERR_IO, "%s (expected a saved model file)", kind_of(st.st_mode));
+    else if ((uintmax_t)st.st_size > (uintmax_t)PTRDIFF_MAX)
+        bad = nnf__fail(NNF_ERR_IO, "%jd bytes is too large to read", (intmax_t)st.st_size);
+    if (bad != NNF_OK) {
+        (void)close(*fd);
+        return bad;
     }
-    /* a size_t, and a size malloc can be asked for */
-    if ((uintmax_t)st.st_size > (uintmax_t)PTRDIFF_MAX) {
-        (void)close(fd);
-        return nnf__fail(NNF_ERR_IO, "%jd bytes is too large to read", (intmax_t)st.st_size);
+    *size = (size_t)st.st_size;
+    return NNF_OK;
+}
+
+/* The first bytes of the file (at most NNF__PREFIX_MAX) decide whether it
+ * can be a saved net of its size; only then is the rest read. So a small
+ * model inside a huge sparse file costs a small read, not the file. */
+static nnf_status read_model(int fd, size_t size, unsigned char **out)
+{
+    char r[128];
+    size_t head = size < NNF__PREFIX_MAX ? size : NNF__PREFIX_MAX, got = 0;
+    unsigned char *buf = nnf__malloc(head ? head : 1);
+    if (!buf)
+        return nnf__fail(NNF_ERR_NOMEM, "could not allocate %zu bytes to read it", head);
+    int e = read_all(fd, buf, head ? head : 1, &got);
+    nnf_status st = NNF_OK;
+    if (e)
+        st = nnf__fail(NNF_ERR_IO, "cannot read (%s)", reason(e, r, sizeof r));
+    else if (!size && got) /* procfs and sysfs report size 0 */
+        st = nnf__fail(NNF_ERR_IO, "reports a size of 0 bytes but has data (a /proc or /sys "
+                                   "file?): not a saved model file");
+    else if (got < head)
+        st = nnf__fail(NNF_ERR_IO,
+                       "cannot read: the file shrank to %zu bytes while it was "
+                       "read",
+                       got);
+    else
+        st = nnf__check_prefix(buf, head, size);
+    if (st == NNF_OK && size > head) {
+        unsigned char *whole = nnf__malloc(size);
+        if (!whole)
+            st = nnf__fail(NNF_ERR_NOMEM, "could not allocate %zu bytes to read it", size);
+        else {
+            memcpy(whole, buf, head);
+            e = read_all(fd, whole + head, size - head, &got);
+            if (e || got < size - head)
+                st = nnf__fail(NNF_ERR_IO, "cannot read (%s)",
+                               e ? reason(e, r, sizeof r) : "the file shrank while it was read");
+            nnf__free(buf);
+            buf = whole;
+        }
     }
-    size_t size = (size_t)st.st_size, got = 0;
-    static const unsigned char empty[1];
-    unsigned char *buf = size ? nnf__malloc(size) : NULL;
-    if (size && !buf) {
-        (void)close(fd);
-        return nnf__fail(NNF_ERR_NOMEM, "could not allocate %zu bytes to read it", size);
+    if (st != NNF_OK) {
+        nnf__free(buf);
+        buf = NULL;
     }
-    e = size ? read_all(fd, buf, size, &got) : 0;
+    *out = buf;
+    return st;
+}
+
+static nnf_status load_file(nnf_net **out, const char *path)
+{
+    nnf__call_where(where_path, path);
+    size_t size = 0;
+    int fd = -1;
+    nnf_status st = open_regular(path, &fd, &size);
+    if (st != NNF_OK)
+        return st;
+    unsigned char *buf = NULL;
+    st = read_model(fd, size, &buf);
     (void)close(fd);
-    nnf_status s = e ? nnf__fail(NNF_ERR_IO, "cannot read (%s)", reason(e, r, sizeof r))
-                     : nnf__load_from(out, buf ? buf : empty, got);
+    if (st == NNF_OK)
+        st = nnf__load_from(out, buf, size);
     nnf__free(buf);
-    return s;
+    return st;
 }
 
 NNF_API nnf_status nnf_net_load(nnf_net **out, const char *path, char *errbuf, size_t errbuf_size)
 {
     nnf__call c;
-    if (errbuf && errbuf_size)
-        errbuf[0] = '\0';
-    nnf__enter(&c, __func__, errbuf, errbuf_size, NULL, 0);
-    nnf_status st = NNF_OK;
-    if (out)
-        *out = NULL;
-    if (!out)
-        st = nnf__fail(NNF_ERR_ARG, "out is NULL (expected a place for the loaded net)");
-    else if (!path)
-        st = nnf__fail(NNF_ERR_ARG, "path is NULL (expected a file name)");
-    else
+    nnf_status st = nnf__enter_load(&c, __func__, out, errbuf, errbuf_size);
+    if (st == NNF_OK)
+        st = check_path(path);
+    if (st == NNF_OK)
         st = load_file(out, path);
     return nnf__leave(&c, st);
 }

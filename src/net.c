@@ -17,6 +17,7 @@ nnf_status nnf__net_new(nnf_net **out, size_t n_in)
         return NNF_ERR_NOMEM;
     memset(net, 0, sizeof *net);
     net->serial = nnf__new_serial();
+    net->guard = &net->guard_data;
     net->n_in = n_in;
     net->loss = NNF_LOSS_BCE;
     net->seed = NNF_DEFAULT_SEED;
@@ -38,7 +39,7 @@ void nnf__net_free(nnf_net *net)
     nnf__free(net);
 }
 
-/* Point every layer into the arenas (after they moved). */
+/* Point every layer into the arenas (after one of them moved). */
 static void bind_arenas(nnf_net *net)
 {
     for (size_t l = 0; l < net->depth; l++) {
@@ -46,58 +47,72 @@ static void bind_arenas(nnf_net *net)
         size_t nw = ly->n_in * ly->n_out;
         ly->wt = net->params + ly->offset;
         ly->b = ly->wt + nw;
-        ly->dwt = net->grads + ly->offset;
-        ly->db = ly->dwt + nw;
+        ly->dwt = net->grads_cap ? net->grads + ly->offset : NULL;
+        ly->db = ly->dwt ? ly->dwt + nw : NULL;
     }
 }
 
-/* Every block is allocated before anything changes, so a failure leaves the
- * net exactly as it was. A new layer restarts the optimizer (its state
- * follows the arenas) and drops the workspace (its layout follows the
- * layers) with the stored forward pass and the gradients. */
+/* A capacity of at least need, twice the old one when it grows, so that
+ * adding layer after layer copies O(P) floats in all, not O(L P). */
+static size_t grown(size_t cap, size_t need, size_t most)
+{
+    size_t twice = cap <= most / 2 ? 2 * cap : most;
+    return twice > need ? twice : need;
+}
+
+/* Make the layer list hold `layers` layers and the parameter arena `floats`
+ * floats: exactly (the loader, which knows the whole net), or growing
+ * geometrically (layers added one at a time). Moving the blocks changes no
+ * value, so a later failure of the caller leaves the net as it was. */
+static nnf_status make_room(nnf_net *net, size_t layers, size_t floats, int exact)
+{
+    size_t lcap = net->layers_cap, pcap = net->param_cap;
+    if (layers > lcap)
+        lcap = exact ? layers : grown(lcap ? lcap : 2, layers, NNF_MAX_DEPTH);
+    if (floats > pcap)
+        pcap = exact ? floats : grown(pcap, floats, SIZE_MAX / sizeof(float));
+    nnf_layer **list = lcap != net->layers_cap ? nnf__malloc(lcap * sizeof *list) : NULL;
+    float *params = pcap != net->param_cap ? nnf__malloc(pcap * sizeof(float)) : NULL;
+    if ((lcap != net->layers_cap && !list) || (pcap != net->param_cap && !params)) {
+        nnf__free(list);
+        nnf__free(params);
+        return NNF_ERR_NOMEM;
+    }
+    if (list) {
+        if (net->depth)
+            memcpy(list, net->layers, net->depth * sizeof *list);
+        nnf__free(net->layers);
+        net->layers = list;
+        net->layers_cap = lcap;
+    }
+    if (params) {
+        if (net->n_params)
+            memcpy(params, net->params, net->n_params * sizeof(float));
+        nnf__free(net->params);
+        net->params = params;
+        net->param_cap = pcap;
+        bind_arenas(net);
+    }
+    return NNF_OK;
+}
+
+nnf_status nnf__net_reserve(nnf_net *net, size_t layers, size_t params)
+{
+    return make_room(net, net->depth + layers, net->n_params + params, 1);
+}
+
+/* The new layer restarts the optimizer (its state follows the arenas) and
+ * drops the workspace (its layout follows the layers), the stored forward
+ * pass and the gradients: all in O(1), whatever the depth. */
 nnf_status nnf__net_append(nnf_net *net, size_t units, int act)
 {
     size_t n_in = net->depth ? nnf__output_layer(net)->n_out : net->n_in;
     size_t total = net->n_params + n_in * units + units;
-    size_t cap = net->depth < net->layers_cap ? net->layers_cap
-                                              : (net->layers_cap ? 2 * net->layers_cap : 4);
-    size_t n_state = nnf__optim_state_floats(nnf__optimizer(net), total);
-
     nnf_layer *ly = nnf__malloc(sizeof *ly);
-    nnf_layer **layers = cap != net->layers_cap ? nnf__malloc(cap * sizeof *layers) : net->layers;
-    float *params = nnf__malloc(total * sizeof(float));
-    float *grads = nnf__malloc(total * sizeof(float));
-    float *state = n_state ? nnf__malloc(n_state * sizeof(float)) : NULL;
-    if (!ly || !layers || !params || !grads || (n_state && !state)) {
+    if (!ly || make_room(net, net->depth + 1, total, 0) != NNF_OK) {
         nnf__free(ly);
-        if (layers != net->layers)
-            nnf__free(layers);
-        nnf__free(params);
-        nnf__free(grads);
-        nnf__free(state);
         return NNF_ERR_NOMEM;
     }
-    if (n_state)
-        memset(state, 0, n_state * sizeof(float));
-    nnf__free(net->opt_state);
-    net->opt_state = state;
-    net->opt_t = 0;
-
-    if (layers != net->layers) {
-        if (net->depth)
-            memcpy(layers, net->layers, net->depth * sizeof *layers);
-        nnf__free(net->layers);
-        net->layers = layers;
-        net->layers_cap = cap;
-    }
-    if (net->n_params)
-        memcpy(params, net->params, net->n_params * sizeof(float));
-    memset(grads, 0, total * sizeof(float));
-    nnf__free(net->params);
-    nnf__free(net->grads);
-    net->params = params;
-    net->grads = grads;
-
     memset(ly, 0, sizeof *ly);
     ly->net = net;
     ly->index = net->depth + 1;
@@ -107,17 +122,42 @@ nnf_status nnf__net_append(nnf_net *net, size_t units, int act)
     ly->alpha = 0.01f;
     ly->offset = net->n_params;
     ly->rows_before = net->rows;
+    ly->wt = net->params + ly->offset;
+    ly->b = ly->wt + n_in * units;
     if (net->depth && nnf__output_layer(net)->n_out > net->widest_hidden)
         net->widest_hidden = nnf__output_layer(net)->n_out; /* no longer the output layer */
     net->layers[net->depth++] = ly;
+    net->shape++;
     net->n_params = total;
     net->rows += units;
-    bind_arenas(net);
     nnf__layer_init(ly, NNF_INIT_DEFAULT, net->seed);
 
+    nnf__optim_drop_state(net);
     nnf__work_free(&net->work);
-    nnf__forget_passes(net);
+    nnf__forget_passes(net); /* the gradient arena is re-sized at the next backward */
     return NNF_OK;
+}
+
+float *nnf__net_grads_alloc(const nnf_net *net, nnf_status *st)
+{
+    *st = NNF_OK;
+    if (net->grads_cap >= net->n_params)
+        return NULL;
+    float *grads = nnf__malloc(net->n_params * sizeof(float));
+    if (!grads)
+        *st = nnf__fail(NNF_ERR_NOMEM, "could not allocate %zu bytes for the gradients",
+                        net->n_params * sizeof(float));
+    return grads;
+}
+
+void nnf__net_grads_install(nnf_net *net, float *grads)
+{
+    if (!grads)
+        return;
+    nnf__free(net->grads);
+    net->grads = grads;
+    net->grads_cap = net->n_params;
+    bind_arenas(net);
 }
 
 /* ---- the public calls */
@@ -214,8 +254,10 @@ NNF_API nnf_status nnf_net_set_loss(nnf_net *net, nnf_loss loss)
     if (st == NNF_OK && !nnf__loss_valid(loss))
         st = nnf__fail(NNF_ERR_ARG, "loss = %d is not an nnf_loss (expected 0..%d)", (int)loss,
                        NNF__N_LOSSES - 1);
-    if (st == NNF_OK)
+    if (st == NNF_OK && net->loss != loss) {
         net->loss = loss;
+        net->shape++;
+    }
     return nnf__leave(&c, st);
 }
 
@@ -235,42 +277,19 @@ NNF_API const char *nnf_net_errmsg(const nnf_net *net)
     return net ? nnf__net_message(net, net->serial, net->errmsg) : "net is NULL";
 }
 
-/* Copy a block of n floats into a new allocation (NULL for n = 0). */
-static float *dup_floats(const float *src, size_t n, int *failed)
-{
-    if (!n)
-        return NULL;
-    float *p = nnf__malloc(n * sizeof(float));
-    if (p)
-        memcpy(p, src, n * sizeof(float));
-    else
-        *failed = 1;
-    return p;
-}
-
 /* Same layers, settings, parameters and optimizer state; no gradients, no
- * forward pass, no workspace (it grows again at the first call). */
+ * forward pass, no workspace (each comes back at the first call that needs
+ * it). Every block is allocated before the copy is returned. */
 static nnf_status clone(const nnf_net *net, nnf_net **out)
 {
     nnf_net *c = NULL;
+    size_t n_state =
+        net->opt_state ? nnf__optim_state_floats(nnf__optimizer(net), net->n_params) : 0;
     if (nnf__net_new(&c, net->n_in) != NNF_OK)
         return NNF_ERR_NOMEM;
-    c->loss = net->loss;
-    c->seed = net->seed;
-    memcpy(c->param, net->param, sizeof c->param);
-    c->opt_t = net->opt_t;
-    c->n_params = net->n_params;
-    c->rows = net->rows;
-    c->widest_hidden = net->widest_hidden;
-
-    int failed = 0;
-    c->params = dup_floats(net->params, net->n_params, &failed);
-    c->grads = net->n_params ? nnf__malloc(net->n_params * sizeof(float)) : NULL;
-    failed |= net->n_params && !c->grads;
-    c->opt_state = dup_floats(net->opt_state,
-                              nnf__optim_state_floats(nnf__optimizer(net), net->n_params), &failed);
-    c->layers = net->depth ? nnf__malloc(net->depth * sizeof *c->layers) : NULL;
-    failed |= net->depth && !c->layers;
+    int failed = nnf__net_reserve(c, net->depth, net->n_params) != NNF_OK;
+    float *state = n_state && !failed ? nnf__malloc(n_state * sizeof(float)) : NULL;
+    failed |= n_state && !state;
     for (size_t l = 0; !failed && l < net->depth; l++) {
         nnf_layer *ly = nnf__malloc(sizeof *ly);
         if (!ly) {
@@ -281,13 +300,23 @@ static nnf_status clone(const nnf_net *net, nnf_net **out)
         ly->net = c;
         c->layers[c->depth++] = ly;
     }
-    c->layers_cap = c->depth;
     if (failed) {
+        nnf__free(state);
         nnf__net_free(c);
         return NNF_ERR_NOMEM;
     }
-    if (c->grads)
-        memset(c->grads, 0, c->n_params * sizeof(float));
+    c->loss = net->loss;
+    c->seed = net->seed;
+    memcpy(c->param, net->param, sizeof c->param);
+    c->n_params = net->n_params;
+    c->rows = net->rows;
+    c->widest_hidden = net->widest_hidden;
+    if (net->n_params)
+        memcpy(c->params, net->params, net->n_params * sizeof(float));
+    if (state)
+        memcpy(state, net->opt_state, n_state * sizeof(float));
+    c->opt_state = state;
+    c->opt_t = net->opt_t;
     bind_arenas(c);
     *out = c;
     return NNF_OK;

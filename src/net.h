@@ -7,6 +7,7 @@
 
 #include "nnfast.h"
 #include "call.h"
+#include "guard.h"
 #include "settings.h"
 #include "core/core.h"
 
@@ -43,11 +44,15 @@ typedef enum nnf__grads {
 } nnf__grads;
 
 struct nnf_net {
-    uint64_t serial; /* tells this net's messages from a former net's at its address */
+    uint64_t serial;   /* tells this net's messages from a former net's at its address */
+    nnf__guard *guard; /* &guard_data: the one part of a net that readers change */
+    nnf__guard guard_data;
     size_t n_in;
     size_t depth, layers_cap;
     nnf_layer **layers; /* layers[0] is layer 1 */
     nnf_loss loss;
+    uint64_t shape; /* counts changes of the layers or the loss, which a running
+                              nnf_net_train relies on (its progress function must not) */
     uint64_t seed;
     double param[NNF__N_PARAMS]; /* every nnf_param setting (settings.c) */
 
@@ -56,7 +61,9 @@ struct nnf_net {
     uint64_t opt_t; /* updates made since the state was reset */
     float *opt_state;
 
-    size_t n_params; /* floats in each arena */
+    size_t n_params;  /* parameters, in both arenas */
+    size_t param_cap; /* floats the parameter arena holds */
+    size_t grads_cap; /* floats the gradient arena holds (0 before the first backward) */
     float *params, *grads;
 
     size_t rows;          /* sum of n[l] over the layers */
@@ -79,21 +86,41 @@ struct nnf_net {
  * report on the layer's net. */
 static inline nnf_status nnf__enter_write(nnf__call *c, const char *fn, nnf_net *net)
 {
-    nnf__enter(c, fn, net ? net->errmsg : NULL, NNF__MSG_MAX, net, net ? net->serial : 0);
-    return net ? NNF_OK : nnf__fail(NNF_ERR_ARG, "net is NULL");
+    nnf__enter(c, fn, NULL, 0, net, net ? net->serial : 0);
+    nnf_status st = net ? nnf__guard_hold(c, net->guard, 1) : nnf__fail(NNF_ERR_ARG, "net is NULL");
+    if (st == NNF_OK) { /* the call owns the net: its failures are stored there too */
+        c->dst = net->errmsg;
+        c->cap = sizeof net->errmsg;
+    }
+    return st;
+}
+/* A call that may change net and runs BLAS (nnf__call_compute). */
+static inline nnf_status nnf__enter_compute(nnf__call *c, const char *fn, nnf_net *net)
+{
+    nnf_status st = nnf__enter_write(c, fn, net);
+    return st == NNF_OK ? nnf__call_compute() : st;
 }
 static inline nnf_status nnf__enter_read(nnf__call *c, const char *fn, const nnf_net *net)
 {
     nnf__enter(c, fn, NULL, 0, net, net ? net->serial : 0);
-    return net ? NNF_OK : nnf__fail(NNF_ERR_ARG, "net is NULL");
+    return net ? nnf__guard_hold(c, net->guard, 0) : nnf__fail(NNF_ERR_ARG, "net is NULL");
 }
 
 /* A net with n_in inputs, no layer and every setting at its default. */
 nnf_status nnf__net_new(nnf_net **out, size_t n_in);
 void nnf__net_free(nnf_net *net);
 /* Append a layer (sizes checked by the caller); all or nothing: on
- * NNF_ERR_NOMEM the net is as it was. */
+ * NNF_ERR_NOMEM the net is as it was. Adding layers one by one costs time
+ * linear in the parameters (the arenas grow geometrically). */
 nnf_status nnf__net_append(nnf_net *net, size_t units, int act);
+/* Room for `layers` more layers and `params` more parameters, so that
+ * appending them allocates nothing but the layers themselves. */
+nnf_status nnf__net_reserve(nnf_net *net, size_t layers, size_t params);
+/* The gradient arena, allocated at the first backward (or after layers were
+ * added): a new block (NULL with NNF_OK when the arena is large enough;
+ * NNF_ERR_NOMEM reported on the current call), then installed. */
+float *nnf__net_grads_alloc(const nnf_net *net, nnf_status *st);
+void nnf__net_grads_install(nnf_net *net, float *grads);
 
 static inline nnf_layer *nnf__output_layer(const nnf_net *net)
 {

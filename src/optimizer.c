@@ -21,28 +21,44 @@ size_t nnf__optim_state_floats(nnf_optimizer opt, size_t n_params)
 void nnf__optim_restart(nnf_net *net)
 {
     size_t n = nnf__optim_state_floats(nnf__optimizer(net), net->n_params);
-    if (n)
+    if (net->opt_state)
         memset(net->opt_state, 0, n * sizeof(float));
     net->opt_t = 0;
 }
 
-/* Switch to opt with a zeroed state (t = 0). The new state is allocated
- * before the old one is dropped, so NNF_ERR_NOMEM changes nothing. */
-static nnf_status optim_switch(nnf_net *net, nnf_optimizer opt)
+void nnf__optim_drop_state(nnf_net *net)
 {
-    size_t floats = nnf__optim_state_floats(opt, net->n_params);
-    float *state = NULL;
-    if (floats) {
-        state = nnf__malloc(floats * sizeof(float));
-        if (!state)
-            return nnf__fail(NNF_ERR_NOMEM, "could not allocate the optimizer's state");
-        memset(state, 0, floats * sizeof(float));
-    }
     nnf__free(net->opt_state);
-    net->opt_state = state;
-    net->param[NNF_PARAM_OPTIMIZER] = (double)opt;
+    net->opt_state = NULL;
     net->opt_t = 0;
-    return NNF_OK;
+}
+
+float *nnf__optim_state_alloc(const nnf_net *net, nnf_status *st)
+{
+    size_t n = nnf__optim_state_floats(nnf__optimizer(net), net->n_params);
+    *st = NNF_OK;
+    if (!n || net->opt_state)
+        return NULL;
+    float *state = nnf__malloc(n * sizeof(float));
+    if (!state)
+        *st = nnf__fail(NNF_ERR_NOMEM, "could not allocate %zu bytes for the optimizer's state",
+                        n * sizeof(float));
+    return state;
+}
+
+void nnf__optim_state_install(nnf_net *net, float *state)
+{
+    if (!state)
+        return;
+    memset(state, 0, nnf__optim_state_floats(nnf__optimizer(net), net->n_params) * sizeof(float));
+    net->opt_state = state;
+}
+
+nnf_status nnf__optim_state_ready(nnf_net *net)
+{
+    nnf_status st;
+    nnf__optim_state_install(net, nnf__optim_state_alloc(net, &st));
+    return st;
 }
 
 /* The kernels compute in float. A beta in [1 - 2^-25, 1) is < 1 as a double
@@ -110,6 +126,9 @@ static nnf__adam_k adam_constants(const nnf_net *net)
 
 nnf_status nnf__optim_update(nnf_net *net)
 {
+    nnf_status st = nnf__optim_state_ready(net);
+    if (st != NNF_OK)
+        return st;
     size_t n = net->n_params, bad;
     float lr = (float)net->param[NNF_PARAM_LEARNING_RATE];
     float *p = net->params, *g = net->grads, *s = net->opt_state;
@@ -182,8 +201,8 @@ static nnf_status set_param(nnf_net *net, nnf_param key, double value)
                          NNF__N_PARAMS - 1);
     if (!nnf__param_valid(key, value))
         return nnf__param_fail(NNF_ERR_ARG, "", key, value);
-    if (key == NNF_PARAM_OPTIMIZER) /* another optimizer starts afresh; the same one goes on */
-        return value == net->param[key] ? NNF_OK : optim_switch(net, (nnf_optimizer)(int)value);
+    if (key == NNF_PARAM_OPTIMIZER && value != net->param[key])
+        nnf__optim_drop_state(net); /* another optimizer starts afresh; the same one goes on */
     net->param[key] = value;
     return NNF_OK;
 }

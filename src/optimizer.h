@@ -8,8 +8,17 @@
 
 /* Floats of state opt keeps for n_params parameters. */
 size_t nnf__optim_state_floats(nnf_optimizer opt, size_t n_params);
-/* Zero the state and the step count: training starts over. */
+/* Forget the state and the step count: training starts over. The state is
+ * allocated (zeroed) again at the next update. */
+void nnf__optim_drop_state(nnf_net *net);
+/* Zero the state and the step count: training starts over (nnf_net_init). */
 void nnf__optim_restart(nnf_net *net);
+/* The state the optimizer needs, allocated and zeroed if it is not yet:
+ * in two halves for a caller that allocates several blocks before it
+ * installs any (NULL with NNF_OK when there is nothing to allocate). */
+float *nnf__optim_state_alloc(const nnf_net *net, nnf_status *st);
+void nnf__optim_state_install(nnf_net *net, float *state);
+nnf_status nnf__optim_state_ready(nnf_net *net);
 /* One update with the gradients of the last backward; a check runs first,
  * and an update that would make a parameter or the state NaN or infinite
  * fails with NNF_ERR_NUMERIC and writes nothing. */

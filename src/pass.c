@@ -140,9 +140,32 @@ static nnf_status backward(nnf_net *net, const float *y, float *cost)
     return NNF_OK;
 }
 
+nnf_status nnf__step_prepare(nnf_net *net, size_t m)
+{
+    nnf_status st, st_g, st_s;
+    float *work = nnf__work_alloc(net, &net->work, m, &st);
+    float *grads = st == NNF_OK ? nnf__net_grads_alloc(net, &st_g) : NULL;
+    float *state = st == NNF_OK && st_g == NNF_OK ? nnf__optim_state_alloc(net, &st_s) : NULL;
+    if (st == NNF_OK)
+        st = st_g != NNF_OK ? st_g : st_s;
+    if (st != NNF_OK) {
+        nnf__free(work);
+        nnf__free(grads);
+        nnf__free(state);
+        return st;
+    }
+    if (work) {
+        nnf__work_install(&net->work, work, m);
+        nnf__forget_forward(net);
+    }
+    nnf__net_grads_install(net, grads);
+    nnf__optim_state_install(net, state);
+    return NNF_OK;
+}
+
 nnf_status nnf__step(nnf_net *net, const float *x, const float *y, size_t m, float *cost)
 {
-    nnf_status st = nnf__work_reserve(net, &net->work, m);
+    nnf_status st = nnf__step_prepare(net, m);
     if (st == NNF_OK)
         st = net_forward(net, x, m);
     if (st == NNF_OK)
@@ -195,7 +218,7 @@ static nnf_status forward(nnf_net *net, const float *x, size_t m, float *y)
 NNF_API nnf_status nnf_net_forward(nnf_net *net, const float *x, size_t m, float *y)
 {
     nnf__call c;
-    nnf_status st = nnf__enter_write(&c, __func__, net);
+    nnf_status st = nnf__enter_compute(&c, __func__, net);
     if (st == NNF_OK)
         st = forward(net, x, m, y);
     return nnf__leave(&c, st);
@@ -210,6 +233,8 @@ static nnf_status backward_checked(nnf_net *net, const float *y, float *cost)
     if (st == NNF_OK)
         st = nnf__check_labels(net, y, net->fwd_m);
     if (st == NNF_OK)
+        nnf__net_grads_install(net, nnf__net_grads_alloc(net, &st));
+    if (st == NNF_OK)
         st = backward(net, y, cost);
     if (st == NNF_OK)
         st = nnf__grads_check(net);
@@ -219,7 +244,7 @@ static nnf_status backward_checked(nnf_net *net, const float *y, float *cost)
 NNF_API nnf_status nnf_net_backward(nnf_net *net, const float *y, float *cost)
 {
     nnf__call c;
-    nnf_status st = nnf__enter_write(&c, __func__, net);
+    nnf_status st = nnf__enter_compute(&c, __func__, net);
     if (st == NNF_OK)
         st = backward_checked(net, y, cost);
     return nnf__leave(&c, st);
@@ -241,13 +266,7 @@ NNF_API nnf_status nnf_net_update(nnf_net *net)
 
 static nnf_status train_step(nnf_net *net, const float *x, const float *y, size_t m, float *cost)
 {
-    nnf_status st = nnf__check_batch(net, x, m);
-    if (st == NNF_OK)
-        st = nnf__check_loss(net);
-    if (st == NNF_OK)
-        st = nnf__check_labels(net, y, m);
-    if (st == NNF_OK)
-        st = nnf__check_x_keeps_forward(net, x, m);
+    nnf_status st = nnf__check_labeled_batch(net, x, y, m);
     if (st == NNF_OK) /* x is the caller's: it is read in this call only, never kept */
         st = nnf__step(net, x, y, m, cost);
     return st;
@@ -257,7 +276,7 @@ NNF_API nnf_status nnf_net_train_step(nnf_net *net, const float *x, const float 
                                       float *cost)
 {
     nnf__call c;
-    nnf_status st = nnf__enter_write(&c, __func__, net);
+    nnf_status st = nnf__enter_compute(&c, __func__, net);
     if (st == NNF_OK)
         st = train_step(net, x, y, m, cost);
     return nnf__leave(&c, st);
@@ -285,7 +304,7 @@ static nnf_status predict(nnf_net *net, const float *x, size_t m, float *y)
 NNF_API nnf_status nnf_net_predict(nnf_net *net, const float *x, size_t m, float *y)
 {
     nnf__call c;
-    nnf_status st = nnf__enter_write(&c, __func__, net);
+    nnf_status st = nnf__enter_compute(&c, __func__, net);
     if (st == NNF_OK)
         st = predict(net, x, m, y);
     return nnf__leave(&c, st);

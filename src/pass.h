@@ -15,6 +15,10 @@ nnf_status nnf__forward(const nnf_net *net, nnf__work *w, const float *x, size_t
 double nnf__loss_sum(const nnf_net *net, const nnf__work *w, const float *y, size_t m);
 /* The output A[L] in w. */
 const float *nnf__output(const nnf_net *net, const nnf__work *w);
+/* Everything a step of m samples needs (workspace, gradients, the
+ * optimizer's state), allocated before any is installed: a failed
+ * allocation changes nothing. */
+nnf_status nnf__step_prepare(nnf_net *net, size_t m);
 /* A train step on a checked batch: forward, backward, update. x is read in
  * this call only. On failure no parameter has changed. */
 nnf_status nnf__step(nnf_net *net, const float *x, const float *y, size_t m, float *cost);

@@ -53,7 +53,10 @@ void nnf__save_to(const nnf_net *net, unsigned char *buf, unsigned flags)
     }
     /* the arena is already in the format's order: per layer Wt, then b */
     nnf__floats_write(p, net->params, net->n_params);
-    nnf__floats_write(p + 4 * net->n_params, net->opt_state, n_state);
+    if (net->opt_state)
+        nnf__floats_write(p + 4 * net->n_params, net->opt_state, n_state);
+    else /* not allocated until the first update: all zeros */
+        memset(p + 4 * net->n_params, 0, 4 * n_state);
     nnf__u32_put(buf + size - NNF__TRAILER, nnf__crc32(buf, size - NNF__TRAILER));
 }
 
@@ -61,7 +64,8 @@ void nnf__save_to(const nnf_net *net, unsigned char *buf, unsigned flags)
 
 typedef struct reader {
     const unsigned char *buf;
-    size_t size;
+    size_t size;       /* bytes of the saved net */
+    size_t have;       /* of them at buf: size, or a prefix (nnf__check_prefix) */
     nnf__head h;       /* the fixed fields, once the size is known to hold them */
     uint64_t n_params; /* from the layer table, once checked */
 } reader;
@@ -70,7 +74,7 @@ typedef unsigned long long ull; /* for printf */
 
 static nnf_status check_magic(const reader *r)
 {
-    size_t n = r->size < sizeof nnf__magic ? r->size : sizeof nnf__magic;
+    size_t n = r->have < sizeof nnf__magic ? r->have : sizeof nnf__magic;
     if (memcmp(r->buf, nnf__magic, n))
         return nnf__fail(NNF_ERR_FORMAT, "%s",
                          n >= 4 && !memcmp(r->buf, nnf__magic, 4)
@@ -117,6 +121,8 @@ static nnf_status check_header(const reader *r)
     if (total < (uint64_t)r->size)
         return nnf__fail(NNF_ERR_FORMAT, "%zu bytes, but the header says %llu: trailing data",
                          r->size, (ull)total);
+    if (r->have < r->size)
+        return NNF_OK; /* the CRC waits for the whole */
     uint32_t stored = nnf__u32_at(r->buf + r->size - NNF__TRAILER);
     uint32_t computed = nnf__crc32(r->buf, r->size - NNF__TRAILER);
     if (stored != computed)
@@ -312,8 +318,14 @@ static nnf_status build(const reader *r, nnf_net **out)
     if (nnf__net_new(&net, (size_t)h->n_in) != NNF_OK)
         return nnf__fail(NNF_ERR_NOMEM, "out of memory creating the net");
     net->seed = h->seed;
-    /* the optimizer first, so that the layers allocate its state */
     net->param[NNF_PARAM_OPTIMIZER] = (double)h->optimizer;
+    /* the arenas sized once, from the checked table: loading takes time
+     * linear in the file, whatever the depth */
+    if (nnf__net_reserve(net, h->depth, (size_t)r->n_params) != NNF_OK) {
+        nnf__net_free(net);
+        return nnf__fail(NNF_ERR_NOMEM, "out of memory allocating %u layers of %llu parameters",
+                         (unsigned)h->depth, (ull)r->n_params);
+    }
     for (uint32_t l = 0; l < h->depth; l++) {
         nnf__record rec;
         nnf__record_read(r->buf + NNF__AT_TABLE + NNF__RECORD * (size_t)l, &rec);
@@ -331,6 +343,10 @@ static nnf_status build(const reader *r, nnf_net **out)
     const unsigned char *p = r->buf + NNF__AT_TABLE + NNF__RECORD * (size_t)h->depth;
     nnf__floats_read(p, net->params, net->n_params);
     if (h->flags & NNF__FORMAT_FLAG_STATE) {
+        if (nnf__optim_state_ready(net) != NNF_OK) {
+            nnf__net_free(net);
+            return NNF_ERR_NOMEM;
+        }
         nnf__floats_read(p + 4 * net->n_params, net->opt_state,
                          nnf__optim_state_floats(nnf__optimizer(net), net->n_params));
         net->opt_t = h->t;
@@ -339,12 +355,36 @@ static nnf_status build(const reader *r, nnf_net **out)
     return NNF_OK;
 }
 
+/* Everything that the first bytes of a saved net decide: the header against
+ * the whole size, the fixed fields and the layer table. have must hold
+ * min(size, NNF__AT_TABLE + NNF__RECORD * NNF_MAX_DEPTH) bytes. */
+static nnf_status check_structure(reader *r)
+{
+    nnf_status st = check_header(r);
+    if (st == NNF_OK)
+        st = check_fixed(r);
+    if (st == NNF_OK)
+        st = check_layers(r);
+    return st;
+}
+
+nnf_status nnf__check_prefix(const unsigned char *buf, size_t have, size_t size)
+{
+    reader r;
+    memset(&r, 0, sizeof r);
+    r.buf = buf;
+    r.size = size;
+    r.have = have;
+    return check_structure(&r);
+}
+
 nnf_status nnf__load_from(nnf_net **out, const unsigned char *buf, size_t size)
 {
     reader r;
     memset(&r, 0, sizeof r);
     r.buf = buf;
     r.size = size;
+    r.have = size;
     nnf_status st = check_header(&r);
     if (st == NNF_OK)
         st = check_fixed(&r);
@@ -411,21 +451,26 @@ NNF_API nnf_status nnf_net_save_mem(const nnf_net *net, void *buf, size_t cap, u
     return nnf__leave(&c, st);
 }
 
+nnf_status nnf__enter_load(nnf__call *c, const char *fn, nnf_net **out, char *errbuf,
+                           size_t errbuf_size)
+{
+    if (errbuf && errbuf_size)
+        errbuf[0] = '\0';
+    nnf__enter(c, fn, errbuf, errbuf_size, NULL, 0);
+    if (!out)
+        return nnf__fail(NNF_ERR_ARG, "out is NULL (expected a place for the loaded net)");
+    *out = NULL;
+    return NNF_OK;
+}
+
 NNF_API nnf_status nnf_net_load_mem(nnf_net **out, const void *buf, size_t size, char *errbuf,
                                     size_t errbuf_size)
 {
     nnf__call c;
-    if (errbuf && errbuf_size)
-        errbuf[0] = '\0';
-    nnf__enter(&c, __func__, errbuf, errbuf_size, NULL, 0);
-    nnf_status st = NNF_OK;
-    if (out)
-        *out = NULL;
-    if (!out)
-        st = nnf__fail(NNF_ERR_ARG, "out is NULL (expected a place for the loaded net)");
-    else if (!buf)
+    nnf_status st = nnf__enter_load(&c, __func__, out, errbuf, errbuf_size);
+    if (st == NNF_OK && !buf)
         st = nnf__fail(NNF_ERR_ARG, "buf is NULL (expected the %zu bytes of a saved net)", size);
-    else
+    if (st == NNF_OK)
         st = nnf__load_from(out, buf, size);
     return nnf__leave(&c, st);
 }

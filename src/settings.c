@@ -21,14 +21,15 @@ _Static_assert(NNF__LINEAR == (int)NNF_ACT_LINEAR && NNF__SIGMOID == (int)NNF_AC
 
 /* clang-format off */
 const nnf__param_row nnf__params[NNF__N_PARAMS] = {
-    /*                            name             type             default lo   hi       lo end  hi end */
-    [NNF_PARAM_LEARNING_RATE] = {"learning rate", NULL,            0.01,  0.0, (double)FLT_MAX, OPEN,   CLOSED},
-    [NNF_PARAM_OPTIMIZER]     = {"optimizer",     "nnf_optimizer", 0.0,   0.0, NNF__N_OPTIMIZERS - 1, CLOSED, CLOSED},
-    [NNF_PARAM_MOMENTUM]      = {"momentum",      NULL,            0.9,   0.0, 1.0,     CLOSED, OPEN},
-    [NNF_PARAM_ADAM_BETA1]    = {"Adam beta1",    NULL,            0.9,   0.0, 1.0,     CLOSED, OPEN},
-    [NNF_PARAM_ADAM_BETA2]    = {"Adam beta2",    NULL,            0.999, 0.0, 1.0,     CLOSED, OPEN},
-    [NNF_PARAM_ADAM_EPSILON]  = {"Adam epsilon",  NULL,            1e-8,  0.0, (double)FLT_MAX, OPEN,   CLOSED},
-    [NNF_PARAM_L2_PENALTY]    = {"L2 penalty",    NULL,            0.0,   0.0, (double)FLT_MAX, CLOSED, CLOSED},
+    /*                            name             type             default lo   hi               lo end  hi end  float */
+    [NNF_PARAM_LEARNING_RATE] = {"learning rate", NULL,            0.01,  0.0, (double)FLT_MAX, OPEN,   CLOSED, 1},
+    [NNF_PARAM_OPTIMIZER]     = {"optimizer",     "nnf_optimizer", 0.0,   0.0, NNF__N_OPTIMIZERS - 1, CLOSED, CLOSED, 0},
+    [NNF_PARAM_MOMENTUM]      = {"momentum",      NULL,            0.9,   0.0, 1.0,             CLOSED, OPEN,   0},
+    [NNF_PARAM_ADAM_BETA1]    = {"Adam beta1",    NULL,            0.9,   0.0, 1.0,             CLOSED, OPEN,   0},
+    [NNF_PARAM_ADAM_BETA2]    = {"Adam beta2",    NULL,            0.999, 0.0, 1.0,             CLOSED, OPEN,   0},
+    /* an epsilon below the float range acts as FLT_MIN (optimizer.c) */
+    [NNF_PARAM_ADAM_EPSILON]  = {"Adam epsilon",  NULL,            1e-8,  0.0, (double)FLT_MAX, OPEN,   CLOSED, 0},
+    [NNF_PARAM_L2_PENALTY]    = {"L2 penalty",    NULL,            0.0,   0.0, (double)FLT_MAX, CLOSED, CLOSED, 1},
 };
 /* clang-format on */
 
@@ -44,7 +45,7 @@ int nnf__param_valid(nnf_param key, double v)
         return 0;
     int above = r->lo_open ? v > r->lo : v >= r->lo;
     int below = r->hi_open ? v < r->hi : v <= r->hi;
-    return above && below;
+    return above && below && !(r->in_float && v > 0.0 && (float)v == 0.0f);
 }
 
 /* "FLT_MAX" for FLT_MAX, else %g. */
@@ -63,6 +64,9 @@ nnf_status nnf__param_fail(nnf_status st, const char *where, nnf_param key, doub
     if (r->type)
         return nnf__fail(st, "%s%s %g is not an %s (expected %g..%g)", where, r->name, v, r->type,
                          r->lo, r->hi);
+    if (r->in_float && v > 0.0 && (float)v == 0.0f)
+        return nnf__fail(st, "%s%s %g underflows to 0 in float (expected %sat least %g)", where,
+                         r->name, v, r->lo_open ? "" : "0 or ", (double)FLT_TRUE_MIN);
     return nnf__fail(st, "%s%s %g is out of range (expected %s %s value %s %s)", where, r->name, v,
                      bound(r->lo, lo, sizeof lo),
                      r->lo_open ? "<" : "<=", r->hi_open ? "<" : "<=", bound(r->hi, hi, sizeof hi));

@@ -26,6 +26,8 @@ typedef struct nnf__param_row {
     double def;
     double lo, hi;
     unsigned char lo_open, hi_open;
+    unsigned char in_float; /* used as a float factor: a positive value that rounds
+                               to 0 in float would silently do nothing */
 } nnf__param_row;
 
 extern const nnf__param_row nnf__params[NNF__N_PARAMS];

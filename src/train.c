@@ -87,7 +87,7 @@ static nnf_status run(nnf_net *net, const float *x, const float *y, size_t m, si
     /* Everything is allocated before the first step: NNF_ERR_NOMEM changes nothing. */
     nnf_status st = shuffle ? alloc_shuffle(net, m, batch, &order, &xb, &yb) : NNF_OK;
     if (st == NNF_OK)
-        st = nnf__work_reserve(net, &net->work, batch);
+        st = nnf__step_prepare(net, batch);
 
     nnf__rng rng;
     nnf__rng_seed(&rng, seed, SHUFFLE_STREAM);
@@ -114,10 +114,16 @@ static nnf_status run(nnf_net *net, const float *x, const float *y, size_t m, si
                 break;
             ++*steps;
             sum += (double)cost * (double)mb;
-            if (progress &&
-                progress(user, at.epoch, at.batch, (float)(sum / (double)(first + mb)))) {
-                stop = 1;
-                break;
+            if (progress) {
+                uint64_t shape = net->shape;
+                stop = progress(user, at.epoch, at.batch, (float)(sum / (double)(first + mb)));
+                if (net->shape != shape) /* the batches and checks no longer fit the net */
+                    st = nnf__fail(NNF_ERR_STATE,
+                                   "the progress function changed the net's layers "
+                                   "or loss (it may read, evaluate and predict with the net and "
+                                   "change its settings, nothing else)");
+                if (stop || st != NNF_OK)
+                    break;
             }
         }
     }
@@ -162,7 +168,7 @@ NNF_API nnf_status nnf_net_train(nnf_net *net, const float *x, const float *y, s
 {
     nnf__call c;
     size_t done = 0;
-    nnf_status st = nnf__enter_write(&c, __func__, net);
+    nnf_status st = nnf__enter_compute(&c, __func__, net);
     if (st == NNF_OK)
         st = train(net, x, y, m, batch_size, epochs, shuffle, seed, progress, user, &done);
     if (steps)
@@ -245,13 +251,7 @@ static nnf_status evaluate_chunks(nnf_net *net, const float *x, const float *y, 
 static nnf_status evaluate(nnf_net *net, const float *x, const float *y, size_t m, float *cost,
                            float *accuracy)
 {
-    nnf_status st = nnf__check_batch(net, x, m);
-    if (st == NNF_OK)
-        st = nnf__check_loss(net);
-    if (st == NNF_OK)
-        st = nnf__check_labels(net, y, m);
-    if (st == NNF_OK)
-        st = nnf__check_x_keeps_forward(net, x, m);
+    nnf_status st = nnf__check_labeled_batch(net, x, y, m);
     if (st == NNF_OK)
         st = evaluate_chunks(net, x, y, m, cost, accuracy);
     return st;
@@ -261,7 +261,7 @@ NNF_API nnf_status nnf_net_evaluate(nnf_net *net, const float *x, const float *y
                                     float *cost, float *accuracy)
 {
     nnf__call c;
-    nnf_status st = nnf__enter_write(&c, __func__, net);
+    nnf_status st = nnf__enter_compute(&c, __func__, net);
     if (st == NNF_OK)
         st = evaluate(net, x, y, m, cost, accuracy);
     return nnf__leave(&c, st);

@@ -7,26 +7,43 @@
 
 #include "nnfast.h"
 
+#include <stddef.h>
+
 counter g_count;
+
+/* Each block is preceded by its size, in a header that keeps the block as
+ * aligned as malloc's. */
+#define HEADER sizeof(max_align_t)
 
 void *count_alloc(void *user, size_t size)
 {
     counter *c = user;
     long n = ++c->allocs;
-    if (n == c->fail_at || (c->fail_from && n >= c->fail_from) || (c->cap && size > c->cap))
+    if (n == c->fail_at || (c->fail_from && n >= c->fail_from) || (c->cap && size > c->cap) ||
+        size > SIZE_MAX - HEADER)
         return NULL;
-    void *p = malloc(size);
-    if (p)
-        c->live++;
-    return p;
+    unsigned char *p = malloc(HEADER + size);
+    if (!p)
+        return NULL;
+    memcpy(p, &size, sizeof size);
+    c->live++;
+    c->bytes += size;
+    c->live_bytes += size;
+    if (c->live_bytes > c->peak_bytes)
+        c->peak_bytes = c->live_bytes;
+    return p + HEADER;
 }
 
 void count_free(void *user, void *ptr)
 {
     counter *c = user;
+    unsigned char *p = (unsigned char *)ptr - HEADER;
+    size_t size;
+    memcpy(&size, p, sizeof size);
     c->frees++;
     c->live--;
-    free(ptr);
+    c->live_bytes -= size;
+    free(p);
 }
 
 int count_alloc_install(void **state)
@@ -47,6 +64,7 @@ int count_alloc_reset(void **state)
 {
     (void)state;
     g_count.live = 0;
+    g_count.live_bytes = 0;
     g_count.fail_at = 0;
     g_count.fail_from = 0;
     return 0;

@@ -14,9 +14,12 @@
 
 typedef struct counter {
     long allocs, frees, live;
-    long fail_at;   /* refuse allocation number fail_at (0: none) */
-    long fail_from; /* refuse allocation number fail_from and every later one (0: none) */
-    size_t cap;     /* refuse requests of more bytes (0: no cap) */
+    long fail_at;      /* refuse allocation number fail_at (0: none) */
+    long fail_from;    /* refuse allocation number fail_from and every later one (0: none) */
+    size_t cap;        /* refuse requests of more bytes (0: no cap) */
+    size_t bytes;      /* bytes of every block handed out so far */
+    size_t live_bytes; /* bytes of the blocks not yet freed */
+    size_t peak_bytes; /* the most live_bytes has been (a test may lower it to start anew) */
 } counter;
 
 /* Requests above this many bytes fail at once under the fixtures' counter:

@@ -433,6 +433,23 @@ static void test_set_allocator_with_one_null_function_is_arg_and_keeps_the_hook(
     drop(net);
 }
 
+/* The hook cannot change while blocks of the current one are live: they
+ * would go to a free that they did not come from (an abort, before the
+ * fix). Once every net is gone it can. */
+static void test_set_allocator_while_a_net_lives_is_state_and_keeps_the_hook(void **state)
+{
+    nnf_net *net = trained_net();
+    long before = g_count.frees;
+    (void)state;
+    assert_int_equal(nnf_set_allocator(NULL, NULL, NULL), NNF_ERR_STATE);
+    assert_int_equal(nnf_set_allocator(count_alloc, count_free, &g_count), NNF_ERR_STATE);
+    assert_trains(net);
+    drop(net);
+    assert_true(g_count.frees > before); /* freed by our hook, to which they belong */
+    assert_int_equal(nnf_set_allocator(NULL, NULL, NULL), NNF_OK);
+    assert_int_equal(nnf_set_allocator(count_alloc, count_free, &g_count), NNF_OK);
+}
+
 /* A failed nnf_set_threads keeps the count (there is no net for a message). */
 static void test_set_threads_below_1_is_arg_and_keeps_the_count(void **state)
 {
@@ -775,6 +792,23 @@ static void test_set_l2_penalty_negative_or_not_finite_is_arg_and_changes_nothin
                           -1e-12, -(double)INFINITY, 1e300 /* infinite as a float */};
     (void)state;
     expect_bad_settings(NNF_PARAM_L2_PENALTY, bad, sizeof bad / sizeof bad[0], "L2 penalty");
+}
+
+/* A learning rate or penalty so small that it is 0 as a float would make
+ * training silently do nothing: refused. (An epsilon below the float range
+ * is not: it acts as FLT_MIN, as the header says.) */
+static void test_settings_that_underflow_float_are_arg_and_change_nothing(void **state)
+{
+    nnf_net *net = trained_net();
+    (void)state;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1e-46),
+                          "learning rate", "underflows to 0 in float");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_param(net, NNF_PARAM_L2_PENALTY, 1e-50),
+                          "L2 penalty", "underflows");
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 1e-45)); /* a float denormal */
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_L2_PENALTY, 0.0));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_ADAM_EPSILON, 1e-50));
+    drop(net);
 }
 
 /* ======================================================================
@@ -2008,6 +2042,7 @@ int main(void)
         T(test_net_layer_outside_1_to_depth_is_null),
         T(test_a_net_that_never_failed_has_an_empty_message),
         T(test_set_allocator_with_one_null_function_is_arg_and_keeps_the_hook),
+        T(test_set_allocator_while_a_net_lives_is_state_and_keeps_the_hook),
         T(test_set_threads_below_1_is_arg_and_keeps_the_count),
         T(test_a_message_stays_until_the_next_failing_call),
         T(test_create_with_out_null_is_arg),
@@ -2031,6 +2066,7 @@ int main(void)
         T(test_set_adam_betas_outside_0_1_is_arg_and_changes_nothing),
         T(test_set_adam_epsilon_not_positive_or_not_finite_is_arg_and_changes_nothing),
         T(test_set_l2_penalty_negative_or_not_finite_is_arg_and_changes_nothing),
+        T(test_settings_that_underflow_float_are_arg_and_change_nothing),
         T(test_layer_copies_with_a_null_buffer_are_arg_and_change_nothing),
         T(test_set_weights_with_nan_or_infinity_is_numeric_and_changes_nothing),
         T(test_set_bias_with_nan_or_infinity_is_numeric_and_changes_nothing),

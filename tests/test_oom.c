@@ -129,6 +129,26 @@ static nnf_net *net_adam_hidden(void)
     return net;
 }
 
+/* A trained net whose optimizer was just switched, with fresh gradients:
+ * its next update allocates the new optimizer's state. */
+static nnf_net *switched_to(nnf_net *net, nnf_optimizer opt)
+{
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, (double)opt));
+    assert_ok(net, nnf_net_forward(net, g_x, M_SMALL, NULL));
+    assert_ok(net, nnf_net_backward(net, g_y, NULL));
+    return net;
+}
+
+static nnf_net *net_switched_momentum(void)
+{
+    return switched_to(net_trained(), NNF_OPT_MOMENTUM);
+}
+
+static nnf_net *net_switched_adam(void)
+{
+    return switched_to(net_momentum(), NNF_OPT_ADAM);
+}
+
 /* A trained net with a stored forward pass of M_SMALL samples. */
 static nnf_net *net_forwarded(void)
 {
@@ -143,8 +163,7 @@ typedef enum call_kind {
     CREATE,
     ADD_SIGMOID,
     ADD_FIFTH,
-    SET_MOMENTUM,
-    SET_ADAM,
+    UPDATE,
     FORWARD_BIG,
     FORWARD_SMALL,
     TRAIN_STEP_BIG,
@@ -307,8 +326,7 @@ static nnf_status call(const oom_case *c, nnf_net *net, nnf_net **out)
     case CREATE: return nnf_net_create(out, N_IN);
     case ADD_SIGMOID: return add_layer(net, N_OUT, NNF_ACT_SIGMOID);
     case ADD_FIFTH: return add_layer(net, 3, NNF_ACT_LINEAR);
-    case SET_MOMENTUM: return nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_MOMENTUM);
-    case SET_ADAM: return nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM);
+    case UPDATE: return nnf_net_update(net);
     case FORWARD_BIG: return nnf_net_forward(net, g_x, M_BIG, y);
     /* at the size of the net's workspace: only the copy of x is new */
     case FORWARD_SMALL: return nnf_net_forward(net, g_x, M_SMALL, y);
@@ -413,7 +431,7 @@ static int run_case(const oom_case *c)
             assert_unchanged(net, &before, SNAP_GRADS | SNAP_STATE, c->name);
             if (c->after_failure)
                 c->after_failure(net);
-            if (nnf_net_depth(net))
+            if (nnf_net_depth(net) && c->call != UPDATE) /* training would use the gradients up */
                 assert_trains(net);
         }
         /* the same call on the same net succeeds once allocations do */
@@ -431,16 +449,18 @@ static int run_case(const oom_case *c)
 
 static const oom_case g_cases[] = {
     {"nnf_net_create", NULL, CREATE, 1, NULL, NULL, NULL, 1},
-    {"nnf_net_add_dense (first layer)", net_empty, ADD_SIGMOID, 0, NULL, NULL, "layer 1", 4},
-    {"nnf_net_add_dense (second layer)", net_hidden, ADD_SIGMOID, 0, NULL, NULL, "layer 2", 3},
+    /* the layer, the layer list and the parameter arena */
+    {"nnf_net_add_dense (first layer)", net_empty, ADD_SIGMOID, 0, NULL, NULL, "layer 1", 3},
+    {"nnf_net_add_dense (second layer)", net_hidden, ADD_SIGMOID, 0, NULL, NULL, "layer 2", 1},
     {"nnf_net_add_dense (fifth layer, gradients kept)", net_four, ADD_FIFTH, 0, NULL, NULL,
-     "layer 5", 4},
-    {"nnf_net_add_dense (Adam: the state grows)", net_adam_hidden, ADD_SIGMOID, 0, NULL, NULL, NULL,
-     4},
-    {"nnf_net_set_param (SGD -> momentum)", net_trained, SET_MOMENTUM, 0, NULL, NULL, NULL, 1},
-    {"nnf_net_set_param (SGD -> Adam)", net_trained, SET_ADAM, 0, NULL, NULL, NULL, 1},
-    {"nnf_net_set_param (momentum -> Adam)", net_momentum, SET_ADAM, 0, NULL, NULL, NULL, 1},
-    {"nnf_net_set_param (Adam -> momentum)", net_adam, SET_MOMENTUM, 0, NULL, NULL, NULL, 1},
+     "layer 5", 1},
+    {"nnf_net_add_dense (Adam: the state is dropped)", net_adam_hidden, ADD_SIGMOID, 0, NULL, NULL,
+     NULL, 1},
+    /* a new optimizer's state comes with its first update */
+    {"nnf_net_update (SGD -> momentum)", net_switched_momentum, UPDATE, 0, NULL, NULL,
+     "optimizer's state", 1},
+    {"nnf_net_update (momentum -> Adam)", net_switched_adam, UPDATE, 0, NULL, NULL,
+     "optimizer's state", 1},
     {"nnf_net_forward (first call)", net_full, FORWARD_BIG, 0, NULL, has_no_forward_pass, "m = 8",
      2},
     {"nnf_net_forward (the same m after a train step: the copy of x)", net_trained, FORWARD_SMALL,
@@ -500,10 +520,10 @@ static void test_add_dense_fails_cleanly_at_every_allocation(void **state)
     run_cases_of("nnf_net_add_dense");
 }
 
-static void test_set_param_optimizer_fails_cleanly_at_every_allocation(void **state)
+static void test_update_fails_cleanly_at_every_allocation(void **state)
 {
     (void)state;
-    run_cases_of("nnf_net_set_param");
+    run_cases_of("nnf_net_update");
 }
 
 static void test_forward_fails_cleanly_at_every_allocation(void **state)
@@ -622,7 +642,7 @@ int main(void)
         T(test_a_refusing_hook_makes_the_call_fail_with_nomem),
         T(test_create_fails_cleanly_at_every_allocation),
         T(test_add_dense_fails_cleanly_at_every_allocation),
-        T(test_set_param_optimizer_fails_cleanly_at_every_allocation),
+        T(test_update_fails_cleanly_at_every_allocation),
         T(test_forward_fails_cleanly_at_every_allocation),
         T(test_train_step_fails_cleanly_at_every_allocation),
         T(test_predict_fails_cleanly_at_every_allocation),

@@ -5,7 +5,7 @@
  * atomically, and the committed version-1 file still loads. (The save and
  * load calls' argument errors are in test_errors.c, their allocation
  * failures in test_oom.c.) */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* mkfifo, flock, utimensat with C11 */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -27,8 +27,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef NNF_TEST_DATA
@@ -609,7 +612,7 @@ static void test_loading_a_bad_file_says_why(void **state)
     assert_non_null(strstr(err, strerror(ENOENT)));
 
     assert_int_equal(nnf_net_load(&net, dir, err, sizeof err), NNF_ERR_IO);
-    assert_non_null(strstr(err, "not a regular file"));
+    assert_non_null(strstr(err, "is a directory"));
 
     (void)snprintf(path, sizeof path, "%s/empty.nnf", dir);
     FILE *f = fopen(path, "wb");
@@ -618,6 +621,231 @@ static void test_loading_a_bad_file_says_why(void **state)
     assert_int_equal(nnf_net_load(&net, path, err, sizeof err), NNF_ERR_FORMAT);
     assert_non_null(strstr(err, "empty.nnf: truncated: 0 bytes"));
     assert_null(net);
+}
+
+/* ---- hostile files and paths: no hang, no blow-up, the real reason */
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* A net of first units, then depth - 1 layers of one unit each, saved to
+ * memory; *bytes_added receives what adding its layers allocated. */
+static unsigned char *deep_image(size_t first, size_t depth, size_t *size, size_t *bytes_added)
+{
+    nnf_net *net = NULL;
+    assert_int_equal(nnf_net_create(&net, 1), NNF_OK);
+    size_t before = g_count.bytes;
+    assert_ok(net, nnf_net_add_dense(net, first, NNF_ACT_TANH, NULL));
+    for (size_t l = 2; l <= depth; l++)
+        assert_ok(net,
+                  nnf_net_add_dense(net, 1, l == depth ? NNF_ACT_SIGMOID : NNF_ACT_TANH, NULL));
+    *bytes_added = g_count.bytes - before;
+    assert_ok(net, nnf_net_saved_size(net, 0, size));
+    unsigned char *image = malloc(*size);
+    assert_non_null(image);
+    assert_ok(net, nnf_net_save_mem(net, image, *size, 0, NULL));
+    nnf_net_destroy(net);
+    return image;
+}
+
+/* Building and loading a deep net cost memory (and so time) linear in its
+ * size: the arenas grow geometrically and the loader sizes them once. (A
+ * quadratic build copies the arenas at every layer: terabytes here.) */
+static void test_deep_models_build_and_load_in_linear_time(void **state)
+{
+    (void)state;
+    static const size_t shapes[][2] = {{1, NNF_MAX_DEPTH}, {250000, NNF_MAX_DEPTH}};
+    for (size_t k = 0; k < 2; k++) {
+        size_t size, added;
+        double t0 = now_s();
+        unsigned char *image = deep_image(shapes[k][0], shapes[k][1], &size, &added);
+        double t1 = now_s();
+        size_t before = g_count.bytes;
+        nnf_net *net = NULL;
+        char err[256];
+        if (nnf_net_load_mem(&net, image, size, err, sizeof err) != NNF_OK)
+            fail_msg("%s", err);
+        double t2 = now_s();
+        size_t loaded = g_count.bytes - before;
+        print_message("%zu then %zu layers of 1 unit, %zu bytes: built in %.3f s (%zu bytes "
+                      "allocated), loaded in %.3f s (%zu bytes)\n",
+                      shapes[k][0], shapes[k][1] - 1, size, t1 - t0, added, t2 - t1, loaded);
+        assert_int_equal(nnf_net_depth(net), shapes[k][1]);
+        /* per layer a small record; the parameters once (twice while building) */
+        assert_true(loaded <= 2 * size + 160 * shapes[k][1]);
+        assert_true(added <= 4 * size + 160 * shapes[k][1]);
+        nnf_net_destroy(net);
+        free(image);
+    }
+}
+
+static void test_a_fifo_is_refused_without_blocking(void **state)
+{
+    (void)state;
+    char dir[256], path[300], err[512];
+    fresh_dir(dir, sizeof dir, "fifo");
+    (void)snprintf(path, sizeof path, "%s/model.nnf", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    nnf_net *net = NULL;
+    /* before the fix, this open() waited for a writer forever */
+    assert_int_equal(nnf_net_load(&net, path, err, sizeof err), NNF_ERR_IO);
+    assert_null(net);
+    assert_non_null(strstr(err, "is a FIFO"));
+    assert_true(strncmp(err, "nnf_net_load: ", 14) == 0);
+}
+
+/* A valid small model followed by a hole of 4 GiB: judged by its first
+ * bytes, so refused as malformed without reading or allocating the hole. */
+static void test_a_small_model_in_a_huge_sparse_file_is_refused_without_reading_it(void **state)
+{
+    (void)state;
+    char dir[256], path[300], err[512];
+    fresh_dir(dir, sizeof dir, "sparse");
+    (void)snprintf(path, sizeof path, "%s/model.nnf", dir);
+    nnf_net *small = make_small(NNF_OPT_SGD, 0);
+    assert_ok(small, nnf_net_save(small, path, 0));
+    nnf_net_destroy(small);
+    if (truncate(path, ((off_t)4 << 30) + 144) != 0) {
+        print_message("skipped: the file system refuses a 4 GiB sparse file (%s)\n",
+                      strerror(errno));
+        return;
+    }
+    size_t peak0 = g_count.peak_bytes = g_count.live_bytes;
+    nnf_net *net = NULL;
+    double t0 = now_s();
+    assert_int_equal(nnf_net_load(&net, path, err, sizeof err), NNF_ERR_FORMAT);
+    double t1 = now_s();
+    assert_null(net);
+    assert_non_null(strstr(err, "trailing data"));
+    print_message("4 GiB sparse file: %.4f s, %zu bytes at most\n", t1 - t0,
+                  g_count.peak_bytes - peak0);
+    assert_true(g_count.peak_bytes - peak0 < (size_t)10 << 20);
+    assert_int_equal(unlink(path), 0);
+}
+
+static void test_a_proc_file_is_refused_with_the_reason(void **state)
+{
+    (void)state;
+    char err[512];
+    nnf_net *net = NULL;
+    if (access("/proc/self/status", R_OK) != 0) {
+        print_message("skipped: no /proc\n");
+        return;
+    }
+    assert_int_equal(nnf_net_load(&net, "/proc/self/status", err, sizeof err), NNF_ERR_IO);
+    assert_non_null(strstr(err, "/proc"));
+    assert_null(strstr(err, "truncated"));
+}
+
+/* A file name of 255 bytes, the most a directory entry holds: the temporary
+ * name is cut to fit, and nothing but the model is left behind. */
+static void test_a_model_of_the_longest_file_name_saves_and_loads(void **state)
+{
+    (void)state;
+    char dir[256], path[600], only[300];
+    fresh_dir(dir, sizeof dir, "longname");
+    int n = snprintf(path, sizeof path, "%s/", dir);
+    memset(path + n, 'm', 255);
+    path[n + 255] = '\0';
+    nnf_net *net = make_small(NNF_OPT_ADAM, 2), *back = NULL;
+    assert_ok(net, nnf_net_save(net, path, NNF_SAVE_OPTIMIZER_STATE));
+    assert_ok(net, nnf_net_save(net, path, NNF_SAVE_OPTIMIZER_STATE)); /* over the first */
+    char err[512];
+    if (nnf_net_load(&back, path, err, sizeof err) != NNF_OK)
+        fail_msg("%s", err);
+    assert_same_net(net, back);
+    assert_int_equal(count_entries(dir, only, sizeof only), 1);
+    assert_int_equal(strlen(only), 255);
+    nnf_net_destroy(net);
+    nnf_net_destroy(back);
+}
+
+/* However long the path, the message keeps the system's reason. */
+static void test_a_long_path_keeps_the_reason_in_the_message(void **state)
+{
+    (void)state;
+    char path[2100], err[512];
+    size_t n = 0;
+    for (int i = 0; i < 20; i++) {
+        path[n++] = '/';
+        memset(path + n, 'd', 99);
+        n += 99;
+    }
+    memcpy(path + n, "/model.nnf", sizeof "/model.nnf");
+    nnf_net *net = NULL, *small = make_small(NNF_OPT_SGD, 0);
+    assert_int_equal(nnf_net_load(&net, path, err, sizeof err), NNF_ERR_IO);
+    assert_non_null(strstr(err, strerror(ENOENT)));
+    assert_non_null(strstr(err, "model.nnf")); /* the end of the path is kept */
+    assert_int_equal(nnf_net_save(small, path, 0), NNF_ERR_IO);
+    assert_non_null(strstr(nnf_net_errmsg(small), strerror(ENOENT)));
+    nnf_net_destroy(small);
+}
+
+/* Temporary files that killed saves of the same target left behind are
+ * removed by the next save; one that a live save holds (locked), a young
+ * one, and other files stay. */
+static void test_a_save_removes_the_temporary_files_of_crashed_saves(void **state)
+{
+    (void)state;
+    static const char *const stale[] = {".model.nnf.nnf-aaaaaa", ".model.nnf.nnf-bbbbbb"};
+    static const char *const kept[] = {".model.nnf.nnf-locked", ".model.nnf.nnf-youngx",
+                                       ".other.nnf.nnf-cccccc", "model.nnf.nnf-dddddd"};
+    char dir[256], path[600], only[300];
+    fresh_dir(dir, sizeof dir, "stale");
+    struct timespec old[2] = {{time(NULL) - 3600, 0}, {time(NULL) - 3600, 0}};
+    int locked = -1;
+    for (int i = 0; i < 6; i++) {
+        const char *name = i < 2 ? stale[i] : kept[i - 2];
+        (void)snprintf(path, sizeof path, "%s/%s", dir, name);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "partial", 7), 7);
+        if (i != 3) /* all old but the young one */
+            assert_int_equal(futimens(fd, old), 0);
+        if (i == 2) {
+            assert_int_equal(flock(fd, LOCK_EX), 0); /* a save still writing it */
+            locked = fd;
+        } else {
+            assert_int_equal(close(fd), 0);
+        }
+    }
+    nnf_net *net = make_small(NNF_OPT_SGD, 1);
+    (void)snprintf(path, sizeof path, "%s/model.nnf", dir);
+    assert_ok(net, nnf_net_save(net, path, 0));
+    for (int i = 0; i < 6; i++) {
+        const char *name = i < 2 ? stale[i] : kept[i - 2];
+        (void)snprintf(path, sizeof path, "%s/%s", dir, name);
+        if ((access(path, F_OK) == 0) != (i >= 2))
+            fail_msg("%s: %s", name, i < 2 ? "left behind" : "removed");
+    }
+    assert_int_equal(count_entries(dir, only, sizeof only), 5);
+    assert_int_equal(close(locked), 0);
+    nnf_net_destroy(net);
+}
+
+/* An empty path or one that names a directory is refused before any file
+ * is made (it used to leave a temporary file in the working directory). */
+static void test_saving_to_an_empty_or_directory_path_makes_no_file(void **state)
+{
+    (void)state;
+    char dir[256], path[300], only[300];
+    fresh_dir(dir, sizeof dir, "empty");
+    nnf_net *net = make_small(NNF_OPT_SGD, 0);
+    (void)snprintf(path, sizeof path, "%s/", dir);
+    assert_int_equal(nnf_net_save(net, path, 0), NNF_ERR_ARG);
+    assert_non_null(strstr(nnf_net_errmsg(net), "ends in '/'"));
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(dir), 0);
+    assert_int_equal(nnf_net_save(net, "", 0), NNF_ERR_ARG);
+    assert_non_null(strstr(nnf_net_errmsg(net), "path is empty"));
+    assert_int_equal(chdir(cwd), 0);
+    assert_int_equal(count_entries(dir, only, sizeof only), 0);
+    nnf_net_destroy(net);
 }
 
 /* ---- the committed version-1 file */
@@ -743,6 +971,14 @@ int main(void)
         T(test_a_failed_write_keeps_the_old_file),
         T(test_saving_into_a_missing_directory_is_an_io_error),
         T(test_loading_a_bad_file_says_why),
+        T(test_deep_models_build_and_load_in_linear_time),
+        T(test_a_fifo_is_refused_without_blocking),
+        T(test_a_small_model_in_a_huge_sparse_file_is_refused_without_reading_it),
+        T(test_a_proc_file_is_refused_with_the_reason),
+        T(test_a_model_of_the_longest_file_name_saves_and_loads),
+        T(test_a_long_path_keeps_the_reason_in_the_message),
+        T(test_a_save_removes_the_temporary_files_of_crashed_saves),
+        T(test_saving_to_an_empty_or_directory_path_makes_no_file),
         T(test_the_committed_v1_file_still_loads),
     };
 #undef T

@@ -5,9 +5,13 @@
  * shuffled mini-batches), save/load, predict and evaluate their own net, and
  * threads that train clones of one net, all at once, give bit-identical
  * parameters, costs, predictions and saved bytes to the same work run one
- * job after another on one thread; the cloned net is not changed. OpenBLAS
- * runs on one thread (nnf_set_threads(1)). Run under ThreadSanitizer by the
- * tsan preset (label `threads`).
+ * job after another on one thread; the cloned net is not changed. One net
+ * used by several threads at once is refused, never corrupted: a call that
+ * finds another thread changing the net returns NNF_ERR_STATE, readers of an
+ * idle net never wait for each other, and more threads computing at once
+ * than the BLAS can serve are refused instead of crashing it. OpenBLAS runs
+ * on one thread (nnf_set_threads(1)). Run under ThreadSanitizer by the tsan
+ * preset (label `threads`).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
@@ -638,12 +642,310 @@ static void test_own_nets_and_clones_all_at_once(void **state)
     destroy_nets(g_par, 2 * N_JOBS);
 }
 
+/* ---- one net, several threads */
+
+/* A 2-8-1 net trained a few steps on the flower. */
+static nnf_net *flower_net(void)
+{
+    nnf_net *net = NULL;
+    assert_int_equal(nnf_net_create(&net, 2), NNF_OK);
+    assert_ok(net, nnf_net_add_dense(net, 8, NNF_ACT_TANH, NULL));
+    assert_ok(net, nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, 0.5));
+    for (int s = 0; s < 5; s++)
+        assert_ok(net, nnf_net_train_step(net, g_flower_x, g_flower_y, PLANAR_M, NULL));
+    return net;
+}
+
+typedef struct sharer {
+    nnf_net *net;
+    const float *want; /* the serial outputs of predict on the flower */
+    int rounds, ok, refused, wrong, other;
+    pthread_barrier_t *start;
+} sharer;
+
+/* Predict on the shared net: either the right outputs, or NNF_ERR_STATE
+ * because the other thread is inside the net. */
+static void *predict_shared(void *arg)
+{
+    sharer *s = arg;
+    float out[PLANAR_M];
+    pthread_barrier_wait(s->start);
+    for (int r = 0; r < s->rounds; r++) {
+        nnf_status st = nnf_net_predict(s->net, g_flower_x, PLANAR_M, out);
+        if (st == NNF_OK && memcmp(out, s->want, sizeof out) == 0)
+            s->ok++;
+        else if (st == NNF_OK)
+            s->wrong++;
+        else if (st == NNF_ERR_STATE && strstr(nnf_net_errmsg(s->net), "in use by another thread"))
+            s->refused++;
+        else
+            s->other++;
+    }
+    return NULL;
+}
+
+static void test_threads_predicting_on_one_net_get_right_outputs_or_state(void **state)
+{
+    (void)state;
+    enum { THREADS = 2, ROUNDS = 10000 };
+    float want[PLANAR_M];
+    nnf_net *net = flower_net();
+    assert_ok(net, nnf_net_predict(net, g_flower_x, PLANAR_M, want));
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, THREADS), 0);
+    sharer sh[THREADS];
+    pthread_t tid[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        sh[i] = (sharer){net, want, ROUNDS, 0, 0, 0, 0, &start};
+        assert_int_equal(pthread_create(&tid[i], NULL, predict_shared, &sh[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_join(tid[i], NULL), 0);
+    assert_int_equal(pthread_barrier_destroy(&start), 0);
+    int refused = 0;
+    for (int i = 0; i < THREADS; i++) {
+        print_message("thread %d: %d right, %d refused, %d wrong, %d other\n", i, sh[i].ok,
+                      sh[i].refused, sh[i].wrong, sh[i].other);
+        assert_int_equal(sh[i].wrong, 0);
+        assert_int_equal(sh[i].other, 0);
+        refused += sh[i].refused;
+    }
+    /* which thread wins is the scheduler's choice; that none is wrong is not */
+    assert_true(sh[0].ok + sh[1].ok > 0);
+    assert_int_equal(sh[0].ok + sh[1].ok + refused, THREADS * ROUNDS);
+    nnf_net_destroy(net);
+}
+
+typedef struct reader_job {
+    const nnf_net *net;
+    int rounds, failed;
+    unsigned char *image;
+    size_t size;
+    pthread_barrier_t *start;
+} reader_job;
+
+/* Clone and save an idle net: calls that only read it never refuse each
+ * other, and every copy is the same net. */
+static void *read_shared(void *arg)
+{
+    reader_job *r = arg;
+    unsigned char *mine = malloc(r->size);
+    pthread_barrier_wait(r->start);
+    for (int i = 0; mine && i < r->rounds; i++) {
+        nnf_net *copy = NULL;
+        size_t size = 0;
+        if (nnf_net_clone(r->net, &copy) != NNF_OK ||
+            nnf_net_save_mem(r->net, mine, r->size, NNF_SAVE_OPTIMIZER_STATE, &size) != NNF_OK ||
+            size != r->size || memcmp(mine, r->image, size) != 0 ||
+            nnf_net_save_mem(copy, mine, r->size, NNF_SAVE_OPTIMIZER_STATE, &size) != NNF_OK ||
+            memcmp(mine, r->image, size) != 0)
+            r->failed++;
+        nnf_net_destroy(copy);
+    }
+    r->failed += !mine;
+    free(mine);
+    return NULL;
+}
+
+static void test_readers_of_an_idle_net_never_refuse_each_other(void **state)
+{
+    (void)state;
+    enum { THREADS = 3, ROUNDS = 500 };
+    nnf_net *net = flower_net();
+    size_t size;
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAM));
+    assert_ok(net, nnf_net_train_step(net, g_flower_x, g_flower_y, PLANAR_M, NULL));
+    assert_ok(net, nnf_net_saved_size(net, NNF_SAVE_OPTIMIZER_STATE, &size));
+    unsigned char *image = malloc(size);
+    assert_non_null(image);
+    assert_ok(net, nnf_net_save_mem(net, image, size, NNF_SAVE_OPTIMIZER_STATE, NULL));
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, THREADS), 0);
+    reader_job jobs[THREADS];
+    pthread_t tid[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i] = (reader_job){net, ROUNDS, 0, image, size, &start};
+        assert_int_equal(pthread_create(&tid[i], NULL, read_shared, &jobs[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(pthread_join(tid[i], NULL), 0);
+        assert_int_equal(jobs[i].failed, 0);
+    }
+    assert_int_equal(pthread_barrier_destroy(&start), 0);
+    free(image);
+    nnf_net_destroy(net);
+}
+
+typedef struct trainer_job {
+    nnf_net *net;
+    int rounds, steps, refused, other;
+    pthread_barrier_t *start;
+} trainer_job;
+
+static void *train_shared(void *arg)
+{
+    trainer_job *t = arg;
+    pthread_barrier_wait(t->start);
+    for (int i = 0; i < t->rounds; i++) {
+        nnf_status st = nnf_net_train_step(t->net, g_flower_x, g_flower_y, PLANAR_M, NULL);
+        t->steps += st == NNF_OK;
+        t->refused += st == NNF_ERR_STATE;
+        t->other += st != NNF_OK && st != NNF_ERR_STATE;
+    }
+    return NULL;
+}
+
+/* One thread trains the net while another clones it: every clone is the net
+ * after some number of steps, and the trained net is exactly the net after
+ * as many steps as succeeded. */
+static void test_a_writer_and_a_reader_of_one_net_exclude_each_other(void **state)
+{
+    (void)state;
+    enum { ROUNDS = 400 };
+    nnf_net *net = flower_net(), *twin = flower_net();
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+    trainer_job t = {net, ROUNDS, 0, 0, 0, &start};
+    pthread_t tid;
+    assert_int_equal(pthread_create(&tid, NULL, train_shared, &t), 0);
+    pthread_barrier_wait(&start);
+    int cloned = 0, refused = 0;
+    for (int i = 0; i < ROUNDS; i++) {
+        nnf_net *copy = NULL;
+        nnf_status st = nnf_net_clone(net, &copy);
+        if (st == NNF_OK) {
+            cloned++;
+            assert_ok(copy, nnf_net_predict(copy, g_flower_x, 1, &(float){0}));
+        } else {
+            assert_int_equal(st, NNF_ERR_STATE);
+            assert_null(copy);
+            refused++;
+        }
+        nnf_net_destroy(copy);
+    }
+    assert_int_equal(pthread_join(tid, NULL), 0);
+    assert_int_equal(pthread_barrier_destroy(&start), 0);
+    print_message("%d steps, %d refused; %d clones, %d refused\n", t.steps, t.refused, cloned,
+                  refused);
+    assert_int_equal(t.other, 0);
+    assert_int_equal(t.steps + t.refused, ROUNDS);
+    for (int i = 0; i < t.steps; i++)
+        assert_ok(twin, nnf_net_train_step(twin, g_flower_x, g_flower_y, PLANAR_M, NULL));
+    float a[64], b[64];
+    assert_ok(net, nnf_layer_get_weights(nnf_net_layer(net, 1), a));
+    assert_ok(twin, nnf_layer_get_weights(nnf_net_layer(twin, 1), b));
+    assert_memory_equal(a, b, 16 * sizeof(float));
+    nnf_net_destroy(net);
+    nnf_net_destroy(twin);
+}
+
+/* ---- more threads computing at once than the BLAS can serve */
+
+#ifdef NNF_TEST_OPENBLAS
+char *openblas_get_config(void); /* OpenBLAS's own, to know its limit */
+#endif
+
+typedef struct parked {
+    pthread_barrier_t *in, *out;
+    int parked;
+    nnf_status st;
+} parked;
+
+/* Wait inside nnf_net_train (a call that runs BLAS) until released. */
+static int park(void *user, size_t epoch, size_t batch, float cost)
+{
+    parked *p = user;
+    (void)epoch, (void)batch, (void)cost;
+    if (!p->parked) {
+        p->parked = 1;
+        pthread_barrier_wait(p->in);
+        pthread_barrier_wait(p->out);
+    }
+    return 1;
+}
+
+static void *park_in_train(void *arg)
+{
+    parked *p = arg;
+    nnf_net *net = NULL;
+    float x[2] = {0.5f, -0.5f}, y[1] = {1.0f};
+    p->st = nnf_net_create(&net, 2);
+    if (p->st == NNF_OK)
+        p->st = nnf_net_add_dense(net, 1, NNF_ACT_SIGMOID, NULL);
+    if (p->st == NNF_OK)
+        p->st = nnf_net_train(net, x, y, 1, 1, 1, 0, 0, park, p, NULL);
+    if (!p->parked) { /* refused (or failed) before its first step */
+        pthread_barrier_wait(p->in);
+        pthread_barrier_wait(p->out);
+    }
+    nnf_net_destroy(net);
+    return NULL;
+}
+
+/* OpenBLAS keeps a table of buffers, two per thread it was built for, and
+ * aborts the process when more threads call it at once: nnfast counts its
+ * computing calls and refuses the ones beyond that. Here 150 threads wait
+ * inside nnf_net_train at once. */
+static void test_more_computing_threads_than_the_blas_serves_are_refused(void **state)
+{
+    (void)state;
+    enum { K = 150 };
+    nnf_net *net = flower_net(); /* before: building it computes */
+    pthread_barrier_t in, out;
+    assert_int_equal(pthread_barrier_init(&in, NULL, K + 1), 0);
+    assert_int_equal(pthread_barrier_init(&out, NULL, K + 1), 0);
+    static parked p[K];
+    static pthread_t tid[K];
+    for (int i = 0; i < K; i++) {
+        p[i] = (parked){&in, &out, 0, NNF_OK};
+        assert_int_equal(pthread_create(&tid[i], NULL, park_in_train, &p[i]), 0);
+    }
+    pthread_barrier_wait(&in); /* every thread is inside, or was refused */
+    int inside = 0;
+    for (int i = 0; i < K; i++)
+        inside += p[i].parked;
+    nnf_status st = nnf_net_train_step(net, g_flower_x, g_flower_y, PLANAR_M, NULL);
+    const char *msg = nnf_net_errmsg(net);
+    pthread_barrier_wait(&out);
+    for (int i = 0; i < K; i++)
+        assert_int_equal(pthread_join(tid[i], NULL), 0);
+    assert_int_equal(pthread_barrier_destroy(&in), 0);
+    assert_int_equal(pthread_barrier_destroy(&out), 0);
+    int refused = 0;
+    for (int i = 0; i < K; i++) {
+        if (p[i].parked)
+            assert_int_equal(p[i].st, NNF_OK);
+        else
+            refused += p[i].st == NNF_ERR_STATE;
+    }
+    print_message("%d threads inside, %d refused; one more: %s\n", inside, refused,
+                  nnf_status_str(st));
+    assert_int_equal(inside + refused, K);
+#ifdef NNF_TEST_OPENBLAS
+    /* two buffers per thread OpenBLAS was built for, at one BLAS thread */
+    const char *config = openblas_get_config(), *at = strstr(config, "MAX_THREADS=");
+    int built = at ? atoi(at + strlen("MAX_THREADS=")) : 0;
+    if (built > 0 && 2 * built < K) {
+        assert_int_equal(inside, 2 * built);
+        assert_int_equal(st, NNF_ERR_STATE);
+        assert_non_null(strstr(msg, "threads are computing with nnfast at once"));
+    }
+#endif
+    (void)msg;
+    nnf_net_destroy(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_own_nets_in_parallel_match_one_thread),
         cmocka_unit_test(test_clones_in_parallel_match_one_thread_and_original),
         cmocka_unit_test(test_own_nets_and_clones_all_at_once),
+        cmocka_unit_test(test_threads_predicting_on_one_net_get_right_outputs_or_state),
+        cmocka_unit_test(test_readers_of_an_idle_net_never_refuse_each_other),
+        cmocka_unit_test(test_a_writer_and_a_reader_of_one_net_exclude_each_other),
+        cmocka_unit_test(test_more_computing_threads_than_the_blas_serves_are_refused),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

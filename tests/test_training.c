@@ -703,6 +703,71 @@ static void test_progress_returning_nonzero_stops_after_that_step(void **state)
     nnf_net_destroy(b);
 }
 
+/* What the progress function may do to the net: read it, evaluate it,
+ * change its settings (a schedule, early stopping). */
+typedef struct meddler {
+    nnf_net *net;
+    const float *x, *y;
+    size_t m, calls;
+    int add_layer; /* what it must not do: change the layers */
+    nnf_status evaluated, changed;
+} meddler;
+
+static int meddle(void *user, size_t epoch, size_t batch, float cost)
+{
+    meddler *d = user;
+    float c, acc;
+    (void)epoch, (void)batch, (void)cost;
+    d->calls++;
+    d->evaluated = nnf_net_evaluate(d->net, d->x, d->y, d->m, &c, &acc);
+    d->changed = nnf_net_set_param(d->net, NNF_PARAM_LEARNING_RATE, 0.5 / (double)(d->calls + 1));
+    if (d->add_layer)
+        (void)nnf_net_add_dense(d->net, 8, NNF_ACT_SIGMOID, NULL);
+    return 0;
+}
+
+static void test_progress_may_evaluate_and_change_settings(void **state)
+{
+    (void)state;
+    enum { M = 12, B = 4, E = 3 };
+    float x[M * 3], y[M];
+    make_data(x, y, M, 3, 1, 0);
+    nnf_net *net = bce_net(0.5);
+    meddler d = {net, x, y, M, 0, 0, NNF_ERR_ARG, NNF_ERR_ARG};
+    size_t steps = 0;
+    assert_ok(net, nnf_net_train(net, x, y, M, B, E, 1, 9, meddle, &d, &steps));
+    assert_int_equal(steps, E * (M / B));
+    assert_int_equal(d.calls, steps);
+    assert_int_equal(d.evaluated, NNF_OK);
+    assert_int_equal(d.changed, NNF_OK);
+    double lr;
+    assert_ok(net, nnf_net_get_param(net, NNF_PARAM_LEARNING_RATE, &lr));
+    assert_true(lr == 0.5 / (double)(steps + 1));
+    nnf_net_destroy(net);
+}
+
+/* A progress function that adds a layer stops training with NNF_ERR_STATE
+ * before the next step (which would read labels the batch no longer has:
+ * a heap overflow before the fix). */
+static void test_progress_that_changes_the_layers_stops_training_with_state(void **state)
+{
+    (void)state;
+    enum { M = 12, B = 4 };
+    float x[M * 3], y[M];
+    make_data(x, y, M, 3, 1, 0);
+    nnf_net *net = bce_net(0.5);
+    meddler d = {net, x, y, M, 0, 1, NNF_OK, NNF_OK};
+    size_t steps = 0;
+    assert_int_equal(nnf_net_train(net, x, y, M, B, 3, 1, 9, meddle, &d, &steps), NNF_ERR_STATE);
+    assert_int_equal(steps, 1);
+    assert_int_equal(d.calls, 1);
+    const char *msg = nnf_net_errmsg(net);
+    assert_true(strncmp(msg, "nnf_net_train: epoch 0, batch 0: ", 33) == 0);
+    assert_non_null(strstr(msg, "progress function changed the net's layers"));
+    assert_int_equal(nnf_net_depth(net), 3); /* the change itself stays */
+    nnf_net_destroy(net);
+}
+
 /* ---- evaluate */
 
 static void test_evaluate_changes_no_parameter_or_gradient(void **state)
@@ -948,6 +1013,8 @@ int main(void)
         cmocka_unit_test(test_train_shuffled_epochs_visit_every_sample_once),
         cmocka_unit_test(test_shuffle_draws_a_new_uniform_order_every_epoch),
         cmocka_unit_test(test_progress_returning_nonzero_stops_after_that_step),
+        cmocka_unit_test(test_progress_may_evaluate_and_change_settings),
+        cmocka_unit_test(test_progress_that_changes_the_layers_stops_training_with_state),
         cmocka_unit_test(test_evaluate_changes_no_parameter_or_gradient),
         cmocka_unit_test(test_evaluate_cost_is_the_training_cost),
         cmocka_unit_test(test_evaluate_accuracy_is_the_share_of_right_outputs_or_samples),

@@ -9,14 +9,6 @@
 
 #include <float.h>
 
-/* 1 when v is NaN or infinite: all exponent bits set. */
-static inline uint32_t nonfinite(float v)
-{
-    uint32_t u;
-    memcpy(&u, &v, sizeof u);
-    return (u & 0x7f800000u) == 0x7f800000u;
-}
-
 /* v = Z + b, A = G(v), over the matrix in blocks of w values (core.h);
  * bw is the bias repeated to the block's width. */
 #define BIAS_ACT_LOOP(G)                                    \
@@ -27,14 +19,14 @@ static inline uint32_t nonfinite(float v)
             if (a == z) {                                   \
                 for (size_t t = 0; t < len; t++) {          \
                     float v = zc[t] + bw[t];                \
-                    bad |= nonfinite(v);                    \
+                    bad |= nnf__nonfinite(v);               \
                     zc[t] = (G);                            \
                 }                                           \
             } else {                                        \
                 float *ac = a + off;                        \
                 for (size_t t = 0; t < len; t++) {          \
                     float v = zc[t] + bw[t];                \
-                    bad |= nonfinite(v);                    \
+                    bad |= nnf__nonfinite(v);               \
                     zc[t] = v;                              \
                     ac[t] = (G);                            \
                 }                                           \
@@ -104,7 +96,7 @@ NNF__VECTOR int nnf__bias_softmax_forward(float *z, const float *b, float *a, si
         float max = -FLT_MAX, sum = 0.0f;
         for (size_t i = 0; i < n; i++) {
             float v = zc[i] + b[i];
-            bad |= nonfinite(v);
+            bad |= nnf__nonfinite(v);
             zc[i] = v;
             max = v > max ? v : max;
         }

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Elementwise kernels walk an n x m matrix in blocks of w values: one column
  * (w = n) for wide layers, and for narrow ones (n < 16) w = the least
@@ -56,6 +57,15 @@ static inline size_t nnf__block_width(size_t n)
 #endif
 #endif
 
+/* 1 when v is NaN or infinite: all exponent bits set. Branch-free, so the
+ * loops that test every value with it still vectorize. */
+static inline uint32_t nnf__nonfinite(float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return (u & 0x7f800000u) == 0x7f800000u;
+}
+
 /* Activation codes; the same numbers as the public nnf_act (settings.c
  * checks that they are). */
 enum { NNF__LINEAR = 0, NNF__SIGMOID = 1, NNF__TANH = 2, NNF__RELU = 3, NNF__LEAKY = 4 };
@@ -72,6 +82,13 @@ void nnf__gemm(int trans_a, int trans_b, size_t rows, size_t cols, size_t inner,
 /* The thread count of the BLAS products (process-wide). */
 void nnf__set_threads(int n);
 int nnf__get_threads(void);
+/* How many threads may call the BLAS at once without exhausting it:
+ * OpenBLAS keeps a fixed table of buffers (two per thread it was built for,
+ * MAX_THREADS in openblas_get_config()); each calling thread holds one
+ * during a call and each of its own worker threads one for good. When the
+ * table is full it prints and aborts the process. INT_MAX for a BLAS
+ * without such a limit. */
+int nnf__blas_callers_max(void);
 
 /* Z = Wt^T A.                    Wt: n_in x n_out, A: n_in x m, Z: n_out x m */
 void nnf__linear_forward(const float *wt, const float *a, float *z, size_t n_in, size_t n_out,

@@ -4,6 +4,9 @@
 #include "core.h"
 
 #include <cblas.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
 
 void nnf__gemm(int trans_a, int trans_b, size_t rows, size_t cols, size_t inner, float alpha,
                const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
@@ -44,4 +47,24 @@ void nnf__set_threads(int n)
 int nnf__get_threads(void)
 {
     return openblas_get_num_threads();
+}
+
+/* MAX_THREADS of openblas_get_config(), or 0 if it does not say. */
+static long built_threads(void)
+{
+    const char *config = openblas_get_config(),
+               *at = config ? strstr(config, "MAX_THREADS=") : NULL;
+    return at ? strtol(at + strlen("MAX_THREADS="), NULL, 10) : 0;
+}
+
+int nnf__blas_callers_max(void)
+{
+    static long built = -1; /* the same in every thread: a benign race to compute it */
+    if (built < 0)
+        built = built_threads();
+    if (built <= 0)
+        return INT_MAX;
+    /* two buffers per thread it was built for, less those of its workers */
+    long limit = 2 * built - (openblas_get_num_threads() - 1);
+    return limit > 1 ? (int)limit : 1;
 }

@@ -8,13 +8,6 @@
 #include <math.h>
 #include <string.h>
 
-static inline uint32_t bad(float v)
-{
-    uint32_t u;
-    memcpy(&u, &v, sizeof u);
-    return (u & 0x7f800000u) == 0x7f800000u;
-}
-
 /* Find the first i where ok(i) fails, after a branch-free pass says one does. */
 #define FIND_FIRST(flag_expr)            \
     do {                                 \
@@ -48,7 +41,7 @@ void nnf__sgd(float *restrict p, const float *restrict g, size_t n, float lr)
 NNF__VECTOR
 size_t nnf__sgd_check(const float *restrict p, const float *restrict g, size_t n, float lr)
 {
-    FIND_FIRST(bad(p1));
+    FIND_FIRST(nnf__nonfinite(p1));
 }
 #undef STEP
 
@@ -72,7 +65,7 @@ NNF__VECTOR
 size_t nnf__momentum_check(const float *restrict p, const float *restrict v,
                            const float *restrict g, size_t n, float lr, float beta)
 {
-    FIND_FIRST(bad(p1) | bad(v1));
+    FIND_FIRST(nnf__nonfinite(p1) | nnf__nonfinite(v1));
 }
 #undef STEP
 
@@ -100,6 +93,6 @@ NNF__VECTOR
 size_t nnf__adam_check(const float *restrict p, const float *restrict m, const float *restrict v,
                        const float *restrict g, size_t n, const nnf__adam_k *k)
 {
-    FIND_FIRST(bad(p1) | bad(m1) | bad(v1));
+    FIND_FIRST(nnf__nonfinite(p1) | nnf__nonfinite(m1) | nnf__nonfinite(v1));
 }
 #undef STEP

@@ -8,20 +8,11 @@
 #include <math.h>
 #include <string.h>
 
-/* An IEEE-754 single is NaN or infinite exactly when its exponent bits are
- * all ones. */
-static uint32_t nonfinite_bits(float v)
-{
-    uint32_t u;
-    memcpy(&u, &v, sizeof u);
-    return (u & 0x7f800000u) == 0x7f800000u;
-}
-
 static int all_finite(const float *restrict x, size_t n)
 {
     uint32_t bad = 0;
     for (size_t i = 0; i < n; i++)
-        bad |= nonfinite_bits(x[i]);
+        bad |= nnf__nonfinite(x[i]);
     return !bad;
 }
 
