@@ -21,6 +21,7 @@
 #include "snapshot.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -632,6 +633,70 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* Faults injected into the library's file calls: this program's fsync and
+ * fchmod come first in the dynamic symbol lookup, so libnnfast calls them. */
+static int g_fail_dir_fsync, g_fail_fchmod;
+
+__attribute__((visibility("default"))) int fsync(int fd)
+{
+    static int (*real)(int);
+    struct stat st;
+    if (g_fail_dir_fsync && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        errno = EIO;
+        return -1;
+    }
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "fsync");
+    return real(fd);
+}
+
+__attribute__((visibility("default"))) int fchmod(int fd, mode_t mode)
+{
+    static int (*real)(int, mode_t);
+    if (g_fail_fchmod) {
+        errno = EPERM;
+        return -1;
+    }
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "fchmod");
+    return real(fd, mode);
+}
+
+/* A failed flush of the directory after the rename is reported (the new
+ * file is in place, but might not survive a crash); a failure to give the
+ * temporary file the old file's permission bits fails before the old file
+ * is touched. Both used to return NNF_OK. */
+static void test_failures_after_the_data_is_written_are_reported(void **state)
+{
+    (void)state;
+    char dir[256], path[300], only[300];
+    fresh_dir(dir, sizeof dir, "faults");
+    (void)snprintf(path, sizeof path, "%s/model.nnf", dir);
+    nnf_net *a = make_small(NNF_OPT_SGD, 1), *b = make_small(NNF_OPT_SGD, 3), *back = NULL;
+    assert_ok(a, nnf_net_save(a, path, 0));
+
+    g_fail_fchmod = 1;
+    assert_int_equal(nnf_net_save(b, path, 0), NNF_ERR_IO);
+    g_fail_fchmod = 0;
+    assert_non_null(strstr(nnf_net_errmsg(b), "permission bits"));
+    assert_non_null(strstr(nnf_net_errmsg(b), strerror(EPERM)));
+    assert_ok(back, nnf_net_load(&back, path, NULL, 0));
+    assert_same_net(a, back); /* the old file, whole */
+    nnf_net_destroy(back);
+    assert_int_equal(count_entries(dir, only, sizeof only), 1);
+
+    g_fail_dir_fsync = 1;
+    assert_int_equal(nnf_net_save(b, path, 0), NNF_ERR_IO);
+    g_fail_dir_fsync = 0;
+    assert_non_null(strstr(nnf_net_errmsg(b), "cannot flush its directory"));
+    assert_ok(back, nnf_net_load(&back, path, NULL, 0));
+    assert_same_net(b, back); /* renamed into place before the flush failed */
+    assert_int_equal(count_entries(dir, only, sizeof only), 1);
+    nnf_net_destroy(back);
+    nnf_net_destroy(a);
+    nnf_net_destroy(b);
+}
+
 /* A net of first units, then depth - 1 layers of one unit each, saved to
  * memory; *bytes_added receives what adding its layers allocated. */
 static unsigned char *deep_image(size_t first, size_t depth, size_t *size, size_t *bytes_added)
@@ -979,6 +1044,7 @@ int main(void)
         T(test_a_long_path_keeps_the_reason_in_the_message),
         T(test_a_save_removes_the_temporary_files_of_crashed_saves),
         T(test_saving_to_an_empty_or_directory_path_makes_no_file),
+        T(test_failures_after_the_data_is_written_are_reported),
         T(test_the_committed_v1_file_still_loads),
     };
 #undef T
