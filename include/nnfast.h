@@ -52,10 +52,10 @@
  * number of them at once (two per thread it was built for: MAX_THREADS in
  * openblas_get_config(), 64 in Debian's build) and aborts the process past
  * that; nnfast counts its computing calls and refuses the ones beyond with
- * NNF_ERR_STATE. With many threads, set the BLAS to one thread
- * (nnf_set_threads(1)): each thread then computes on its own core. The
- * allocator hook and the thread count are process-wide and are set before
- * nets are used from several threads.
+ * NNF_ERR_STATE. With many threads each computing, set nnf_set_threads(1):
+ * each thread then computes on its own core, without waiting for nnfast's
+ * shared threads. The allocator hook and the thread count are process-wide
+ * and are set before nets are used from several threads.
  */
 #ifndef NNFAST_H
 #define NNFAST_H
@@ -230,12 +230,18 @@ typedef void (*nnf_free_fn)(void *user, void *ptr);
 NNF_API nnf_status nnf_set_allocator(nnf_alloc_fn alloc_fn, nnf_free_fn free_fn,
                                      void *user);
 
-/** Run each large matrix product on n threads (OpenBLAS's thread pool; the
- *  elementwise kernels always run on the calling thread). Global to the
- *  process, like OpenBLAS's own setting, which it replaces; call it while no
- *  net is computing. The default is OpenBLAS's (OPENBLAS_NUM_THREADS, else
- *  every core). Small products run on one thread whatever n is.
- *  Returns NNF_ERR_ARG for n < 1. Since 1.1. */
+/** Compute on n threads: the calling thread and n - 1 of nnfast's own.
+ *  Each large product is cut into blocks (by its shapes alone) and its
+ *  blocks, the elementwise passes and the update run on those threads at
+ *  once; small work runs on the calling thread. The BLAS runs every call on
+ *  one thread: nnfast sets OpenBLAS's thread count to 1 when it first
+ *  computes, and again whenever it finds it changed. Results do not depend
+ *  on n: the same seed gives the same bits at any thread count. Global to
+ *  the process; call it while no net is computing. The default is the
+ *  BLAS's default thread count when nnfast first computes
+ *  (OPENBLAS_NUM_THREADS, else every core). When several threads compute
+ *  at once, one of them has nnfast's threads and the others compute on
+ *  their own thread. Returns NNF_ERR_ARG for n < 1. Since 1.1. */
 NNF_API nnf_status nnf_set_threads(int n);
 /** The thread count products run with (see nnf_set_threads()). Since 1.1. */
 NNF_API int nnf_get_threads(void);

@@ -6,6 +6,7 @@
  * stores the message in the handle, where any later caller finds it. */
 #include "call.h"
 #include "core/core.h"
+#include "pool.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -45,15 +46,20 @@ nnf_status nnf__call_compute(void)
     nnf__call *c = t_state.current;
     if (!c || c->computing)
         return NNF_OK;
-    int limit = nnf__blas_callers_max();
+    /* every computing call holds a BLAS buffer on its thread, and the pool's
+     * helpers one each, whatever call they serve */
+    int helpers = nnf__pool_threads() - 1, limit = nnf__blas_callers_max();
+    limit = limit > helpers + 1 ? limit - helpers : 1;
+    if (nnf__get_threads() != 1) /* somebody set the BLAS's threads: they would fight the pool's */
+        nnf__set_threads(1);
     int now = atomic_fetch_add_explicit(&g_computing, 1, memory_order_relaxed) + 1;
     if (now > limit) {
         atomic_fetch_sub_explicit(&g_computing, 1, memory_order_relaxed);
         return nnf__fail(NNF_ERR_STATE,
-                         "%d threads are computing with nnfast at once, more than "
-                         "the BLAS can serve (%d at %d BLAS threads each): use fewer threads, or "
-                         "nnf_set_threads(1)",
-                         now, limit, nnf__get_threads());
+                         "%d threads are computing with nnfast at once, more than the BLAS can "
+                         "serve (%d while nnfast runs %d threads of its own): use fewer threads, "
+                         "or nnf_set_threads(1)",
+                         now, limit, helpers + 1);
     }
     c->computing = 1;
     return NNF_OK;

@@ -3,6 +3,7 @@
  * and the thread count of the matrix products. */
 #include "call.h"
 #include "core/core.h"
+#include "pool.h"
 
 #define NNF__STR2(x) #x
 #define NNF__STR(x)  NNF__STR2(x)
@@ -24,11 +25,11 @@ NNF_API nnf_status nnf_set_threads(int n)
     nnf__enter(&c, __func__, NULL, 0, NULL, 0);
     if (n < 1)
         return nnf__leave(&c, nnf__fail(NNF_ERR_ARG, "n = %d (expected at least 1 thread)", n));
-    nnf__set_threads(n);
+    nnf__pool_set_threads(n);
     return nnf__leave(&c, NNF_OK);
 }
 
 NNF_API int nnf_get_threads(void)
 {
-    return nnf__get_threads();
+    return nnf__pool_threads();
 }

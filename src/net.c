@@ -3,6 +3,7 @@
  * layer list and its arenas, the loss, and the public calls that drive them. */
 #include "net.h"
 #include "alloc.h"
+#include "arena.h"
 #include "init.h"
 #include "optimizer.h"
 #include "workspace.h"
@@ -39,68 +40,6 @@ void nnf__net_free(nnf_net *net)
     nnf__free(net);
 }
 
-/* Point every layer into the arenas (after one of them moved). */
-static void bind_arenas(nnf_net *net)
-{
-    for (size_t l = 0; l < net->depth; l++) {
-        nnf_layer *ly = net->layers[l];
-        size_t nw = ly->n_in * ly->n_out;
-        ly->wt = net->params + ly->offset;
-        ly->b = ly->wt + nw;
-        ly->dwt = net->grads_cap ? net->grads + ly->offset : NULL;
-        ly->db = ly->dwt ? ly->dwt + nw : NULL;
-    }
-}
-
-/* A capacity of at least need, twice the old one when it grows, so that
- * adding layer after layer copies O(P) floats in all, not O(L P). */
-static size_t grown(size_t cap, size_t need, size_t most)
-{
-    size_t twice = cap <= most / 2 ? 2 * cap : most;
-    return twice > need ? twice : need;
-}
-
-/* Make the layer list hold `layers` layers and the parameter arena `floats`
- * floats: exactly (the loader, which knows the whole net), or growing
- * geometrically (layers added one at a time). Moving the blocks changes no
- * value, so a later failure of the caller leaves the net as it was. */
-static nnf_status make_room(nnf_net *net, size_t layers, size_t floats, int exact)
-{
-    size_t lcap = net->layers_cap, pcap = net->param_cap;
-    if (layers > lcap)
-        lcap = exact ? layers : grown(lcap ? lcap : 2, layers, NNF_MAX_DEPTH);
-    if (floats > pcap)
-        pcap = exact ? floats : grown(pcap, floats, SIZE_MAX / sizeof(float));
-    nnf_layer **list = lcap != net->layers_cap ? nnf__malloc(lcap * sizeof *list) : NULL;
-    float *params = pcap != net->param_cap ? nnf__malloc(pcap * sizeof(float)) : NULL;
-    if ((lcap != net->layers_cap && !list) || (pcap != net->param_cap && !params)) {
-        nnf__free(list);
-        nnf__free(params);
-        return NNF_ERR_NOMEM;
-    }
-    if (list) {
-        if (net->depth)
-            memcpy(list, net->layers, net->depth * sizeof *list);
-        nnf__free(net->layers);
-        net->layers = list;
-        net->layers_cap = lcap;
-    }
-    if (params) {
-        if (net->n_params)
-            memcpy(params, net->params, net->n_params * sizeof(float));
-        nnf__free(net->params);
-        net->params = params;
-        net->param_cap = pcap;
-        bind_arenas(net);
-    }
-    return NNF_OK;
-}
-
-nnf_status nnf__net_reserve(nnf_net *net, size_t layers, size_t params)
-{
-    return make_room(net, net->depth + layers, net->n_params + params, 1);
-}
-
 /* The new layer restarts the optimizer (its state follows the arenas) and
  * drops the workspace (its layout follows the layers), the stored forward
  * pass and the gradients: all in O(1), whatever the depth. */
@@ -109,7 +48,7 @@ nnf_status nnf__net_append(nnf_net *net, size_t units, int act)
     size_t n_in = net->depth ? nnf__output_layer(net)->n_out : net->n_in;
     size_t total = net->n_params + n_in * units + units;
     nnf_layer *ly = nnf__malloc(sizeof *ly);
-    if (!ly || make_room(net, net->depth + 1, total, 0) != NNF_OK) {
+    if (!ly || nnf__arena_make_room(net, net->depth + 1, total, 0) != NNF_OK) {
         nnf__free(ly);
         return NNF_ERR_NOMEM;
     }
@@ -136,28 +75,6 @@ nnf_status nnf__net_append(nnf_net *net, size_t units, int act)
     nnf__work_free(&net->work);
     nnf__forget_passes(net); /* the gradient arena is re-sized at the next backward */
     return NNF_OK;
-}
-
-float *nnf__net_grads_alloc(const nnf_net *net, nnf_status *st)
-{
-    *st = NNF_OK;
-    if (net->grads_cap >= net->n_params)
-        return NULL;
-    float *grads = nnf__malloc(net->n_params * sizeof(float));
-    if (!grads)
-        *st = nnf__fail(NNF_ERR_NOMEM, "could not allocate %zu bytes for the gradients",
-                        net->n_params * sizeof(float));
-    return grads;
-}
-
-void nnf__net_grads_install(nnf_net *net, float *grads)
-{
-    if (!grads)
-        return;
-    nnf__free(net->grads);
-    net->grads = grads;
-    net->grads_cap = net->n_params;
-    bind_arenas(net);
 }
 
 /* ---- the public calls */
@@ -287,7 +204,7 @@ static nnf_status clone(const nnf_net *net, nnf_net **out)
         net->opt_state ? nnf__optim_state_floats(nnf__optimizer(net), net->n_params) : 0;
     if (nnf__net_new(&c, net->n_in) != NNF_OK)
         return NNF_ERR_NOMEM;
-    int failed = nnf__net_reserve(c, net->depth, net->n_params) != NNF_OK;
+    int failed = nnf__arena_reserve(c, net->depth, net->n_params) != NNF_OK;
     float *state = n_state && !failed ? nnf__malloc(n_state * sizeof(float)) : NULL;
     failed |= n_state && !state;
     for (size_t l = 0; !failed && l < net->depth; l++) {
@@ -317,7 +234,7 @@ static nnf_status clone(const nnf_net *net, nnf_net **out)
         memcpy(state, net->opt_state, n_state * sizeof(float));
     c->opt_state = state;
     c->opt_t = net->opt_t;
-    bind_arenas(c);
+    nnf__arena_bind(c);
     *out = c;
     return NNF_OK;
 }

@@ -113,14 +113,6 @@ void nnf__net_free(nnf_net *net);
  * NNF_ERR_NOMEM the net is as it was. Adding layers one by one costs time
  * linear in the parameters (the arenas grow geometrically). */
 nnf_status nnf__net_append(nnf_net *net, size_t units, int act);
-/* Room for `layers` more layers and `params` more parameters, so that
- * appending them allocates nothing but the layers themselves. */
-nnf_status nnf__net_reserve(nnf_net *net, size_t layers, size_t params);
-/* The gradient arena, allocated at the first backward (or after layers were
- * added): a new block (NULL with NNF_OK when the arena is large enough;
- * NNF_ERR_NOMEM reported on the current call), then installed. */
-float *nnf__net_grads_alloc(const nnf_net *net, nnf_status *st);
-void nnf__net_grads_install(nnf_net *net, float *grads);
 
 static inline nnf_layer *nnf__output_layer(const nnf_net *net)
 {

@@ -4,6 +4,7 @@
  * nnf_net_set_param / nnf_net_get_param, driven by the settings table. */
 #include "optimizer.h"
 #include "alloc.h"
+#include "pool.h"
 
 #include <float.h>
 #include <math.h>
@@ -124,43 +125,94 @@ static nnf__adam_k adam_constants(const nnf_net *net)
     return k;
 }
 
+/* An update over the arena runs in chunks on nnfast's threads: the check
+ * of every chunk, then (if no chunk found a bad value) the update of every
+ * chunk. Elementwise, so the bits do not depend on the cut. */
+enum { CHUNK = 1 << 16, MAX_CHUNKS = 256 };
+
+typedef struct update_job {
+    nnf_optimizer opt;
+    float *p, *g, *s;
+    size_t n, chunk;
+    float lr, beta;
+    nnf__adam_k k;
+    size_t bad[MAX_CHUNKS]; /* per chunk: the first bad index (or n) */
+} update_job;
+
+static void chunk_of(const update_job *j, size_t c, size_t *lo, size_t *len)
+{
+    *lo = c * j->chunk;
+    *len = j->n - *lo < j->chunk ? j->n - *lo : j->chunk;
+}
+
+static void check_task(void *ctx, size_t c)
+{
+    update_job *j = ctx;
+    size_t lo, n, at;
+    chunk_of(j, c, &lo, &n);
+    float *p = j->p + lo, *g = j->g + lo, *s = j->s ? j->s + lo : NULL;
+    switch (j->opt) {
+    case NNF_OPT_MOMENTUM: at = nnf__momentum_check(p, s, g, n, j->lr, j->beta); break;
+    case NNF_OPT_ADAM: at = nnf__adam_check(p, s, j->s + j->n + lo, g, n, &j->k); break;
+    default: at = nnf__sgd_check(p, g, n, j->lr); break;
+    }
+    j->bad[c] = at < n ? lo + at : j->n;
+}
+
+static void apply_task(void *ctx, size_t c)
+{
+    update_job *j = ctx;
+    size_t lo, n;
+    chunk_of(j, c, &lo, &n);
+    float *p = j->p + lo, *g = j->g + lo, *s = j->s ? j->s + lo : NULL;
+    switch (j->opt) {
+    case NNF_OPT_MOMENTUM: nnf__momentum(p, s, g, n, j->lr, j->beta); break;
+    case NNF_OPT_ADAM: nnf__adam(p, s, j->s + j->n + lo, g, n, &j->k); break;
+    default: nnf__sgd(p, g, n, j->lr); break;
+    }
+}
+
+/* Why element bad cannot be updated. */
+static nnf_status update_failure(nnf_net *net, const update_job *j, size_t bad)
+{
+    const float *g = net->grads;
+    if (!isfinite(g[bad])) /* no gradient is kept */
+        return nnf__grads_check(net);
+    if (state_overflows(net, bad, j->beta, &j->k))
+        return nnf__fail(NNF_ERR_NUMERIC,
+                         "the update would make the optimizer's state "
+                         "of layer %zu infinite: the gradient %g is too large (not the "
+                         "learning rate: scale the inputs or weights down)",
+                         nnf__layer_of(net, bad), (double)g[bad]);
+    return nnf__fail(NNF_ERR_NUMERIC,
+                     "the update would make a parameter of layer %zu "
+                     "infinite: the learning rate %g is too large",
+                     nnf__layer_of(net, bad), net->param[NNF_PARAM_LEARNING_RATE]);
+}
+
 nnf_status nnf__optim_update(nnf_net *net)
 {
     nnf_status st = nnf__optim_state_ready(net);
     if (st != NNF_OK)
         return st;
-    size_t n = net->n_params, bad;
-    float lr = (float)net->param[NNF_PARAM_LEARNING_RATE];
-    float *p = net->params, *g = net->grads, *s = net->opt_state;
-    float beta = (float)kernel_beta(net->param[NNF_PARAM_MOMENTUM]);
-    nnf_optimizer opt = nnf__optimizer(net);
-    nnf__adam_k k = {0};
-    if (opt == NNF_OPT_ADAM)
-        k = adam_constants(net);
-    switch (opt) {
-    case NNF_OPT_MOMENTUM: bad = nnf__momentum_check(p, s, g, n, lr, beta); break;
-    case NNF_OPT_ADAM: bad = nnf__adam_check(p, s, s + n, g, n, &k); break;
-    default: bad = nnf__sgd_check(p, g, n, lr); break;
-    }
-    if (bad < n) {
-        if (!isfinite(g[bad])) /* no gradient is kept */
-            return nnf__grads_check(net);
-        if (state_overflows(net, bad, beta, &k))
-            return nnf__fail(NNF_ERR_NUMERIC,
-                             "the update would make the optimizer's state "
-                             "of layer %zu infinite: the gradient %g is too large (not the "
-                             "learning rate: scale the inputs or weights down)",
-                             nnf__layer_of(net, bad), (double)g[bad]);
-        return nnf__fail(NNF_ERR_NUMERIC,
-                         "the update would make a parameter of layer %zu "
-                         "infinite: the learning rate %g is too large",
-                         nnf__layer_of(net, bad), net->param[NNF_PARAM_LEARNING_RATE]);
-    }
-    switch (opt) {
-    case NNF_OPT_MOMENTUM: nnf__momentum(p, s, g, n, lr, beta); break;
-    case NNF_OPT_ADAM: nnf__adam(p, s, s + n, g, n, &k); break;
-    default: nnf__sgd(p, g, n, lr); break;
-    }
+    update_job j;
+    j.opt = nnf__optimizer(net);
+    j.p = net->params;
+    j.g = net->grads;
+    j.s = net->opt_state;
+    j.n = net->n_params;
+    j.chunk = j.n / MAX_CHUNKS + 1 > CHUNK ? j.n / MAX_CHUNKS + 1 : CHUNK;
+    j.lr = (float)net->param[NNF_PARAM_LEARNING_RATE];
+    j.beta = (float)kernel_beta(net->param[NNF_PARAM_MOMENTUM]);
+    memset(&j.k, 0, sizeof j.k);
+    if (j.opt == NNF_OPT_ADAM)
+        j.k = adam_constants(net);
+    size_t chunks = (j.n + j.chunk - 1) / j.chunk;
+    nnf__parallel(chunks, check_task, &j);
+    for (size_t c = 0; c < chunks; c++) /* the first bad element overall */
+        if (j.bad[c] < j.n)
+            return update_failure(net, &j, j.bad[c]);
+    nnf__parallel(chunks, apply_task, &j);
     if (net->opt_t < UINT64_MAX) /* saturates: c1 and c2 are 1 long before */
         net->opt_t++;
     net->grads_state = NNF__GRADS_APPLIED;

@@ -3,6 +3,7 @@
  * the public calls that run them: nnf_net_forward, nnf_net_backward,
  * nnf_net_update, nnf_net_train_step and nnf_net_predict. */
 #include "pass.h"
+#include "arena.h"
 #include "alloc.h"
 #include "check.h"
 #include "dense.h"
@@ -119,7 +120,7 @@ static nnf_status backward(nnf_net *net, const float *y, float *cost)
             nnf_layer *prev = net->layers[l - 1];
             float *a_prev = nnf__work_a(w, prev);
             /* dZ[l-1] = dA[l-1] * g'(A[l-1]), written over A[l-1] */
-            nnf__act_backward_over_a(prev->act, prev->alpha, a_prev, scratch, prev->n_out * m);
+            nnf__dense_deriv_over_a(prev, a_prev, scratch, m);
             dz = a_prev;
         }
     }
@@ -144,7 +145,7 @@ nnf_status nnf__step_prepare(nnf_net *net, size_t m)
 {
     nnf_status st, st_g, st_s;
     float *work = nnf__work_alloc(net, &net->work, m, &st);
-    float *grads = st == NNF_OK ? nnf__net_grads_alloc(net, &st_g) : NULL;
+    float *grads = st == NNF_OK ? nnf__arena_grads_alloc(net, &st_g) : NULL;
     float *state = st == NNF_OK && st_g == NNF_OK ? nnf__optim_state_alloc(net, &st_s) : NULL;
     if (st == NNF_OK)
         st = st_g != NNF_OK ? st_g : st_s;
@@ -154,11 +155,9 @@ nnf_status nnf__step_prepare(nnf_net *net, size_t m)
         nnf__free(state);
         return st;
     }
-    if (work) {
-        nnf__work_install(&net->work, work, m);
-        nnf__forget_forward(net);
-    }
-    nnf__net_grads_install(net, grads);
+    if (work)
+        nnf__work_install(net, &net->work, work, m);
+    nnf__arena_grads_install(net, grads);
     nnf__optim_state_install(net, state);
     return NNF_OK;
 }
@@ -207,7 +206,7 @@ static nnf_status forward(nnf_net *net, const float *x, size_t m, float *y)
         net->x_cap = nx;
     }
     if (block)
-        nnf__work_install(&net->work, block, m);
+        nnf__work_install(net, &net->work, block, m);
     memcpy(net->x_copy, x, nx * sizeof(float));
     st = net_forward(net, net->x_copy, m);
     if (st == NNF_OK)
@@ -233,7 +232,7 @@ static nnf_status backward_checked(nnf_net *net, const float *y, float *cost)
     if (st == NNF_OK)
         st = nnf__check_labels(net, y, net->fwd_m);
     if (st == NNF_OK)
-        nnf__net_grads_install(net, nnf__net_grads_alloc(net, &st));
+        nnf__arena_grads_install(net, nnf__arena_grads_alloc(net, &st));
     if (st == NNF_OK)
         st = backward(net, y, cost);
     if (st == NNF_OK)

@@ -3,6 +3,7 @@
  * a buffer, and a buffer checked completely (without allocating) before a net
  * is built from it; nnf_net_saved_size, nnf_net_save_mem, nnf_net_load_mem. */
 #include "serialize.h"
+#include "arena.h"
 #include "format.h"
 #include "optimizer.h"
 
@@ -321,7 +322,7 @@ static nnf_status build(const reader *r, nnf_net **out)
     net->param[NNF_PARAM_OPTIMIZER] = (double)h->optimizer;
     /* the arenas sized once, from the checked table: loading takes time
      * linear in the file, whatever the depth */
-    if (nnf__net_reserve(net, h->depth, (size_t)r->n_params) != NNF_OK) {
+    if (nnf__arena_reserve(net, h->depth, (size_t)r->n_params) != NNF_OK) {
         nnf__net_free(net);
         return nnf__fail(NNF_ERR_NOMEM, "out of memory allocating %u layers of %llu parameters",
                          (unsigned)h->depth, (ull)r->n_params);

@@ -37,22 +37,21 @@ float *nnf__work_alloc(const nnf_net *net, const nnf__work *w, size_t m, nnf_sta
     return block;
 }
 
-void nnf__work_install(nnf__work *w, float *block, size_t m)
+void nnf__work_install(nnf_net *net, nnf__work *w, float *block, size_t m)
 {
     nnf__free(w->block);
     w->block = block;
     w->cap_m = m;
+    if (w == &net->work)
+        nnf__forget_forward(net);
 }
 
 nnf_status nnf__work_reserve(nnf_net *net, nnf__work *w, size_t m)
 {
     nnf_status st;
     float *block = nnf__work_alloc(net, w, m, &st);
-    if (block) {
-        nnf__work_install(w, block, m);
-        if (w == &net->work) /* the stored forward pass lived in the old block */
-            nnf__forget_forward(net);
-    }
+    if (block)
+        nnf__work_install(net, w, block, m);
     return st;
 }
 

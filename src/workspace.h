@@ -26,10 +26,10 @@ static inline float *nnf__work_scratch(const nnf_net *net, const nnf__work *w)
  * NNF_ERR_NOMEM) otherwise. Allocating before installing lets a call get
  * everything it needs before it changes anything. */
 float *nnf__work_alloc(const nnf_net *net, const nnf__work *w, size_t m, nnf_status *st);
-/* Replace w's block by block (from nnf__work_alloc for m). */
-void nnf__work_install(nnf__work *w, float *block, size_t m);
-/* Make w hold at least m samples (nothing to do below the largest m seen).
- * Replacing the net's own block loses the stored forward pass. */
+/* Replace w's block by block (from nnf__work_alloc for m). The net's own
+ * workspace loses the stored forward pass that lived in the old block. */
+void nnf__work_install(nnf_net *net, nnf__work *w, float *block, size_t m);
+/* Make w hold at least m samples (nothing to do below the largest m seen). */
 nnf_status nnf__work_reserve(nnf_net *net, nnf__work *w, size_t m);
 void nnf__work_free(nnf__work *w);
 

@@ -12,6 +12,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAXN 4096
@@ -44,7 +45,8 @@ static void test_linear_forward_is_w_times_a(void **state)
         size_t n_in = shapes[s][0], n_out = shapes[s][1], m = shapes[s][2];
         fill(wt, n_in * n_out, 1, 1.0f);
         fill(a, n_in * m, 2, 1.0f);
-        nnf__linear_forward(wt, a, z, n_in, n_out, m);
+        nnf__product p = nnf__forward_product(wt, a, z, n_in, n_out, m);
+        nnf__product_run(&p);
         for (size_t j = 0; j < m; j++)
             for (size_t i = 0; i < n_out; i++) {
                 double sum = 0.0; /* Z[i][j] = sum_k W[i][k] A[k][j], W[i][k] = wt[i*n_in + k] */
@@ -64,7 +66,8 @@ static void test_linear_weight_grad_is_scaled_dz_times_a_transposed(void **state
         fill(a, n_in * m, 3, 1.0f);
         fill(dz, n_out * m, 4, 1.0f);
         float scale = 1.0f / (float)m;
-        nnf__linear_weight_grad(a, dz, dwt, n_in, n_out, m, scale);
+        nnf__product p = nnf__weight_grad_product(a, dz, dwt, n_in, n_out, m, scale);
+        nnf__product_run(&p);
         for (size_t i = 0; i < n_out; i++)
             for (size_t k = 0; k < n_in; k++) {
                 double sum = 0.0; /* dW[i][k] = (1/m) sum_j dZ[i][j] A[k][j] */
@@ -72,6 +75,60 @@ static void test_linear_weight_grad_is_scaled_dz_times_a_transposed(void **state
                     sum += (double)dz[j * n_out + i] * (double)a[j * n_in + k];
                 assert_close(dwt[i * n_in + k], sum / (double)m, 1e-5);
             }
+    }
+}
+
+/* A product cut into the blocks of its plan equals the same product as one
+ * call to the BLAS's rounding (the blocks' edge kernels may round
+ * differently, so not to the bit), for each of the three products of a
+ * layer, cut by rows and by columns, and a small one is not cut at all. */
+static void test_planned_products_equal_one_call(void **state)
+{
+    static const size_t cases[][3] = {{784, 256, 256},
+                                      {12288, 7, 209},
+                                      {1024, 1024, 64},
+                                      {300, 40, 500},
+                                      {2, 4, 400}};
+    (void)state;
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        size_t n_in = cases[s][0], n_out = cases[s][1], m = cases[s][2];
+        float *wt = malloc(n_in * n_out * sizeof(float)), *a = malloc(n_in * m * sizeof(float));
+        float *dz = malloc(n_out * m * sizeof(float));
+        size_t most = n_in * m > n_in * n_out ? n_in * m : n_in * n_out;
+        most = n_out * m > most ? n_out * m : most;
+        float *c1 = malloc(most * sizeof(float)), *c2 = malloc(most * sizeof(float));
+        assert_true(wt && a && dz && c1 && c2);
+        fill(wt, n_in * n_out, 31, 1.0f);
+        fill(a, n_in * m, 32, 1.0f);
+        fill(dz, n_out * m, 33, 1.0f);
+        for (int k = 0; k < 3; k++) {
+            nnf__product p = k == 0   ? nnf__forward_product(wt, a, c1, n_in, n_out, m)
+                             : k == 1 ? nnf__weight_grad_product(a, dz, c1, n_in, n_out, m, 0.5f)
+                                      : nnf__input_grad_product(wt, dz, c1, n_in, n_out, m);
+            size_t n = p.rows * p.cols;
+            nnf__plan plan = nnf__plan_of(&p);
+            double flops = 2.0 * (double)p.rows * (double)p.cols * (double)p.inner;
+            assert_true(flops < 4e6 ? plan.blocks == 1 : plan.blocks >= 2);
+            nnf__product_run(&p);
+            nnf__gemm(p.trans_a, p.trans_b, p.rows, p.cols, p.inner, p.alpha, p.a, p.lda, p.b,
+                      p.ldb, p.beta, c2, p.ldc);
+            double worst = 0.0, big = 0.0;
+            for (size_t i = 0; i < n; i++) {
+                double d = fabs((double)c1[i] - (double)c2[i]);
+                worst = d > worst ? d : worst;
+                big = fabs((double)c2[i]) > big ? fabs((double)c2[i]) : big;
+            }
+            if (worst > 1e-5 * big)
+                fail_msg("%zu-%zu m=%zu product %d (%zu blocks): error %g of %g", n_in, n_out, m, k,
+                         plan.blocks, worst, big);
+            if (plan.blocks == 1)
+                assert_memory_equal(c1, c2, n * sizeof(float));
+        }
+        free(wt);
+        free(a);
+        free(dz);
+        free(c1);
+        free(c2);
     }
 }
 
@@ -83,7 +140,8 @@ static void test_linear_input_grad_is_w_transposed_times_dz(void **state)
         size_t n_in = shapes[s][0], n_out = shapes[s][1], m = shapes[s][2];
         fill(wt, n_in * n_out, 5, 1.0f);
         fill(dz, n_out * m, 6, 1.0f);
-        nnf__linear_input_grad(wt, dz, da, n_in, n_out, m);
+        nnf__product p = nnf__input_grad_product(wt, dz, da, n_in, n_out, m);
+        nnf__product_run(&p);
         for (size_t j = 0; j < m; j++)
             for (size_t k = 0; k < n_in; k++) {
                 double sum = 0.0; /* dA[k][j] = sum_i W[i][k] dZ[i][j] */
@@ -415,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_linear_forward_is_w_times_a),
         cmocka_unit_test(test_linear_weight_grad_is_scaled_dz_times_a_transposed),
         cmocka_unit_test(test_linear_input_grad_is_w_transposed_times_dz),
+        cmocka_unit_test(test_planned_products_equal_one_call),
         cmocka_unit_test(test_bias_and_activation_match_their_definitions),
         cmocka_unit_test(test_activations_match_their_definitions_at_the_edges),
         cmocka_unit_test(test_in_place_activation_equals_out_of_place),

@@ -89,16 +89,49 @@ int nnf__get_threads(void);
  * table is full it prints and aborts the process. INT_MAX for a BLAS
  * without such a limit. */
 int nnf__blas_callers_max(void);
+/* The BLAS and the kernel it runs, e.g. "OpenBLAS 0.3.21 ... Zen (kernel Zen)",
+ * as static text (the bench prints it beside its figures). */
+const char *nnf__blas_name(void);
 
-/* Z = Wt^T A.                    Wt: n_in x n_out, A: n_in x m, Z: n_out x m */
-void nnf__linear_forward(const float *wt, const float *a, float *z, size_t n_in, size_t n_out,
-                         size_t m);
+/* ---- plan.c: how a product is computed. A product is one call of
+ * nnf__gemm, or the same product cut into blocks of C's rows or columns,
+ * each block one call, so that blocks can run on several threads at once.
+ * The cut is a function of the shapes alone: the same product gives the
+ * same bits whatever the number of threads that runs its blocks (a
+ * different cut would not: the BLAS's edge kernels round differently). */
+
+/* C = alpha op(A) op(B) + beta C, as nnf__gemm takes it. */
+typedef struct nnf__product {
+    int trans_a, trans_b;
+    size_t rows, cols, inner;
+    float alpha, beta;
+    const float *a, *b;
+    size_t lda, ldb, ldc;
+    float *c;
+} nnf__product;
+
+typedef struct nnf__plan {
+    size_t blocks;  /* 1: one call */
+    size_t step;    /* rows (or columns) of C per block, the last one shorter */
+    int split_cols; /* blocks of columns, else of rows */
+} nnf__plan;
+
+nnf__plan nnf__plan_of(const nnf__product *p);
+/* Block b (0 .. plan->blocks - 1) of p: one nnf__gemm call. */
+void nnf__product_block(const nnf__product *p, const nnf__plan *plan, size_t b);
+/* Every block of p, one after another. */
+void nnf__product_run(const nnf__product *p);
+
+/* The three products of a dense layer (docs/math.md):
+ * Z = Wt^T A.                    Wt: n_in x n_out, A: n_in x m, Z: n_out x m */
+nnf__product nnf__forward_product(const float *wt, const float *a, float *z, size_t n_in,
+                                  size_t n_out, size_t m);
 /* dWt = scale A dZ^T.            A: n_in x m, dZ: n_out x m, dWt: n_in x n_out */
-void nnf__linear_weight_grad(const float *a, const float *dz, float *dwt, size_t n_in, size_t n_out,
-                             size_t m, float scale);
+nnf__product nnf__weight_grad_product(const float *a, const float *dz, float *dwt, size_t n_in,
+                                      size_t n_out, size_t m, float scale);
 /* dA = Wt dZ.                    Wt: n_in x n_out, dZ: n_out x m, dA: n_in x m */
-void nnf__linear_input_grad(const float *wt, const float *dz, float *da, size_t n_in, size_t n_out,
-                            size_t m);
+nnf__product nnf__input_grad_product(const float *wt, const float *dz, float *da, size_t n_in,
+                                     size_t n_out, size_t m);
 
 /* ---- act.c: activations and their derivatives (from A alone). */
 

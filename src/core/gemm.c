@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* gemm.c - the one matrix product of nnfast: every W·A, dZ·Aᵀ and Wᵀ·dZ is a
- * single cblas_sgemm call made here. The only file that includes <cblas.h>. */
+/* gemm.c - the one matrix product of nnfast: every W·A, dZ·Aᵀ and Wᵀ·dZ is
+ * computed by cblas_sgemm calls made here (one, or one per block of its
+ * plan), and the BLAS's thread control. The only file that includes <cblas.h>. */
 #include "core.h"
 
 #include <cblas.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,25 +20,25 @@ void nnf__gemm(int trans_a, int trans_b, size_t rows, size_t cols, size_t inner,
                 (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
-/* Z = W A[l-1] = Wt^T A:  (n_out x n_in) (n_in x m) */
-void nnf__linear_forward(const float *wt, const float *a, float *z, size_t n_in, size_t n_out,
-                         size_t m)
+nnf__product nnf__forward_product(const float *wt, const float *a, float *z, size_t n_in,
+                                  size_t n_out, size_t m)
 {
-    nnf__gemm(1, 0, n_out, m, n_in, 1.0f, wt, n_in, a, n_in, 0.0f, z, n_out);
+    /* Z = W A[l-1] = Wt^T A:  (n_out x n_in) (n_in x m) */
+    return (nnf__product){1, 0, n_out, m, n_in, 1.0f, 0.0f, wt, a, n_in, n_in, n_out, z};
 }
 
-/* dW = (1/m) dZ A^T, stored transposed: dWt = (1/m) A dZ^T:  (n_in x m) (m x n_out) */
-void nnf__linear_weight_grad(const float *a, const float *dz, float *dwt, size_t n_in, size_t n_out,
-                             size_t m, float scale)
+nnf__product nnf__weight_grad_product(const float *a, const float *dz, float *dwt, size_t n_in,
+                                      size_t n_out, size_t m, float scale)
 {
-    nnf__gemm(0, 1, n_in, n_out, m, scale, a, n_in, dz, n_out, 0.0f, dwt, n_in);
+    /* dW = (1/m) dZ A^T, stored transposed: dWt = (1/m) A dZ^T:  (n_in x m) (m x n_out) */
+    return (nnf__product){0, 1, n_in, n_out, m, scale, 0.0f, a, dz, n_in, n_out, n_in, dwt};
 }
 
-/* dA[l-1] = W^T dZ = Wt dZ:  (n_in x n_out) (n_out x m) */
-void nnf__linear_input_grad(const float *wt, const float *dz, float *da, size_t n_in, size_t n_out,
-                            size_t m)
+nnf__product nnf__input_grad_product(const float *wt, const float *dz, float *da, size_t n_in,
+                                     size_t n_out, size_t m)
 {
-    nnf__gemm(0, 0, n_in, m, n_out, 1.0f, wt, n_in, dz, n_out, 0.0f, da, n_in);
+    /* dA[l-1] = W^T dZ = Wt dZ:  (n_in x n_out) (n_out x m) */
+    return (nnf__product){0, 0, n_in, m, n_out, 1.0f, 0.0f, wt, dz, n_in, n_out, n_in, da};
 }
 
 void nnf__set_threads(int n)
@@ -64,7 +66,16 @@ int nnf__blas_callers_max(void)
         built = built_threads();
     if (built <= 0)
         return INT_MAX;
-    /* two buffers per thread it was built for, less those of its workers */
+    /* two buffers per thread it was built for, less those of its own workers */
     long limit = 2 * built - (openblas_get_num_threads() - 1);
     return limit > 1 ? (int)limit : 1;
+}
+
+const char *nnf__blas_name(void)
+{
+    static char name[256];
+    if (!name[0]) /* the same in every thread: a benign race to compute it */
+        (void)snprintf(name, sizeof name, "%s (kernel %s)", openblas_get_config(),
+                       openblas_get_corename());
+    return name;
 }

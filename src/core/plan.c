@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* plan.c - how a product is cut into blocks (core.h), and the blocks run.
+ *
+ * The cut, measured with OpenBLAS 0.3.21 on one core (docs/performance.md):
+ * a product of less than 4 MFLOP is one call (at ~70 GFLOP/s it takes under
+ * 60 us, too little to share); above, 2, 4 or 8 blocks, one per 256 MFLOP
+ * (a power of two, so that 2, 4 or 8 threads share them evenly). Cutting costs a few percent on one thread (each block packs the
+ * other operand again), so blocks are few; it cuts C's larger dimension,
+ * which repeats the packing of the smaller operand. Rows are cut at
+ * multiples of 16 and columns at multiples of 4, the BLAS kernels' tiles. */
+#include "core.h"
+
+enum { MIN_FLOPS = 4000000, FLOPS_PER_BLOCK = 256000000, MAX_BLOCKS = 8 };
+
+nnf__plan nnf__plan_of(const nnf__product *p)
+{
+    nnf__plan plan = {1, p->rows, 0};
+    double flops = 2.0 * (double)p->rows * (double)p->cols * (double)p->inner;
+    if (flops < MIN_FLOPS)
+        return plan;
+    size_t want = 2;
+    while (want < MAX_BLOCKS && (double)want * FLOPS_PER_BLOCK < flops)
+        want *= 2;
+    plan.split_cols = p->cols > p->rows;
+    size_t dim = plan.split_cols ? p->cols : p->rows, tile = plan.split_cols ? 4 : 16;
+    size_t step = (dim + want - 1) / want;
+    step = (step + tile - 1) / tile * tile;
+    plan.step = step < dim ? step : dim;
+    plan.blocks = (dim + plan.step - 1) / plan.step;
+    return plan;
+}
+
+void nnf__product_block(const nnf__product *p, const nnf__plan *plan, size_t b)
+{
+    size_t lo = b * plan->step, dim = plan->split_cols ? p->cols : p->rows;
+    size_t n = dim - lo < plan->step ? dim - lo : plan->step;
+    const float *a = p->a, *bm = p->b;
+    float *c = p->c;
+    size_t rows = p->rows, cols = p->cols;
+    if (plan->split_cols) { /* columns lo.. of op(B) and of C */
+        bm += p->trans_b ? lo : lo * p->ldb;
+        c += lo * p->ldc;
+        cols = n;
+    } else { /* rows lo.. of op(A) and of C */
+        a += p->trans_a ? lo * p->lda : lo;
+        c += lo;
+        rows = n;
+    }
+    nnf__gemm(p->trans_a, p->trans_b, rows, cols, p->inner, p->alpha, a, p->lda, bm, p->ldb,
+              p->beta, c, p->ldc);
+}
+
+void nnf__product_run(const nnf__product *p)
+{
+    nnf__plan plan = nnf__plan_of(p);
+    for (size_t b = 0; b < plan.blocks; b++)
+        nnf__product_block(p, &plan, b);
+}
