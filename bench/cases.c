@@ -8,26 +8,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The standard suite: sigmoid output, BCE. Layer sizes input first, 0 ends. */
+/* The standard suite. Layer sizes input first, 0 ends. */
 static const struct suite_row {
     const char *name;
     size_t n[BENCH_MAX_LAYERS + 1];
     size_t m;
-    nnf_act hidden;
+    nnf_act hidden, output;
+    nnf_loss loss;
+    nnf_optimizer optimizer;
 } SUITE[] = {
-    /* name        layers                      batch  hidden */
-    {"planar", {2, 4, 1}, 400, NNF_ACT_TANH},
-    {"cat2", {12288, 7, 1}, 209, NNF_ACT_RELU},
-    {"catL", {12288, 20, 7, 5, 1}, 209, NNF_ACT_RELU},
-    {"mlp-med", {784, 256, 128, 1}, 256, NNF_ACT_RELU},
-    {"mlp-wide", {1024, 1024, 1024, 1}, 512, NNF_ACT_RELU},
-    {"big", {4096, 4096, 4096, 1}, 1024, NNF_ACT_RELU},
+    /* clang-format off */
+    /* name           layers                 batch hidden        output           loss                    optimizer */
+    {"planar",      {2, 4, 1},                400, NNF_ACT_TANH, NNF_ACT_SIGMOID, NNF_LOSS_BCE,           NNF_OPT_SGD},
+    {"cat2",        {12288, 7, 1},            209, NNF_ACT_RELU, NNF_ACT_SIGMOID, NNF_LOSS_BCE,           NNF_OPT_SGD},
+    {"catL",        {12288, 20, 7, 5, 1},     209, NNF_ACT_RELU, NNF_ACT_SIGMOID, NNF_LOSS_BCE,           NNF_OPT_SGD},
+    {"mlp-med",     {784, 256, 128, 1},       256, NNF_ACT_RELU, NNF_ACT_SIGMOID, NNF_LOSS_BCE,           NNF_OPT_SGD},
+    {"mlp-wide",    {1024, 1024, 1024, 1},    512, NNF_ACT_RELU, NNF_ACT_SIGMOID, NNF_LOSS_BCE,           NNF_OPT_SGD},
+    {"big",         {4096, 4096, 4096, 1},   1024, NNF_ACT_RELU, NNF_ACT_SIGMOID, NNF_LOSS_BCE,           NNF_OPT_SGD},
+    {"digits-adam", {784, 256, 128, 10},      128, NNF_ACT_RELU, NNF_ACT_SOFTMAX, NNF_LOSS_CROSS_ENTROPY, NNF_OPT_ADAM},
+    /* clang-format on */
 };
 
 #define SEED_X UINT64_C(0x6e6e66) /* inputs */
 #define SEED_Y UINT64_C(0x6e6e67) /* labels */
 
-static const char *const ACT_NAMES[] = {"linear", "sigmoid", "tanh", "relu", "leaky_relu"};
+static const char *const ACT_NAMES[] = {"linear", "sigmoid",    "tanh",
+                                        "relu",   "leaky_relu", "softmax"};
 
 size_t bench_suite_size(void)
 {
@@ -44,8 +50,9 @@ void bench_suite_case(size_t i, bench_case *out)
     memcpy(out->n, s->n, sizeof out->n);
     out->m = s->m;
     out->hidden = s->hidden;
-    out->output = NNF_ACT_SIGMOID;
-    out->loss = NNF_LOSS_BCE;
+    out->output = s->output;
+    out->loss = s->loss;
+    out->optimizer = s->optimizer;
 }
 
 const char *bench_act_name(nnf_act act)
@@ -62,6 +69,16 @@ int bench_act_parse(const char *s, nnf_act *act)
         }
     }
     return -1;
+}
+
+const char *bench_loss_name(nnf_loss loss)
+{
+    return loss == NNF_LOSS_BCE ? "bce" : loss == NNF_LOSS_MSE ? "mse" : "ce";
+}
+
+const char *bench_optimizer_name(nnf_optimizer opt)
+{
+    return opt == NNF_OPT_SGD ? "sgd" : opt == NNF_OPT_MOMENTUM ? "momentum" : "adam";
 }
 
 /* "784-256-128-1" with sep '-' */
@@ -87,15 +104,32 @@ double bench_case_flops(const bench_case *c)
     return f;
 }
 
-/* 4 (2 P + sum_l n_l m): parameters, gradients, one activation per layer. */
+/* 4 ((2 + s) P + sum_l n_l m + w m): parameters, gradients, the
+ * optimizer's s state arrays (1 for momentum, 2 for Adam), one activation
+ * per layer, and the scratch matrix for dA[l-1] as wide as the widest
+ * hidden layer, w (a product cannot write dA over the A it still reads). */
 size_t bench_case_bytes_min(const bench_case *c)
 {
-    size_t p = 0, act = 0;
+    size_t p = 0, act = 0, widest = 0;
+    size_t state = c->optimizer == NNF_OPT_ADAM ? 2 : c->optimizer == NNF_OPT_MOMENTUM ? 1 : 0;
     for (size_t l = 1; l <= c->L; l++) {
         p += c->n[l - 1] * c->n[l] + c->n[l];
         act += c->n[l] * c->m;
+        if (l < c->L && c->n[l] > widest)
+            widest = c->n[l];
     }
-    return 4 * (2 * p + act);
+    return 4 * ((2 + state) * p + act + widest * c->m);
+}
+
+double bench_case_bytes_moved(const bench_case *c, size_t cache_bytes)
+{
+    double p = 0.0;
+    for (size_t l = 1; l <= c->L; l++)
+        p += (double)c->n[l - 1] * (double)c->n[l] + (double)c->n[l];
+    double bytes = 2.0 * 4.0 * (double)c->n[0] * (double)c->m;
+    if (4.0 * p > (double)cache_bytes)
+        bytes += 3.0 * 4.0 * p;
+    return bytes;
 }
 
 nnf_status bench_make_net(const bench_case *c, nnf_net **out, char *err, size_t len)
@@ -108,6 +142,8 @@ nnf_status bench_make_net(const bench_case *c, nnf_net **out, char *err, size_t 
         st = nnf_net_set_loss(net, c->loss);
     if (st == NNF_OK)
         st = nnf_net_set_param(net, NNF_PARAM_LEARNING_RATE, BENCH_LR);
+    if (st == NNF_OK)
+        st = nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, (double)c->optimizer);
     if (st == NNF_OK)
         st = nnf_net_init(net, NNF_INIT_DEFAULT, 1);
     if (st != NNF_OK) {
@@ -134,6 +170,15 @@ int bench_make_data(const bench_case *c, size_t m, float **x, float **y)
     }
     for (size_t i = 0; i < nx; i++)
         (*x)[i] = (float)ref_rng_uniform(&gx, -1.0, 1.0);
+    size_t k = c->n[c->L];
+    if (c->loss == NNF_LOSS_CROSS_ENTROPY) { /* one-hot rows: sample i is of class floor(u k) */
+        for (size_t i = 0; i < m; i++) {
+            size_t cls = (size_t)(ref_rng_uniform(&gy, 0.0, 1.0) * (double)k) % k;
+            for (size_t j = 0; j < k; j++)
+                (*y)[i * k + j] = j == cls ? 1.0f : 0.0f;
+        }
+        return 0;
+    }
     for (size_t i = 0; i < ny; i++) {
         double u = ref_rng_uniform(&gy, 0.0, 1.0);
         (*y)[i] = c->loss == NNF_LOSS_BCE ? (u < 0.5 ? 0.0f : 1.0f) : (float)u;

@@ -134,7 +134,19 @@ int bench_check(nnf_net *net, const bench_case *c, size_t check_m, double *max_e
         snprintf(err, len, "reference backward: out of memory");
         goto out;
     }
-    ref_update(&s.ref, BENCH_LR);
+    /* the optimizer's first update, with nnfast's default constants */
+    if (c->optimizer == NNF_OPT_MOMENTUM)
+        rc = ref_update_momentum(&s.ref, BENCH_LR, 0.9);
+    else if (c->optimizer == NNF_OPT_ADAM)
+        rc = ref_update_adam(&s.ref, BENCH_LR, 0.9, 0.999, 1e-8);
+    else
+        ref_update(&s.ref, BENCH_LR);
+    if (rc != 0 && c->optimizer != NNF_OPT_SGD) {
+        snprintf(err, len, "reference update: out of memory");
+        rc = -1;
+        goto out;
+    }
+    rc = -1;
 
     *max_err = compare(&s, c, (double)cost, cost_ref, what, sizeof what);
     if (*max_err <= BENCH_CHECK_TOL)

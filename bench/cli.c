@@ -15,12 +15,14 @@ void bench_usage(FILE *f)
 {
     fprintf(f,
             "usage: nnfast-bench [--layers N0,N1,...,NL [--batch M | --sweep-batch M1,M2,...]\n"
-            "                     [--hidden ACT] [--output sigmoid|linear] [--loss bce|mse]]\n"
+            "                     [--hidden ACT] [--output sigmoid|linear|softmax]\n"
+            "                     [--loss bce|mse|ce]] [--optimizer sgd|momentum|adam]\n"
             "                    [--name NAME] [--threads T1,T2,...] [--reps N] [--warmup N]\n"
-            "                    [--quick] [--format table|csv|json] [--help]\n"
+            "                    [--quick] [--format table|csv|json] [--version] [--help]\n"
             "\n"
-            "Times nnfast's train step (nnf_net_train_step) and its phases against the bare\n"
-            "cblas_sgemm calls of the same shapes, timed in the same run, rep by rep.\n"
+            "Times nnfast's train step (nnf_net_train_step) and its phases, against the\n"
+            "bare sgemm calls of the same shapes and against what the machine can do,\n"
+            "all measured in the same run, rep by rep.\n"
             "\n"
             "  --layers LIST      layer sizes, input first (e.g. 784,256,128,1); without it\n"
             "                     the standard suite below runs\n"
@@ -28,47 +30,62 @@ void bench_usage(FILE *f)
             "  --sweep-batch LIST run --layers at each of these batch sizes (e.g. 1,8,64,512)\n"
             "  --hidden ACT       hidden activation: relu (default), tanh, sigmoid,\n"
             "                     leaky_relu, linear\n"
-            "  --output ACT       output activation: sigmoid (default) or linear\n"
-            "  --loss LOSS        bce (default; needs a sigmoid output) or mse\n"
+            "  --output ACT       output activation: sigmoid (default), linear or softmax\n"
+            "  --loss LOSS        bce (default; needs a sigmoid output), mse, or ce\n"
+            "                     (cross-entropy; goes with a softmax output)\n"
+            "  --optimizer OPT    sgd, momentum or adam (nnfast's default constants); also\n"
+            "                     overrides the suite's (e.g. --name digits-adam --optimizer sgd)\n"
             "  --name NAME        with --layers: the case's name (default \"custom\"; letters,\n"
             "                     digits, _ . + -); without: run only these suite cases\n"
             "                     (a comma list, e.g. cat2,catL)\n"
-            "  --threads LIST     BLAS thread counts; every case runs at each (e.g. 1,2).\n"
-            "                     Default: the current nnf_get_threads() (OpenBLAS's default,\n"
-            "                     OPENBLAS_NUM_THREADS or every core)\n"
+            "  --threads LIST     nnfast's thread counts (nnf_set_threads); every case runs\n"
+            "                     at each (e.g. 1,2). Default: nnf_get_threads()\n"
             "  --reps N           timed reps per case (default: enough for about 1.5 s of\n"
             "                     steps as estimated in the warm-up, at least 5, at most 2000)\n"
             "  --warmup N         untimed steps first, N >= 1 (default 3; 1 when a step\n"
             "                     takes more than 0.5 s)\n"
-            "  --quick            3 reps and 1 warm-up step per case: a smoke test for CI\n"
+            "  --quick            3 reps and 1 warm-up step per case, short machine\n"
+            "                     measurements: a smoke test\n"
             "  --format F         table (default; one aligned line per case), csv (a header\n"
             "                     line, then one line per case) or json (one object per line)\n"
+            "  --version          the version of nnfast-bench and of the BLAS it runs\n"
             "  --help             this text\n"
             "\n"
             "Before any timing, every case (at every thread count) is checked: one train\n"
-            "step of a net with the same shapes and weights, at batch min(m, %d) to keep\n"
-            "the naive float64 reference cheap, against tests/ref.c (cost, dW, db, updated\n"
-            "W and b). A relative error above %g prints the error and exits 1, with no figures.\n"
+            "step of a net with the same shapes and weights, at batch min(m, %d), against\n"
+            "nnfast's own float64 reference network (plain loops in double: the cost, dW,\n"
+            "db, and the updated W and b). A relative error above %g prints the error and\n"
+            "exits 1, with no figures.\n"
             "\n"
-            "Per case: median, min and max over the reps of a step; medians of forward\n"
-            "(nnf_net_predict), backward (nnf_net_backward after an untimed forward) and\n"
-            "update (nnf_net_update right after them); gemm_ms, the same sgemm calls on the\n"
-            "bench's own buffers, interleaved with the steps; efficiency = gemm / step;\n"
+            "Then, at each thread count, the machine: its sgemm peak (2048^3, the BLAS on\n"
+            "that many threads) and its read bandwidth (a buffer larger than the\n"
+            "last-level cache, summed on that many threads). Per case: median, min and\n"
+            "max over the reps of a step; medians of forward (nnf_net_predict), backward\n"
+            "(nnf_net_backward after an untimed forward) and update (nnf_net_update right\n"
+            "after them); gemm_ms, the step's sgemm calls as nnfast cuts and runs them, and\n"
+            "gemm1_ms, one call per product on the BLAS's own threads, both on the bench's\n"
+            "own buffers, interleaved with the steps; floor_ms = max(flops / peak, bytes /\n"
+            "bandwidth), the bytes being x read twice, and the parameters read twice and\n"
+            "written once when they do not fit in the cache; floor_eff = floor / step;\n"
             "GFLOP/s = sum over layers of 2 n_in n_out m (x2 for Z and dW, x3 with dA\n"
             "except layer 1) / step; heap allocations per timed step (through\n"
             "nnf_set_allocator); bytes the net holds after warm-up against the minimum\n"
-            "4 (2 P + sum_l n_l m) (parameters, gradients, one activation per layer).\n"
-            "Data: x uniform in [-1, 1], y 0/1 (BCE) or uniform (MSE), fixed seeds;\n"
-            "learning rate %g; nnf_net_init(NNF_INIT_DEFAULT, seed 1).\n"
+            "4 ((2 + s) P + sum_l n_l m + w m): parameters, gradients, the optimizer's s\n"
+            "state arrays, one activation per layer and the scratch for dA as wide as the\n"
+            "widest hidden layer, w.\n"
+            "Data: x uniform in [-1, 1], y 0/1 (BCE), uniform (MSE) or one-hot (CE),\n"
+            "fixed seeds; learning rate %g; nnf_net_init(NNF_INIT_DEFAULT, seed 1).\n"
             "\n"
-            "The standard suite (sigmoid output, BCE):\n",
+            "The standard suite:\n",
             BENCH_CHECK_M, BENCH_CHECK_TOL, BENCH_LR);
     for (size_t i = 0; i < bench_suite_size(); i++) {
         bench_case c;
         char layers[128];
         bench_suite_case(i, &c);
         bench_layers_str(&c, '-', layers, sizeof layers);
-        fprintf(f, "  %-9s %-22s m=%-5zu %s\n", c.name, layers, c.m, bench_act_name(c.hidden));
+        fprintf(f, "  %-12s %-22s m=%-5zu %-5s %-8s %-4s %s\n", c.name, layers, c.m,
+                bench_act_name(c.hidden), bench_act_name(c.output), bench_loss_name(c.loss),
+                bench_optimizer_name(c.optimizer));
     }
     fprintf(f, "\nExit status: 0 ok, 1 a failed check or run, 2 bad arguments.\n");
 }
@@ -135,8 +152,8 @@ static int valid_name(const char *s)
 /* What the options said, before it becomes cases. */
 typedef struct raw {
     const char *layers, *batch, *sweep, *hidden, *output, *loss, *name, *threads;
-    const char *reps, *warmup, *format;
-    int quick;
+    const char *reps, *warmup, *format, *optimizer;
+    int quick, version;
 } raw;
 
 /* Sorts argv into r: "--opt value" or "--opt=value". 1 for --help. */
@@ -149,7 +166,7 @@ static int collect(int argc, char **argv, raw *r)
         {"--layers", &r->layers}, {"--batch", &r->batch},     {"--sweep-batch", &r->sweep},
         {"--hidden", &r->hidden}, {"--output", &r->output},   {"--loss", &r->loss},
         {"--name", &r->name},     {"--threads", &r->threads}, {"--reps", &r->reps},
-        {"--warmup", &r->warmup}, {"--format", &r->format},
+        {"--warmup", &r->warmup}, {"--format", &r->format},   {"--optimizer", &r->optimizer},
     };
     const size_t n_valued = sizeof valued / sizeof valued[0];
     for (int i = 1; i < argc; i++) {
@@ -159,6 +176,10 @@ static int collect(int argc, char **argv, raw *r)
             return 1;
         if (strcmp(a, "--quick") == 0) {
             r->quick = 1;
+            continue;
+        }
+        if (strcmp(a, "--version") == 0) {
+            r->version = 1;
             continue;
         }
         for (k = 0; k < n_valued; k++)
@@ -196,17 +217,28 @@ static int custom_cases(const raw *r, bench_opts *o)
     c.hidden = NNF_ACT_RELU;
     c.output = NNF_ACT_SIGMOID;
     c.loss = NNF_LOSS_BCE;
-    if (r->hidden && bench_act_parse(r->hidden, &c.hidden) != 0)
-        return bad("--hidden: unknown activation '%s'", r->hidden);
+    if (r->hidden && (bench_act_parse(r->hidden, &c.hidden) != 0 || c.hidden == NNF_ACT_SOFTMAX))
+        return bad("--hidden: '%s' is not relu, tanh, sigmoid, leaky_relu or linear", r->hidden);
     if (r->output && (bench_act_parse(r->output, &c.output) != 0 ||
-                      (c.output != NNF_ACT_SIGMOID && c.output != NNF_ACT_LINEAR)))
-        return bad("--output: '%s' is not sigmoid or linear", r->output);
-    if (r->loss && strcmp(r->loss, "bce") != 0 && strcmp(r->loss, "mse") != 0)
-        return bad("--loss: '%s' is not bce or mse", r->loss);
-    if (r->loss && strcmp(r->loss, "mse") == 0)
-        c.loss = NNF_LOSS_MSE;
+                      (c.output != NNF_ACT_SIGMOID && c.output != NNF_ACT_LINEAR &&
+                       c.output != NNF_ACT_SOFTMAX)))
+        return bad("--output: '%s' is not sigmoid, linear or softmax", r->output);
+    if (c.output == NNF_ACT_SOFTMAX)
+        c.loss = NNF_LOSS_CROSS_ENTROPY;
+    if (r->loss) {
+        if (!strcmp(r->loss, "bce"))
+            c.loss = NNF_LOSS_BCE;
+        else if (!strcmp(r->loss, "mse"))
+            c.loss = NNF_LOSS_MSE;
+        else if (!strcmp(r->loss, "ce"))
+            c.loss = NNF_LOSS_CROSS_ENTROPY;
+        else
+            return bad("--loss: '%s' is not bce, mse or ce", r->loss);
+    }
     if (c.loss == NNF_LOSS_BCE && c.output != NNF_ACT_SIGMOID)
         return bad("--loss bce needs --output sigmoid");
+    if ((c.loss == NNF_LOSS_CROSS_ENTROPY) != (c.output == NNF_ACT_SOFTMAX))
+        return bad("--loss ce and --output softmax go together");
     if (r->name && !valid_name(r->name))
         return bad("--name: '%s' is not 1-%d letters, digits, _ . + -", r->name,
                    BENCH_NAME_MAX - 1);
@@ -326,7 +358,26 @@ int bench_parse_args(int argc, char **argv, bench_opts *o)
         bench_usage(stdout);
         return 1;
     }
+    if (rc == 0 && r.version) {
+        printf("nnfast-bench %s (nnfast %s; %s)\n", nnf_version_string(), nnf_version_string(),
+               bench_blas_name());
+        return 1;
+    }
     if (rc != 0 || run_options(&r, o) != 0)
         return -1;
-    return r.layers ? custom_cases(&r, o) : suite_cases(&r, o);
+    rc = r.layers ? custom_cases(&r, o) : suite_cases(&r, o);
+    if (rc == 0 && r.optimizer) {
+        nnf_optimizer opt;
+        if (!strcmp(r.optimizer, "sgd"))
+            opt = NNF_OPT_SGD;
+        else if (!strcmp(r.optimizer, "momentum"))
+            opt = NNF_OPT_MOMENTUM;
+        else if (!strcmp(r.optimizer, "adam"))
+            opt = NNF_OPT_ADAM;
+        else
+            return bad("--optimizer: '%s' is not sgd, momentum or adam", r.optimizer);
+        for (size_t i = 0; i < o->n_cases; i++)
+            o->cases[i].optimizer = opt;
+    }
+    return rc;
 }

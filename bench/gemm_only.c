@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* gemm_only.c - the bare cblas_sgemm calls of one train step (core.h's
- * layout: Wt = the user's w[n_out][n_in]), on buffers the bench allocates
- * itself in the net's arrangement: the time a step could take at best. */
+/* gemm_only.c - the bare sgemm calls of one train step (core.h's layout:
+ * Wt = the user's w[n_out][n_in]), on buffers the bench allocates itself in
+ * the net's arrangement: the GEMM time of nnfast's plan, and of one call per
+ * product. */
 #include "bench.h"
 #include "ref.h"
 
-#include <cblas.h>
+#include "core/core.h"
+#include "dense.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,37 +79,49 @@ gemm_only *gemm_only_create(const bench_case *c)
     return g;
 }
 
-/* One step's products, in the library's order. x: n_0 x m. */
-void gemm_only_pass(gemm_only *g, const float *x)
+/* The products of one step, in the library's order, each given to run:
+ * x: n_0 x m. */
+static void each_product(gemm_only *g, const float *x, void (*run)(nnf__product p))
 {
     const bench_case *c = g->c;
-    int m = (int)c->m;
-    float inv_m = 1.0f / (float)c->m;
+    size_t m = c->m;
+    float inv_m = 1.0f / (float)m;
     const float *a_in = x;
 
     for (size_t l = 1; l <= c->L; l++) {
-        int n_in = (int)c->n[l - 1], n_out = (int)c->n[l];
         float *z = l == c->L ? g->logits : g->a[l];
-        /* Z = Wt^T A:  (n_out x n_in) (n_in x m) */
-        cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_out, m, n_in, 1.0f, g->wt[l], n_in,
-                    a_in, n_in, 0.0f, z, n_out);
+        run(nnf__forward_product(g->wt[l], a_in, z, c->n[l - 1], c->n[l], m));
         a_in = g->a[l];
     }
     const float *dz = g->logits;
     for (size_t l = c->L; l >= 1; l--) {
-        int n_in = (int)c->n[l - 1], n_out = (int)c->n[l];
         a_in = l > 1 ? g->a[l - 1] : x;
-        /* dWt = (1/m) A dZ^T:  (n_in x m) (m x n_out) */
-        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, n_in, n_out, m, inv_m, a_in, n_in, dz,
-                    n_out, 0.0f, g->dwt[l], n_in);
+        run(nnf__weight_grad_product(a_in, dz, g->dwt[l], c->n[l - 1], c->n[l], m, inv_m));
         if (l > 1) {
-            /* dA = Wt dZ:  (n_in x n_out) (n_out x m) */
-            cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n_in, m, n_out, 1.0f, g->wt[l],
-                        n_in, dz, n_out, 0.0f, g->scratch, n_in);
+            run(nnf__input_grad_product(g->wt[l], dz, g->scratch, c->n[l - 1], c->n[l], m));
             dz = g->a[l - 1]; /* the net writes dZ[l-1] over A[l-1] */
         }
     }
     g_sink += g->dwt[1][0] + g->scratch[0];
+}
+
+/* One call of the whole product, as nnfast 1.2 made it. */
+static void one_call(nnf__product p)
+{
+    nnf__gemm(p.trans_a, p.trans_b, p.rows, p.cols, p.inner, p.alpha, p.a, p.lda, p.b, p.ldb,
+              p.beta, p.c, p.ldc);
+}
+
+void gemm_only_pass(gemm_only *g, const float *x)
+{
+    each_product(g, x, nnf__run_product);
+}
+
+void gemm_one_call_pass(gemm_only *g, const float *x, int threads)
+{
+    nnf__set_threads(threads); /* the BLAS's own threads, as in 1.2 */
+    each_product(g, x, one_call);
+    nnf__set_threads(1);
 }
 
 void gemm_only_destroy(gemm_only *g)

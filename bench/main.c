@@ -8,16 +8,11 @@
 
 #define ERR_LEN 512
 
-/* The thread count for the next case; warns once when BLAS caps it. */
+/* The thread count of nnfast (its own threads; the BLAS runs each call on
+ * one) for the next case. */
 static void set_threads(int t)
 {
-    static int warned;
-    nnf_set_threads(t);
-    if (nnf_get_threads() != t && !warned) {
-        progress_clear();
-        fprintf(stderr, "nnfast-bench: asked for %d threads, BLAS runs %d\n", t, nnf_get_threads());
-        warned = 1;
-    }
+    (void)nnf_set_threads(t);
 }
 
 /* One step of every case at every thread count against the reference,
@@ -68,17 +63,24 @@ int main(int argc, char **argv)
     }
 
     bench_result *res = calloc(o.n_cases * o.n_threads, sizeof *res);
+    bench_machine mach[BENCH_MAX_THREADS];
     if (res == NULL || check_all(&o, res) != 0) {
         free(res);
         free(o.cases);
         return 1;
     }
-    report_begin(&rp, stdout, &o);
+    for (size_t k = 0; k < o.n_threads; k++) {
+        set_threads(o.threads[k]);
+        progress(1, "t=%d: the machine's sgemm peak and read bandwidth", o.threads[k]);
+        bench_machine_measure(&mach[k], o.quick);
+    }
+    progress_clear();
+    report_begin(&rp, stdout, &o, mach);
     for (size_t i = 0; i < o.n_cases && rc == 0; i++) {
         for (size_t k = 0; k < o.n_threads && rc == 0; k++) {
             bench_result *r = &res[i * o.n_threads + k];
             set_threads(o.threads[k]);
-            rc = bench_measure(&o.cases[i], &o, r, err, sizeof err);
+            rc = bench_measure(&o.cases[i], &o, &mach[k], r, err, sizeof err);
             progress_clear();
             if (rc == 0)
                 report_row(&rp, r);

@@ -37,7 +37,8 @@ typedef struct run {
     nnf_net *net;
     gemm_only *g;
     float *x, *y, *out;
-    double *t_step, *t_gemm, *t_fwd, *t_bwd, *t_upd;
+    double *t_step, *t_gemm, *t_gemm1, *t_fwd, *t_bwd, *t_upd;
+    int threads;
     size_t allocs; /* during the timed steps */
     char *err;
     size_t len;
@@ -63,6 +64,13 @@ static void timed_gemm(run *r, double *t)
 {
     double t0 = bench_now();
     gemm_only_pass(r->g, r->x);
+    *t = bench_now() - t0;
+}
+
+static void timed_gemm1(run *r, double *t)
+{
+    double t0 = bench_now();
+    gemm_one_call_pass(r->g, r->x, r->threads);
     *t = bench_now() - t0;
 }
 
@@ -99,6 +107,7 @@ static double warm_up(run *r, const bench_opts *o, int threads)
         if (timed_step(r, &t) != 0)
             return -1.0;
         timed_gemm(r, &tg);
+        timed_gemm1(r, &tg);
         if (o->warmup < 0 && t > SLOW_STEP_S)
             break;
     }
@@ -119,14 +128,15 @@ static int time_reps(run *r, int reps, int threads)
 {
     for (int i = 0; i < reps; i++) {
         progress(i == 0, "%s t=%d: rep %d/%d", r->c->name, threads, i + 1, reps);
-        if (i % 2 == 0) {
-            if (timed_step(r, &r->t_step[i]) != 0)
+        /* the three in turn, each first in one rep of three */
+        for (int k = 0; k < 3; k++) {
+            int which = (i + k) % 3;
+            if (which == 0 && timed_step(r, &r->t_step[i]) != 0)
                 return -1;
-            timed_gemm(r, &r->t_gemm[i]);
-        } else {
-            timed_gemm(r, &r->t_gemm[i]);
-            if (timed_step(r, &r->t_step[i]) != 0)
-                return -1;
+            if (which == 1)
+                timed_gemm(r, &r->t_gemm[i]);
+            if (which == 2)
+                timed_gemm1(r, &r->t_gemm1[i]);
         }
     }
     double d;
@@ -149,6 +159,7 @@ static void run_free(run *r)
     free(r->out);
     free(r->t_step);
     free(r->t_gemm);
+    free(r->t_gemm1);
     free(r->t_fwd);
     free(r->t_bwd);
     free(r->t_upd);
@@ -159,19 +170,21 @@ static int alloc_times(run *r, int reps)
     size_t n = (size_t)reps;
     r->t_step = malloc(n * sizeof(double));
     r->t_gemm = malloc(n * sizeof(double));
+    r->t_gemm1 = malloc(n * sizeof(double));
     r->t_fwd = malloc(n * sizeof(double));
     r->t_bwd = malloc(n * sizeof(double));
     r->t_upd = malloc(n * sizeof(double));
-    return r->t_step && r->t_gemm && r->t_fwd && r->t_bwd && r->t_upd ? 0 : -1;
+    return r->t_step && r->t_gemm && r->t_gemm1 && r->t_fwd && r->t_bwd && r->t_upd ? 0 : -1;
 }
 
-int bench_measure(const bench_case *c, const bench_opts *o, bench_result *res, char *err,
-                  size_t len)
+int bench_measure(const bench_case *c, const bench_opts *o, const bench_machine *mach,
+                  bench_result *res, char *err, size_t len)
 {
     run r;
     int rc = -1, threads = nnf_get_threads();
 
     memset(&r, 0, sizeof r);
+    r.threads = threads;
     r.c = c;
     r.err = err;
     r.len = len;
@@ -202,11 +215,18 @@ int bench_measure(const bench_case *c, const bench_opts *o, bench_result *res, c
     res->threads = threads;
     res->step = stats_of(r.t_step, n);
     res->gemm = stats_of(r.t_gemm, n);
+    res->gemm1 = stats_of(r.t_gemm1, n);
     res->fwd = stats_of(r.t_fwd, n);
     res->bwd = stats_of(r.t_bwd, n);
     res->upd = stats_of(r.t_upd, n);
     res->gflops = bench_case_flops(c) / res->step.med * 1e-9;
     res->efficiency = res->gemm.med / res->step.med;
+    res->peak_gflops = mach->peak_gflops;
+    res->read_gbs = mach->read_gbs;
+    double compute = bench_case_flops(c) / (mach->peak_gflops * 1e9);
+    double memory = bench_case_bytes_moved(c, mach->cache_bytes) / (mach->read_gbs * 1e9);
+    res->floor_ms = 1e3 * (compute > memory ? compute : memory);
+    res->floor_eff = res->floor_ms / (res->step.med * 1e3);
     res->allocs_per_step = (double)r.allocs / (double)res->reps;
     res->bytes_min = bench_case_bytes_min(c);
     rc = 0;

@@ -15,12 +15,7 @@ typedef struct field {
     int quoted;
 } field;
 
-#define MAX_FIELDS 40
-
-static const char *loss_name(nnf_loss l)
-{
-    return l == NNF_LOSS_BCE ? "bce" : l == NNF_LOSS_MSE ? "mse" : "ce";
-}
+#define MAX_FIELDS 64
 
 /* Milliseconds with 4 significant digits and no exponent: diffable. */
 static void fmt_ms(char *buf, size_t len, double s)
@@ -86,13 +81,21 @@ static size_t fields_of(const bench_result *r, int json, field *f)
     add(f, &n, "threads", 0, "%d", r->threads);
     add(f, &n, "hidden", 1, "%s", bench_act_name(r->c->hidden));
     add(f, &n, "output", 1, "%s", bench_act_name(r->c->output));
-    add(f, &n, "loss", 1, "%s", loss_name(r->c->loss));
+    add(f, &n, "loss", 1, "%s", bench_loss_name(r->c->loss));
+    add(f, &n, "optimizer", 1, "%s", bench_optimizer_name(r->c->optimizer));
     add(f, &n, "reps", 0, "%d", r->reps);
     add_stats(f, &n, "step_ms", "step_ms_min", "step_ms_max", &r->step);
     add_stats(f, &n, "forward_ms", "forward_ms_min", "forward_ms_max", &r->fwd);
     add_stats(f, &n, "backward_ms", "backward_ms_min", "backward_ms_max", &r->bwd);
     add_stats(f, &n, "update_ms", "update_ms_min", "update_ms_max", &r->upd);
+    add(f, &n, "upd_ms", 0, "%.6g", r->upd.med * 1e3);
     add_stats(f, &n, "gemm_ms", "gemm_ms_min", "gemm_ms_max", &r->gemm);
+    add_stats(f, &n, "gemm1_ms", "gemm1_ms_min", "gemm1_ms_max", &r->gemm1);
+    add(f, &n, "floor_ms", 0, "%.6g", r->floor_ms);
+    add(f, &n, "floor_eff", 0, "%.4f", r->floor_eff);
+    add(f, &n, "peak_gflops", 0, "%.4g", r->peak_gflops);
+    add(f, &n, "read_gbs", 0, "%.4g", r->read_gbs);
+    add(f, &n, "blas", 1, "%s", bench_blas_name());
     add(f, &n, "efficiency", 0, "%.4f", r->efficiency);
     add(f, &n, "gflops", 0, "%.4g", r->gflops);
     add(f, &n, "allocs_per_step", 0, "%.4g", r->allocs_per_step);
@@ -118,7 +121,7 @@ static void csv_header(FILE *out)
     fputc('\n', out);
 }
 
-void report_begin(bench_report *rp, FILE *f, const bench_opts *o)
+void report_begin(bench_report *rp, FILE *f, const bench_opts *o, const bench_machine *mach)
 {
     char layers[LAYERS_LEN];
     rp->f = f;
@@ -135,34 +138,42 @@ void report_begin(bench_report *rp, FILE *f, const bench_opts *o)
         csv_header(f);
     } else if (rp->format == BENCH_TABLE) {
         fprintf(f,
-                "# nnfast %s; times in ms, median over reps (step: also min and max); "
-                "eff = GEMM-only / step; mem = held / min;\n"
+                "# nnfast %s on %s\n"
+                "# times in ms, median over reps (step: also min and max); gemm = the GEMMs of\n"
+                "# nnfast's plan alone, gemm1 = one call per product; floor = max(flops / peak,\n"
+                "# bytes / bandwidth) and feff = floor / step; mem = held / min;\n"
                 "# each case first passed a check of one step at m = min(m, %d) "
                 "against the float64 reference (check = max rel err)\n",
-                nnf_version_string(), BENCH_CHECK_M);
+                nnf_version_string(), bench_blas_name(), BENCH_CHECK_M);
+        for (size_t k = 0; k < o->n_threads; k++)
+            fprintf(f, "# %d thread(s): sgemm peak %.1f GFLOP/s, read %.1f GB/s (cache %zu KiB)\n",
+                    mach[k].threads, mach[k].peak_gflops, mach[k].read_gbs,
+                    mach[k].cache_bytes >> 10);
         fprintf(f,
-                "%-*s  %-*s %5s %3s %5s %9s %9s %9s %9s %9s %9s %9s %5s %7s %6s %7s %7s %5s %7s\n",
+                "%-*s  %-*s %5s %3s %5s %9s %9s %9s %9s %9s %9s %9s %9s %9s %5s %7s %6s %7s %5s "
+                "%7s\n",
                 rp->name_w, "name", rp->layers_w, "layers", "m", "thr", "reps", "step_ms", "min",
-                "max", "fwd_ms", "bwd_ms", "upd_ms", "gemm_ms", "eff", "GFLOP/s", "allocs", "held",
-                "min", "mem", "check");
+                "max", "fwd_ms", "bwd_ms", "upd_ms", "gemm_ms", "gemm1_ms", "floor_ms", "feff",
+                "GFLOP/s", "allocs", "held", "mem", "check");
     }
     fflush(f);
 }
 
 static void row_table(const bench_report *rp, const bench_result *r, const char *layers)
 {
-    char t[8][32], held[16], min[16];
-    const bench_stats *s[] = {&r->step, &r->step, &r->step, &r->fwd, &r->bwd, &r->upd, &r->gemm};
-    for (int i = 0; i < 7; i++)
+    char t[9][32], held[16];
+    const bench_stats *s[] = {&r->step, &r->step, &r->step, &r->fwd,
+                              &r->bwd,  &r->upd,  &r->gemm, &r->gemm1};
+    for (int i = 0; i < 8; i++)
         fmt_ms(t[i], sizeof t[i], i == 1 ? s[i]->min : i == 2 ? s[i]->max : s[i]->med);
+    fmt_ms(t[8], sizeof t[8], r->floor_ms * 1e-3);
     fmt_bytes(held, sizeof held, r->bytes_held);
-    fmt_bytes(min, sizeof min, r->bytes_min);
-    fprintf(
-        rp->f,
-        "%-*s  %-*s %5zu %3d %5d %9s %9s %9s %9s %9s %9s %9s %5.3f %7.2f %6.2f %7s %7s %5.3f %7.1e\n",
-        rp->name_w, r->c->name, rp->layers_w, layers, r->c->m, r->threads, r->reps, t[0], t[1],
-        t[2], t[3], t[4], t[5], t[6], r->efficiency, r->gflops, r->allocs_per_step, held, min,
-        (double)r->bytes_held / (double)r->bytes_min, r->check_err);
+    fprintf(rp->f,
+            "%-*s  %-*s %5zu %3d %5d %9s %9s %9s %9s %9s %9s %9s %9s %9s %5.3f %7.2f %6.2f %7s "
+            "%5.3f %7.1e\n",
+            rp->name_w, r->c->name, rp->layers_w, layers, r->c->m, r->threads, r->reps, t[0], t[1],
+            t[2], t[3], t[4], t[5], t[6], t[7], t[8], r->floor_eff, r->gflops, r->allocs_per_step,
+            held, (double)r->bytes_held / (double)r->bytes_min, r->check_err);
 }
 
 void report_row(const bench_report *rp, const bench_result *r)
