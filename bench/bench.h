@@ -114,6 +114,9 @@ double bench_now(void);
  * thread count (nnf_get_threads()), and the BLAS's name and kernel. */
 void bench_machine_measure(bench_machine *m, int quick);
 const char *bench_blas_name(void);
+/* Wait until the BLAS's own threads, used for the peak and the one-call
+ * GEMMs, stop spinning: they would take cores from nnfast's threads. */
+void bench_let_blas_sleep(void);
 
 /* measure.c: times one case at the current thread count into r.
  * 0, or -1 with a message in err. */

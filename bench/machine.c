@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { PEAK_N = 2048, QUICK_PEAK_N = 512, TRIES = 3 };
@@ -109,6 +110,13 @@ static double bandwidth(int threads, size_t bytes, int quick)
     return best;
 }
 
+void bench_let_blas_sleep(void)
+{
+    /* OpenBLAS's workers spin for 2^28 cycles after a call (about 0.1 s) */
+    struct timespec t = {0, 250000000};
+    (void)nanosleep(&t, NULL);
+}
+
 void bench_machine_measure(bench_machine *m, int quick)
 {
     m->threads = nnf_get_threads();
@@ -117,4 +125,5 @@ void bench_machine_measure(bench_machine *m, int quick)
     size_t buf = quick ? m->cache_bytes : 4 * m->cache_bytes;
     m->read_gbs = bandwidth(m->threads, buf < ((size_t)64 << 20) ? (size_t)64 << 20 : buf, quick);
     nnf__pool_set_threads(m->threads);
+    bench_let_blas_sleep();
 }

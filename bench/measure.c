@@ -107,7 +107,6 @@ static double warm_up(run *r, const bench_opts *o, int threads)
         if (timed_step(r, &t) != 0)
             return -1.0;
         timed_gemm(r, &tg);
-        timed_gemm1(r, &tg);
         if (o->warmup < 0 && t > SLOW_STEP_S)
             break;
     }
@@ -128,17 +127,22 @@ static int time_reps(run *r, int reps, int threads)
 {
     for (int i = 0; i < reps; i++) {
         progress(i == 0, "%s t=%d: rep %d/%d", r->c->name, threads, i + 1, reps);
-        /* the three in turn, each first in one rep of three */
-        for (int k = 0; k < 3; k++) {
-            int which = (i + k) % 3;
-            if (which == 0 && timed_step(r, &r->t_step[i]) != 0)
+        if (i % 2 == 0) {
+            if (timed_step(r, &r->t_step[i]) != 0)
                 return -1;
-            if (which == 1)
-                timed_gemm(r, &r->t_gemm[i]);
-            if (which == 2)
-                timed_gemm1(r, &r->t_gemm1[i]);
+            timed_gemm(r, &r->t_gemm[i]);
+        } else {
+            timed_gemm(r, &r->t_gemm[i]);
+            if (timed_step(r, &r->t_step[i]) != 0)
+                return -1;
         }
     }
+    /* The one-call GEMMs run on the BLAS's own threads, which spin for a
+     * while after each call and would take cores from nnfast's: they are
+     * timed apart, and the BLAS's threads are let go to sleep after. */
+    for (int i = 0; i < reps; i++)
+        timed_gemm1(r, &r->t_gemm1[i]);
+    bench_let_blas_sleep();
     double d;
     if (timed_phases(r, &d, &d, &d) != 0) /* warms the phases' paths */
         return -1;
