@@ -55,8 +55,8 @@ nnf_status nnf__arena_make_room(nnf_net *net, size_t layers, size_t floats, int 
         net->layers_cap = lcap;
     }
     if (params) {
-        if (net->n_params)
-            memcpy(params, net->params, net->n_params * sizeof(float));
+        if (net->n_floats)
+            memcpy(params, net->params, net->n_floats * sizeof(float));
         nnf__free(net->params);
         net->params = params;
         net->param_cap = pcap;
@@ -67,18 +67,18 @@ nnf_status nnf__arena_make_room(nnf_net *net, size_t layers, size_t floats, int 
 
 nnf_status nnf__arena_reserve(nnf_net *net, size_t layers, size_t params)
 {
-    return nnf__arena_make_room(net, net->depth + layers, net->n_params + params, 1);
+    return nnf__arena_make_room(net, net->depth + layers, net->n_floats + params, 1);
 }
 
 float *nnf__arena_grads_alloc(const nnf_net *net, nnf_status *st)
 {
     *st = NNF_OK;
-    if (net->grads_cap >= net->n_params)
+    if (net->grads_cap >= net->n_floats)
         return NULL;
-    float *grads = nnf__malloc(net->n_params * sizeof(float));
+    float *grads = nnf__malloc(net->n_floats * sizeof(float));
     if (!grads)
         *st = nnf__fail(NNF_ERR_NOMEM, "could not allocate %zu bytes for the gradients",
-                        net->n_params * sizeof(float));
+                        net->n_floats * sizeof(float));
     return grads;
 }
 
@@ -88,6 +88,6 @@ void nnf__arena_grads_install(nnf_net *net, float *grads)
         return;
     nnf__free(net->grads);
     net->grads = grads;
-    net->grads_cap = net->n_params;
+    net->grads_cap = net->n_floats;
     nnf__arena_bind(net);
 }

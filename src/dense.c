@@ -6,6 +6,8 @@
 #include "dense.h"
 #include "pool.h"
 
+#include <string.h>
+
 /* An elementwise pass over an n x m matrix is cut into blocks of whole
  * columns of at least this many values: smaller passes run on one thread. */
 enum { PASS_BLOCK = 1 << 15, MAX_PASS_BLOCKS = 64 };
@@ -77,9 +79,31 @@ static void bias_act_task(void *ctx, size_t b)
                                                     j->a + off, ly->n_out, count);
 }
 
-int nnf__dense_forward(const nnf_layer *layer, const float *a_in, float *z, float *a, size_t m)
+/* The rows of Z a padded layer keeps: z (n_out x m) from zp (n_pad x m). */
+static void drop_pad_rows(float *z, const float *zp, size_t n_out, size_t n_pad, size_t m)
 {
-    nnf__run_product(nnf__forward_product(layer->wt, a_in, z, layer->n_in, layer->n_out, m));
+    for (size_t j = 0; j < m; j++)
+        memcpy(z + j * n_out, zp + j * n_pad, n_out * sizeof(float));
+}
+
+/* dZ with a zero row per padded unit: dzp (n_pad x m) from dz (n_out x m). */
+static void add_pad_rows(float *dzp, const float *dz, size_t n_out, size_t n_pad, size_t m)
+{
+    for (size_t j = 0; j < m; j++) {
+        memcpy(dzp + j * n_pad, dz + j * n_out, n_out * sizeof(float));
+        memset(dzp + j * n_pad + n_out, 0, (n_pad - n_out) * sizeof(float));
+    }
+}
+
+int nnf__dense_forward(const nnf_layer *layer, const float *a_in, float *z, float *a, size_t m,
+                       float *pad)
+{
+    if (layer->n_pad > layer->n_out) { /* Wt read as n_in x n_pad: the extra unit's row dropped */
+        nnf__run_product(nnf__forward_product(layer->wt, a_in, pad, layer->n_in, layer->n_pad, m));
+        drop_pad_rows(z, pad, layer->n_out, layer->n_pad, m);
+    } else {
+        nnf__run_product(nnf__forward_product(layer->wt, a_in, z, layer->n_in, layer->n_out, m));
+    }
     forward_job j = {layer, z, a, cut_columns(layer->n_out, m), {0}};
     size_t blocks = blocks_of(&j.cb);
     nnf__parallel(blocks, bias_act_task, &j);
@@ -92,11 +116,19 @@ int nnf__dense_forward(const nnf_layer *layer, const float *a_in, float *z, floa
 /* ---- the backward pass */
 
 void nnf__dense_backward(nnf_layer *layer, const float *a_in, const float *dz, float *da_in,
-                         size_t m)
+                         size_t m, float *pad)
 {
     float inv_m = 1.0f / (float)m;
-    nnf__run_product(
-        nnf__weight_grad_product(a_in, dz, layer->dwt, layer->n_in, layer->n_out, m, inv_m));
+    if (layer->n_pad > layer->n_out) {
+        /* dWt as n_in x n_pad: the extra unit's zero row of dZ gives a zero
+         * column, over db (computed next) and the arena's zeros */
+        add_pad_rows(pad, dz, layer->n_out, layer->n_pad, m);
+        nnf__run_product(
+            nnf__weight_grad_product(a_in, pad, layer->dwt, layer->n_in, layer->n_pad, m, inv_m));
+    } else {
+        nnf__run_product(
+            nnf__weight_grad_product(a_in, dz, layer->dwt, layer->n_in, layer->n_out, m, inv_m));
+    }
     nnf__bias_grad(dz, layer->db, layer->n_out, m, inv_m);
     if (da_in)
         nnf__run_product(

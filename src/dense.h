@@ -7,13 +7,15 @@
 
 /* A product as the blocks of its plan, on nnfast's threads. */
 void nnf__run_product(nnf__product p);
-/* Z = W A_in + b, A = g(Z).   A_in: n_in x m; Z, A: n_out x m (a == z: in
+/* pad: room for n_pad x m floats, for a padded layer (NULL otherwise).
+ * Z = W A_in + b, A = g(Z).   A_in: n_in x m; Z, A: n_out x m (a == z: in
  * place). Returns 1 if Z has a NaN or infinity. */
-int nnf__dense_forward(const nnf_layer *layer, const float *a_in, float *z, float *a, size_t m);
+int nnf__dense_forward(const nnf_layer *layer, const float *a_in, float *z, float *a, size_t m,
+                       float *pad);
 /* dW = (1/m) dZ A_in^T, db = (1/m) rowsum(dZ), and, when da_in is not NULL,
  * dA_in = W^T dZ with W as it was in the forward pass (no update yet). */
 void nnf__dense_backward(nnf_layer *layer, const float *a_in, const float *dz, float *da_in,
-                         size_t m);
+                         size_t m, float *pad);
 
 /* dZ = dA * g'(A) of the layer, written over its activation a (n_out x m). */
 void nnf__dense_deriv_over_a(const nnf_layer *layer, float *a, const float *d, size_t m);

@@ -46,7 +46,8 @@ void nnf__net_free(nnf_net *net)
 nnf_status nnf__net_append(nnf_net *net, size_t units, int act)
 {
     size_t n_in = net->depth ? nnf__output_layer(net)->n_out : net->n_in;
-    size_t total = net->n_params + n_in * units + units;
+    size_t n_pad = nnf__plan_units(n_in, units);
+    size_t floats = nnf__layer_floats(n_in, units, n_pad), total = net->n_floats + floats;
     nnf_layer *ly = nnf__malloc(sizeof *ly);
     if (!ly || nnf__arena_make_room(net, net->depth + 1, total, 0) != NNF_OK) {
         nnf__free(ly);
@@ -59,7 +60,8 @@ nnf_status nnf__net_append(nnf_net *net, size_t units, int act)
     ly->n_out = units;
     ly->act = act;
     ly->alpha = 0.01f;
-    ly->offset = net->n_params;
+    ly->offset = net->n_floats;
+    ly->n_pad = n_pad;
     ly->rows_before = net->rows;
     ly->wt = net->params + ly->offset;
     ly->b = ly->wt + n_in * units;
@@ -67,9 +69,14 @@ nnf_status nnf__net_append(nnf_net *net, size_t units, int act)
         net->widest_hidden = nnf__output_layer(net)->n_out; /* no longer the output layer */
     net->layers[net->depth++] = ly;
     net->shape++;
-    net->n_params = total;
+    net->n_floats = total;
+    net->n_params += n_in * units + units;
     net->rows += units;
+    if (n_pad > units && n_pad > net->widest_padded)
+        net->widest_padded = n_pad;
     nnf__layer_init(ly, NNF_INIT_DEFAULT, net->seed);
+    size_t used = n_in * units + units; /* the padded column's zeros */
+    memset(ly->wt + used, 0, (floats - used) * sizeof(float));
 
     nnf__optim_drop_state(net);
     nnf__work_free(&net->work);
@@ -123,7 +130,8 @@ static nnf_status add_dense(nnf_net *net, size_t units, nnf_act act)
     if (units > INT_MAX)
         return nnf__fail(NNF_ERR_SHAPE, "units = %zu exceeds BLAS's limit of %d", units, INT_MAX);
     size_t limit = SIZE_MAX / sizeof(float);
-    if (n_in > limit / units - 1 || net->n_params > limit - (n_in + 1) * units)
+    if (n_in > limit / units - 1 || net->n_floats > limit - (n_in + 1) * units ||
+        net->n_floats > limit - nnf__layer_floats(n_in, units, nnf__plan_units(n_in, units)))
         return nnf__fail(NNF_ERR_SHAPE, "%zu x %zu weights overflow size_t", units, n_in);
     if (nnf__net_append(net, units, (int)act) != NNF_OK)
         return nnf__fail(NNF_ERR_NOMEM, "could not allocate layer %zu (%zu x %zu)", net->depth + 1,
@@ -201,10 +209,10 @@ static nnf_status clone(const nnf_net *net, nnf_net **out)
 {
     nnf_net *c = NULL;
     size_t n_state =
-        net->opt_state ? nnf__optim_state_floats(nnf__optimizer(net), net->n_params) : 0;
+        net->opt_state ? nnf__optim_state_floats(nnf__optimizer(net), net->n_floats) : 0;
     if (nnf__net_new(&c, net->n_in) != NNF_OK)
         return NNF_ERR_NOMEM;
-    int failed = nnf__arena_reserve(c, net->depth, net->n_params) != NNF_OK;
+    int failed = nnf__arena_reserve(c, net->depth, net->n_floats) != NNF_OK;
     float *state = n_state && !failed ? nnf__malloc(n_state * sizeof(float)) : NULL;
     failed |= n_state && !state;
     for (size_t l = 0; !failed && l < net->depth; l++) {
@@ -225,11 +233,13 @@ static nnf_status clone(const nnf_net *net, nnf_net **out)
     c->loss = net->loss;
     c->seed = net->seed;
     memcpy(c->param, net->param, sizeof c->param);
+    c->n_floats = net->n_floats;
     c->n_params = net->n_params;
+    c->widest_padded = net->widest_padded;
     c->rows = net->rows;
     c->widest_hidden = net->widest_hidden;
-    if (net->n_params)
-        memcpy(c->params, net->params, net->n_params * sizeof(float));
+    if (net->n_floats)
+        memcpy(c->params, net->params, net->n_floats * sizeof(float));
     if (state)
         memcpy(state, net->opt_state, n_state * sizeof(float));
     c->opt_state = state;

@@ -23,14 +23,19 @@ struct nnf_layer {
     int act;            /* nnf_act */
     float alpha;        /* leaky ReLU slope */
     size_t offset;      /* of Wt in the arenas; b follows at offset + n_in n_out */
+    size_t n_pad;       /* units its forward and weight-gradient products compute:
+                           n_out, or one more where the BLAS runs much faster so
+                           (core/plan.c); the arenas then hold the layer as an
+                           n_in x n_pad block whose last column is b, then zeros */
     size_t rows_before; /* sum of n[k], k < l: where A[l] starts in a workspace */
     float *wt, *b;      /* parameters: Wt is the user's w[n_out][n_in] */
     float *dwt, *db;    /* gradients, same layout */
 };
 
 /* Memory for a batch of up to cap_m samples, one block: A[l] of every layer
- * (n[l] x cap_m each, in order), the output logits Z[L] and the scratch
- * matrix for dA[l-1] (as wide as the widest hidden layer). */
+ * (n[l] x cap_m each, in order), the output logits Z[L], the scratch
+ * matrix for dA[l-1] (as wide as the widest hidden layer) and the padded
+ * Z or dZ of a padded layer (n_pad x cap_m). */
 typedef struct nnf__work {
     size_t cap_m; /* 0: none */
     float *block;
@@ -57,17 +62,20 @@ struct nnf_net {
     double param[NNF__N_PARAMS]; /* every nnf_param setting (settings.c) */
 
     /* The optimizer's state (optimizer.c): the arenas' layout, for momentum
-     * v (n_params floats), for Adam m then v (2 n_params); NULL for SGD. */
+     * v (n_floats floats), for Adam m then v (2 n_floats); NULL for SGD. */
     uint64_t opt_t; /* updates made since the state was reset */
     float *opt_state;
 
-    size_t n_params;  /* parameters, in both arenas */
+    size_t n_params;  /* parameters: sum over layers of (n_in + 1) n_out */
+    size_t n_floats;  /* floats of each arena: the parameters, and the unused
+                         column of each padded layer (nnf_layer's n_pad) */
     size_t param_cap; /* floats the parameter arena holds */
     size_t grads_cap; /* floats the gradient arena holds (0 before the first backward) */
     float *params, *grads;
 
     size_t rows;          /* sum of n[l] over the layers */
     size_t widest_hidden; /* largest n[l] for l < L: the scratch's rows */
+    size_t widest_padded; /* largest n_pad of a padded layer (0: none) */
     nnf__work work;
     size_t x_cap; /* floats in x_copy (nnf_net_forward only) */
     float *x_copy;
@@ -113,6 +121,14 @@ void nnf__net_free(nnf_net *net);
  * NNF_ERR_NOMEM the net is as it was. Adding layers one by one costs time
  * linear in the parameters (the arenas grow geometrically). */
 nnf_status nnf__net_append(nnf_net *net, size_t units, int act);
+
+/* Floats of a layer in each arena: Wt then b, or for a padded layer the
+ * n_in x n_pad block whose extra column starts with b. */
+static inline size_t nnf__layer_floats(size_t n_in, size_t n_out, size_t n_pad)
+{
+    size_t plain = n_in * n_out + n_out, padded = n_in * n_pad;
+    return padded > plain ? padded : plain;
+}
 
 static inline nnf_layer *nnf__output_layer(const nnf_net *net)
 {

@@ -21,7 +21,7 @@ size_t nnf__optim_state_floats(nnf_optimizer opt, size_t n_params)
 
 void nnf__optim_restart(nnf_net *net)
 {
-    size_t n = nnf__optim_state_floats(nnf__optimizer(net), net->n_params);
+    size_t n = nnf__optim_state_floats(nnf__optimizer(net), net->n_floats);
     if (net->opt_state)
         memset(net->opt_state, 0, n * sizeof(float));
     net->opt_t = 0;
@@ -36,7 +36,7 @@ void nnf__optim_drop_state(nnf_net *net)
 
 float *nnf__optim_state_alloc(const nnf_net *net, nnf_status *st)
 {
-    size_t n = nnf__optim_state_floats(nnf__optimizer(net), net->n_params);
+    size_t n = nnf__optim_state_floats(nnf__optimizer(net), net->n_floats);
     *st = NNF_OK;
     if (!n || net->opt_state)
         return NULL;
@@ -51,7 +51,7 @@ void nnf__optim_state_install(nnf_net *net, float *state)
 {
     if (!state)
         return;
-    memset(state, 0, nnf__optim_state_floats(nnf__optimizer(net), net->n_params) * sizeof(float));
+    memset(state, 0, nnf__optim_state_floats(nnf__optimizer(net), net->n_floats) * sizeof(float));
     net->opt_state = state;
 }
 
@@ -91,15 +91,15 @@ static int state_overflows(const nnf_net *net, size_t i, float beta, const nnf__
     case NNF_OPT_MOMENTUM: return !isfinite(beta * s[i] + (1.0f - beta) * g);
     case NNF_OPT_ADAM:
         return !isfinite(k->b1 * s[i] + (1.0f - k->b1) * g) ||
-               !isfinite(k->b2 * s[net->n_params + i] + (1.0f - k->b2) * (g * g));
+               !isfinite(k->b2 * s[net->n_floats + i] + (1.0f - k->b2) * (g * g));
     default: return 0;
     }
 }
 
 nnf_status nnf__grads_check(nnf_net *net)
 {
-    size_t bad = nnf__find_nonfinite(net->grads, net->n_params);
-    if (bad == net->n_params)
+    size_t bad = nnf__find_nonfinite(net->grads, net->n_floats);
+    if (bad == net->n_floats)
         return NNF_OK;
     net->grads_state = NNF__GRADS_NONE;
     return nnf__fail(NNF_ERR_NUMERIC,
@@ -200,7 +200,7 @@ nnf_status nnf__optim_update(nnf_net *net)
     j.p = net->params;
     j.g = net->grads;
     j.s = net->opt_state;
-    j.n = net->n_params;
+    j.n = net->n_floats;
     j.chunk = j.n / MAX_CHUNKS + 1 > CHUNK ? j.n / MAX_CHUNKS + 1 : CHUNK;
     j.lr = (float)net->param[NNF_PARAM_LEARNING_RATE];
     j.beta = (float)kernel_beta(net->param[NNF_PARAM_MOMENTUM]);

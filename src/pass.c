@@ -53,7 +53,7 @@ nnf_status nnf__forward(const nnf_net *net, nnf__work *w, const float *x, size_t
         const nnf_layer *ly = net->layers[l];
         float *a = nnf__work_a(w, ly);
         float *z = l + 1 == net->depth ? nnf__work_logits(net, w) : a;
-        if (nnf__dense_forward(ly, a_in, z, a, m))
+        if (nnf__dense_forward(ly, a_in, z, a, m, nnf__work_pad(net, w)))
             return forward_failure(net, w, x, m, l);
         a_in = a;
     }
@@ -115,7 +115,8 @@ static nnf_status backward(nnf_net *net, const float *y, float *cost)
     for (size_t l = net->depth; l-- > 0;) {
         nnf_layer *ly = net->layers[l];
         const float *a_in = l ? nnf__work_a(w, net->layers[l - 1]) : net->fwd_x;
-        nnf__dense_backward(ly, a_in, dz, l ? scratch : NULL, m); /* dA[0] is never needed */
+        nnf__dense_backward(ly, a_in, dz, l ? scratch : NULL, m, /* dA[0] is never needed */
+                            nnf__work_pad(net, w));
         if (l) {
             nnf_layer *prev = net->layers[l - 1];
             float *a_prev = nnf__work_a(w, prev);

@@ -29,6 +29,30 @@ size_t nnf__saved_size(const nnf_net *net, unsigned flags)
            sizeof(float) * (net->n_params + state_floats(net, flags)) + NNF__TRAILER;
 }
 
+/* An array laid out as the arenas (per layer Wt then b, and a padded
+ * layer's unused column), in the format's order: per layer Wt then b. */
+static unsigned char *arrays_write(const nnf_net *net, unsigned char *p, const float *arena)
+{
+    for (size_t l = 0; l < net->depth; l++) {
+        const nnf_layer *ly = net->layers[l];
+        size_t n = ly->n_in * ly->n_out + ly->n_out;
+        nnf__floats_write(p, arena + ly->offset, n);
+        p += 4 * n;
+    }
+    return p;
+}
+
+static const unsigned char *arrays_read(nnf_net *net, const unsigned char *p, float *arena)
+{
+    for (size_t l = 0; l < net->depth; l++) {
+        const nnf_layer *ly = net->layers[l];
+        size_t n = ly->n_in * ly->n_out + ly->n_out;
+        nnf__floats_read(p, arena + ly->offset, n);
+        p += 4 * n;
+    }
+    return p;
+}
+
 void nnf__save_to(const nnf_net *net, unsigned char *buf, unsigned flags)
 {
     size_t n_state = state_floats(net, flags), size = nnf__saved_size(net, flags);
@@ -52,12 +76,15 @@ void nnf__save_to(const nnf_net *net, unsigned char *buf, unsigned flags)
         nnf__record r = {ly->n_out, (uint32_t)ly->act, ly->alpha};
         nnf__record_write(p, &r);
     }
-    /* the arena is already in the format's order: per layer Wt, then b */
-    nnf__floats_write(p, net->params, net->n_params);
-    if (net->opt_state)
-        nnf__floats_write(p + 4 * net->n_params, net->opt_state, n_state);
-    else /* not allocated until the first update: all zeros */
-        memset(p + 4 * net->n_params, 0, 4 * n_state);
+    p = arrays_write(net, p, net->params);
+    for (size_t k = 0; k < n_state / (net->n_params ? net->n_params : 1); k++) {
+        if (net->opt_state)
+            p = arrays_write(net, p, net->opt_state + k * net->n_floats);
+        else { /* not allocated until the first update: all zeros */
+            memset(p, 0, 4 * net->n_params);
+            p += 4 * net->n_params;
+        }
+    }
     nnf__u32_put(buf + size - NNF__TRAILER, nnf__crc32(buf, size - NNF__TRAILER));
 }
 
@@ -322,7 +349,13 @@ static nnf_status build(const reader *r, nnf_net **out)
     net->param[NNF_PARAM_OPTIMIZER] = (double)h->optimizer;
     /* the arenas sized once, from the checked table: loading takes time
      * linear in the file, whatever the depth */
-    if (nnf__arena_reserve(net, h->depth, (size_t)r->n_params) != NNF_OK) {
+    size_t floats = 0, n_in = (size_t)h->n_in;
+    for (uint32_t l = 0; l < h->depth; l++) {
+        size_t units = (size_t)nnf__u64_at(r->buf + NNF__AT_TABLE + NNF__RECORD * (size_t)l);
+        floats += nnf__layer_floats(n_in, units, nnf__plan_units(n_in, units));
+        n_in = units;
+    }
+    if (nnf__arena_reserve(net, h->depth, floats) != NNF_OK) {
         nnf__net_free(net);
         return nnf__fail(NNF_ERR_NOMEM, "out of memory allocating %u layers of %llu parameters",
                          (unsigned)h->depth, (ull)r->n_params);
@@ -342,14 +375,15 @@ static nnf_status build(const reader *r, nnf_net **out)
         net->param[nnf__saved_params[i]] = h->param[nnf__saved_params[i]];
 
     const unsigned char *p = r->buf + NNF__AT_TABLE + NNF__RECORD * (size_t)h->depth;
-    nnf__floats_read(p, net->params, net->n_params);
+    p = arrays_read(net, p, net->params);
     if (h->flags & NNF__FORMAT_FLAG_STATE) {
         if (nnf__optim_state_ready(net) != NNF_OK) {
             nnf__net_free(net);
             return NNF_ERR_NOMEM;
         }
-        nnf__floats_read(p + 4 * net->n_params, net->opt_state,
-                         nnf__optim_state_floats(nnf__optimizer(net), net->n_params));
+        size_t arrays = nnf__optim_state_floats(nnf__optimizer(net), 1);
+        for (size_t k = 0; k < arrays; k++)
+            p = arrays_read(net, p, net->opt_state + k * net->n_floats);
         net->opt_t = h->t;
     }
     *out = net;

@@ -4,14 +4,15 @@
 #include "alloc.h"
 
 /* Floats of a block for m samples: A[l] of every layer, the logits Z[L],
- * and the scratch for dA[l-1] (l >= 2, so the widest hidden layer).
+ * the scratch for dA[l-1] (l >= 2, so the widest hidden layer) and the
+ * padded Z or dZ of the widest padded layer.
  * 0 when the bytes would overflow size_t. */
 static size_t work_floats(const nnf_net *net, size_t m)
 {
-    size_t out = nnf__output_layer(net)->n_out;
-    if (net->rows > SIZE_MAX - out - net->widest_hidden)
+    size_t out = nnf__output_layer(net)->n_out, extra = net->widest_hidden + net->widest_padded;
+    if (net->rows > SIZE_MAX - out - extra)
         return 0;
-    size_t rows = net->rows + out + net->widest_hidden;
+    size_t rows = net->rows + out + extra;
     if (rows > SIZE_MAX / sizeof(float) / m)
         return 0;
     return rows * m;

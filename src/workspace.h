@@ -20,6 +20,11 @@ static inline float *nnf__work_scratch(const nnf_net *net, const nnf__work *w)
 {
     return w->block + (net->rows + nnf__output_layer(net)->n_out) * w->cap_m;
 }
+/* The padded Z or dZ of a padded layer (net->widest_padded rows). */
+static inline float *nnf__work_pad(const nnf_net *net, const nnf__work *w)
+{
+    return nnf__work_scratch(net, w) + net->widest_hidden * w->cap_m;
+}
 
 /* A block for m samples, not yet installed: NULL with NNF_OK in *st when w
  * already holds m; NULL with the failure reported in *st (NNF_ERR_SHAPE,

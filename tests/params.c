@@ -34,7 +34,7 @@ static size_t read_all(nnf_net *net, float *out, int grads)
     size_t n = test_net_params(net, out, PARAMS_MAX, grads);
     if (n == SIZE_MAX)
         fail_msg("reading the %s of the net failed (%s)", grads ? "gradients" : "parameters",
-                 nnf_net_errmsg(net));
+                 *nnf_net_errmsg(net) ? nnf_net_errmsg(net) : "more than PARAMS_MAX floats");
     return n;
 }
 
@@ -50,7 +50,7 @@ size_t net_grads(nnf_net *net, float *out)
 
 int same_params(nnf_net *a, nnf_net *b)
 {
-    static float pa[PARAMS_MAX], pb[PARAMS_MAX]; /* 32 kB: not on the stack */
+    static float pa[PARAMS_MAX], pb[PARAMS_MAX]; /* 128 kB: not on the stack */
     size_t na = net_params(a, pa), nb = net_params(b, pb);
     return na == nb && memcmp(pa, pb, na * sizeof(float)) == 0;
 }

@@ -16,7 +16,7 @@ size_t test_net_params(nnf_net *net, float *out, size_t cap, int grads);
 
 /* The floats net_params and net_grads may write: an array of PARAMS_MAX
  * holds the parameters of every net they are used on. */
-#define PARAMS_MAX 4096
+#define PARAMS_MAX 16384
 
 /* test_net_params into out (PARAMS_MAX floats), failing the test when it
  * fails; returns the count. */

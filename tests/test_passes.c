@@ -697,6 +697,37 @@ static void test_wide_129_inputs_and_units_300_samples_match_reference(void **st
     run_config(&c);
 }
 
+/* Layers of 7 and 15 units on a wide input: with OpenBLAS's Haswell
+ * kernels their products compute one unit more (an extra column of zero
+ * weights in the arenas, core/plan.c), which must change nothing but the
+ * speed. */
+static void test_wide_inputs_into_7_or_15_units_match_reference(void **state)
+{
+    static const config c7 = {"2100-7-1 tanh BCE, m = 40",
+                              2,
+                              {2100, 7, 1},
+                              {TANH, SIG},
+                              {0},
+                              NNF_LOSS_BCE,
+                              40,
+                              13,
+                              0,
+                              61};
+    static const config c15 = {"2048-15-3 relu MSE, m = 33",
+                               2,
+                               {2048, 15, 3},
+                               {RELU, LIN},
+                               {0},
+                               NNF_LOSS_MSE,
+                               33,
+                               5,
+                               1,
+                               62};
+    (void)state;
+    run_config(&c7);
+    run_config(&c15);
+}
+
 static int all_finite(const float *v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -929,6 +960,7 @@ int main(void)
         cmocka_unit_test(test_bce_multi_output_fractional_labels_matches_reference),
         cmocka_unit_test(test_width_one_layers_and_single_sample_match_reference),
         cmocka_unit_test(test_wide_129_inputs_and_units_300_samples_match_reference),
+        cmocka_unit_test(test_wide_inputs_into_7_or_15_units_match_reference),
         cmocka_unit_test(test_softmax_cross_entropy_outputs_cost_and_gradients_match_reference),
         cmocka_unit_test(test_predict_gives_the_softmax_outputs_of_forward),
         cmocka_unit_test(test_softmax_cross_entropy_train_steps_match_reference),

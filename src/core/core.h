@@ -92,6 +92,9 @@ int nnf__blas_callers_max(void);
 /* The BLAS and the kernel it runs, e.g. "OpenBLAS 0.3.21 ... Zen (kernel Zen)",
  * as static text (the bench prints it beside its figures). */
 const char *nnf__blas_name(void);
+/* The BLAS's kernel family for the running CPU ("Zen", "Haswell", ...), or
+ * "" if it does not say. */
+const char *nnf__blas_kernel(void);
 
 /* ---- plan.c: how a product is computed. A product is one call of
  * nnf__gemm, or the same product cut into blocks of C's rows or columns,
@@ -117,6 +120,11 @@ typedef struct nnf__plan {
 } nnf__plan;
 
 nnf__plan nnf__plan_of(const nnf__product *p);
+/* The units a layer of n_out units fed by n_in inputs computes its forward
+ * and weight-gradient products with: n_out, or n_out + 1 where the BLAS's
+ * kernel is much faster at that size (the extra unit's weights are zero and
+ * its results are dropped). A function of the shapes and the kernel. */
+size_t nnf__plan_units(size_t n_in, size_t n_out);
 /* Block b (0 .. plan->blocks - 1) of p: one nnf__gemm call. */
 void nnf__product_block(const nnf__product *p, const nnf__plan *plan, size_t b);
 /* Every block of p, one after another. */

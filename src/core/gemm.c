@@ -79,3 +79,9 @@ const char *nnf__blas_name(void)
                        openblas_get_corename());
     return name;
 }
+
+const char *nnf__blas_kernel(void)
+{
+    const char *name = openblas_get_corename();
+    return name ? name : "";
+}
