@@ -65,6 +65,20 @@ nnf_status nnf__arena_make_room(nnf_net *net, size_t layers, size_t floats, int 
     return NNF_OK;
 }
 
+void nnf__arena_fit(nnf_net *net)
+{
+    if (net->param_cap <= net->n_floats || !net->n_floats)
+        return;
+    float *params = nnf__malloc(net->n_floats * sizeof(float));
+    if (!params)
+        return; /* the larger block serves as well */
+    memcpy(params, net->params, net->n_floats * sizeof(float));
+    nnf__free(net->params);
+    net->params = params;
+    net->param_cap = net->n_floats;
+    nnf__arena_bind(net);
+}
+
 nnf_status nnf__arena_reserve(nnf_net *net, size_t layers, size_t params)
 {
     return nnf__arena_make_room(net, net->depth + layers, net->n_floats + params, 1);

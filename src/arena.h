@@ -12,6 +12,11 @@ void nnf__arena_bind(nnf_net *net);
  * changes no value. NNF_ERR_NOMEM (not reported) changes nothing. */
 nnf_status nnf__arena_make_room(nnf_net *net, size_t layers, size_t floats, int exact);
 
+/* Give back the parameter arena's spare room (left by growing it while
+ * layers were added) once the net is used: the workspace's first sizing
+ * calls it. Without memory for the exact block it changes nothing. */
+void nnf__arena_fit(nnf_net *net);
+
 /* Room for `layers` more layers and `params` more parameters, so that
  * appending them allocates nothing but the layers themselves (the loader
  * sizes a net once). */

@@ -2,6 +2,7 @@
 /* workspace.c - sizing, allocating and installing the block of a batch. */
 #include "workspace.h"
 #include "alloc.h"
+#include "arena.h"
 
 /* Floats of a block for m samples: A[l] of every layer, the logits Z[L],
  * the scratch for dA[l-1] (l >= 2, so the widest hidden layer) and the
@@ -43,8 +44,10 @@ void nnf__work_install(nnf_net *net, nnf__work *w, float *block, size_t m)
     nnf__free(w->block);
     w->block = block;
     w->cap_m = m;
-    if (w == &net->work)
+    if (w == &net->work) {
         nnf__forget_forward(net);
+        nnf__arena_fit(net);
+    }
 }
 
 nnf_status nnf__work_reserve(nnf_net *net, nnf__work *w, size_t m)
