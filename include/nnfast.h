@@ -33,8 +33,10 @@
  * Threads
  * -------
  * Distinct nets are independent and may be used from different threads at
- * once: for parallel inference or training, give each thread its own net,
- * e.g. with nnf_net_clone(). One net may be read by several threads at once
+ * once. To predict from many threads with one net, give each thread an
+ * inference context (nnf_ctx_create()): every context predicts at once with
+ * the net's one copy of the weights (docs/serving.md); for parallel training
+ * give each thread its own net (nnf_net_clone()). One net may be read by several threads at once
  * while no thread changes it: nnf_net_clone, nnf_net_save, nnf_net_save_mem,
  * nnf_net_saved_size and the get calls that return a status. A call that
  * changes a net, or uses its workspace (forward, backward, update, train
@@ -85,7 +87,7 @@ extern "C" {
 /** @name Version (this header is the one source of the version)
  *  @{ */
 #define NNF_VERSION_MAJOR 1
-#define NNF_VERSION_MINOR 2
+#define NNF_VERSION_MINOR 3
 #define NNF_VERSION_PATCH 0
 /** MAJOR * 10000 + MINOR * 100 + PATCH, as nnf_version_number() returns. */
 #define NNF_VERSION_NUMBER \
@@ -264,8 +266,21 @@ NNF_API const char *nnf_net_errmsg(const nnf_net *net);
  *  (n_inputs above INT_MAX) or NNF_ERR_NOMEM; *out is NULL on failure. */
 NNF_API nnf_status nnf_net_create(nnf_net **out, size_t n_inputs);
 
-/** Free the net, its layers and all its memory. NULL is a no-op. */
+/** Free the net, its layers and all its memory. NULL is a no-op. The handle
+ *  is gone for the caller at once; while inference contexts of the net are
+ *  alive, its layers and parameters stay until the last context is
+ *  destroyed (its gradients, optimizer state and workspace go now), so
+ *  contexts and net may be destroyed in either order. */
 NNF_API void nnf_net_destroy(nnf_net *net);
+
+/** Give back the net's workspace (the activations of the largest batch seen,
+ *  and nnf_net_forward()'s copy of x) and any spare room of its parameter
+ *  arena; the stored forward pass is discarded. Parameters, gradients and
+ *  optimizer state stay. The next call that computes sizes the workspace
+ *  again for its batch. For a net that served one large batch and now
+ *  serves small ones. Returns NNF_ERR_ARG (net NULL) or NNF_ERR_STATE (used
+ *  by another thread). Since 1.3. */
+NNF_API nnf_status nnf_net_trim(nnf_net *net);
 
 /** Append a dense layer of units units with activation act, fed by the
  *  previous layer (or the input). Its weights are initialized as
@@ -446,6 +461,64 @@ NNF_API nnf_status nnf_net_evaluate(nnf_net *net, const float *x, const float *y
                                     size_t m, float *cost, float *accuracy);
 /** @} */
 
+/** @name Serving: inference contexts
+ *
+ * An inference context is one thread's working memory for predicting with
+ * one net: the activations of up to max_batch samples, nothing else. Any
+ * number of contexts may read one net, each used by one thread at a time,
+ * all predicting at once, with the one copy of the weights in the net.
+ * While a net has live contexts, every call that would change what they
+ * read fails with NNF_ERR_STATE ("N contexts read this net") and changes
+ * nothing: nnf_net_add_dense, nnf_net_set_loss, nnf_net_init,
+ * nnf_layer_set_weights, nnf_layer_set_bias, nnf_layer_set_slope,
+ * nnf_net_update, nnf_net_train_step and nnf_net_train. Everything else
+ * works: reading, nnf_net_clone, saving, nnf_net_set_param, and the calls
+ * that use only the net's own workspace (forward, backward, predict,
+ * evaluate, trim), by one thread at a time as always. Results are those of
+ * nnf_net_predict(): bit-identical for the same x, m and thread count
+ * (docs/serving.md says what may differ otherwise). Since 1.3.
+ *  @{ */
+
+/** One thread's working memory for predicting with one net. */
+typedef struct nnf_ctx nnf_ctx;
+
+/** A context for predicting with net in batches of up to max_batch samples:
+ *  allocates the activations of max_batch samples and nothing else. It only
+ *  reads net, and may be called by several threads at once on one net. The
+ *  context holds a reference to the net's layers and parameters (see
+ *  nnf_net_destroy()). Returns NNF_ERR_ARG (net or out NULL, max_batch 0),
+ *  NNF_ERR_STATE (no layer; net in use by a thread that changes it),
+ *  NNF_ERR_SHAPE (max_batch too large) or NNF_ERR_NOMEM; the message is the
+ *  calling thread's nnf_net_errmsg(net). *out is NULL on failure. */
+NNF_API nnf_status nnf_ctx_create(const nnf_net *net, size_t max_batch,
+                                  nnf_ctx **out);
+
+/** Free the context; the last one of a destroyed net frees the net. NULL is
+ *  a no-op. */
+NNF_API void nnf_ctx_destroy(nnf_ctx *ctx);
+
+/** Inference as nnf_net_predict(): writes A[L] for the batch x (`float
+ *  x[m][n_0]`) to y (`float y[m][n_L]`), bit-identical to nnf_net_predict()
+ *  on the same x and m. Allocates nothing. Returns NNF_ERR_ARG (ctx, x or y
+ *  NULL, m 0), NNF_ERR_SHAPE (m above the context's max_batch),
+ *  NNF_ERR_NUMERIC (NaN/inf in x, a non-finite output) or NNF_ERR_STATE (the
+ *  context in use by another thread; more threads computing than the BLAS
+ *  serves), with its message on the context. */
+NNF_API nnf_status nnf_ctx_predict(nnf_ctx *ctx, const float *x, size_t m,
+                                   float *y);
+
+/** Detail of the last failure on ctx, e.g. "nnf_ctx_predict: m = 65
+ *  exceeds the context's max_batch = 64"; "" when none. Valid until the next
+ *  call on ctx. ctx NULL gives a static text. */
+NNF_API const char *nnf_ctx_errmsg(const nnf_ctx *ctx);
+
+/** The largest batch ctx predicts (0 for NULL). Since 1.3. */
+NNF_API size_t nnf_ctx_max_batch(const nnf_ctx *ctx);
+
+/** The live contexts of net (0 for NULL). Since 1.3. */
+NNF_API size_t nnf_net_contexts(const nnf_net *net);
+/** @} */
+
 /** @name Saving, loading and cloning
  *
  * The format is specified byte by byte in docs/format.md: little-endian
@@ -497,7 +570,8 @@ NNF_API nnf_status nnf_net_load(nnf_net **out, const char *path, char *errbuf,
 
 /** A new, independent net with the same architecture, settings, parameters
  *  and optimizer state as net (not its gradients, stored forward pass or
- *  workspace): for one copy per thread. net is only read. Since 1.2. */
+ *  workspace): for one copy per thread that trains. net is only read: several
+ *  threads may clone one net at once. Since 1.2. */
 NNF_API nnf_status nnf_net_clone(const nnf_net *net, nnf_net **out);
 /** @} */
 

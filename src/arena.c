@@ -7,17 +7,27 @@
 
 #include <string.h>
 
+/* Point every layer into the gradient arena (after it moved). Only the
+ * gradients' pointers are written: inference contexts may be reading the
+ * parameters' at the same time. */
+static void bind_grads(nnf_net *net)
+{
+    for (size_t l = 0; l < net->depth; l++) {
+        nnf_layer *ly = net->layers[l];
+        ly->dwt = net->grads_cap ? net->grads + ly->offset : NULL;
+        ly->db = ly->dwt ? ly->dwt + ly->n_in * ly->n_out : NULL;
+    }
+}
+
 /* Point every layer into the arenas (after one of them moved). */
 void nnf__arena_bind(nnf_net *net)
 {
     for (size_t l = 0; l < net->depth; l++) {
         nnf_layer *ly = net->layers[l];
-        size_t nw = ly->n_in * ly->n_out;
         ly->wt = net->params + ly->offset;
-        ly->b = ly->wt + nw;
-        ly->dwt = net->grads_cap ? net->grads + ly->offset : NULL;
-        ly->db = ly->dwt ? ly->dwt + nw : NULL;
+        ly->b = ly->wt + ly->n_in * ly->n_out;
     }
+    bind_grads(net);
 }
 
 /* A capacity of at least need, a quarter more than the old one when it
@@ -67,8 +77,8 @@ nnf_status nnf__arena_make_room(nnf_net *net, size_t layers, size_t floats, int 
 
 void nnf__arena_fit(nnf_net *net)
 {
-    if (net->param_cap <= net->n_floats || !net->n_floats)
-        return;
+    if (net->param_cap <= net->n_floats || !net->n_floats || nnf__contexts(net))
+        return; /* contexts read the parameters where they are */
     float *params = nnf__malloc(net->n_floats * sizeof(float));
     if (!params)
         return; /* the larger block serves as well */
@@ -103,5 +113,5 @@ void nnf__arena_grads_install(nnf_net *net, float *grads)
     nnf__free(net->grads);
     net->grads = grads;
     net->grads_cap = net->n_floats;
-    nnf__arena_bind(net);
+    bind_grads(net);
 }

@@ -30,10 +30,12 @@ static int owned_here(nnf__guard *g)
     return atomic_load_explicit(&g->owner, memory_order_relaxed) == nnf__thread_token();
 }
 
-static nnf_status in_use(void)
+static nnf_status in_use(const nnf__guard *g)
 {
-    return nnf__fail(NNF_ERR_STATE, "net is in use by another thread (one thread may change a "
-                                    "net at a time; several may only read an idle one)");
+    return nnf__fail(NNF_ERR_STATE, "%s",
+                     g->busy ? g->busy
+                             : "net is in use by another thread (one thread may change a net "
+                               "at a time; several may only read an idle one)");
 }
 
 nnf_status nnf__guard_hold(nnf__call *c, nnf__guard *g, int write)
@@ -44,7 +46,7 @@ nnf_status nnf__guard_hold(nnf__call *c, nnf__guard *g, int write)
                                                     memory_order_acquire, memory_order_relaxed))
             atomic_store_explicit(&g->owner, nnf__thread_token(), memory_order_relaxed);
         else if (!owned_here(g))
-            return in_use();
+            return in_use(g);
         g->depth++;
         c->release = release_write;
     } else {
@@ -52,13 +54,18 @@ nnf_status nnf__guard_hold(nnf__call *c, nnf__guard *g, int write)
         if (old & NNF__WRITER) {
             atomic_fetch_sub_explicit(&g->word, 1, memory_order_relaxed);
             if (!owned_here(g))
-                return in_use();
+                return in_use(g);
             return NNF_OK; /* a read nested in this thread's own write call */
         }
         c->release = release_read;
     }
     c->held = g;
     return NNF_OK;
+}
+
+int nnf__guard_writing(nnf__guard *g)
+{
+    return (atomic_load_explicit(&g->word, memory_order_acquire) & NNF__WRITER) != 0;
 }
 
 int nnf__guard_busy(nnf__guard *g)

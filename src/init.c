@@ -2,6 +2,7 @@
 /* init.c - weight initialization schemes (biases start at 0), and
  * nnf_net_init, which starts a net's training over. */
 #include "init.h"
+#include "arena.h"
 #include "optimizer.h"
 
 #include <math.h>
@@ -37,6 +38,8 @@ NNF_API nnf_status nnf_net_init(nnf_net *net, nnf_init scheme, uint64_t seed)
 {
     nnf__call c;
     nnf_status st = nnf__enter_write(&c, __func__, net);
+    if (st == NNF_OK)
+        st = nnf__check_unserved(net);
     if (st == NNF_OK && (unsigned)scheme >= NNF__N_INITS)
         st = nnf__fail(NNF_ERR_ARG, "scheme = %d is not an nnf_init (expected 0..%d)", (int)scheme,
                        NNF__N_INITS - 1);
@@ -47,5 +50,6 @@ NNF_API nnf_status nnf_net_init(nnf_net *net, nnf_init scheme, uint64_t seed)
         nnf__layer_init(net->layers[l], scheme, seed);
     nnf__forget_passes(net);
     nnf__optim_restart(net); /* training starts over: so does the optimizer */
+    nnf__arena_fit(net);     /* the layers are all there: their growth room goes */
     return nnf__leave(&c, NNF_OK);
 }

@@ -43,6 +43,8 @@ NNF_API nnf_status nnf_layer_set_slope(nnf_layer *layer, float alpha)
     nnf__call c;
     nnf_status st = nnf__enter_write(&c, __func__, layer ? layer->net : NULL);
     if (st == NNF_OK)
+        st = nnf__check_unserved(layer->net);
+    if (st == NNF_OK)
         st = set_slope(layer, alpha);
     return nnf__leave(&c, st);
 }
@@ -112,6 +114,8 @@ static nnf_status set_block(const char *fn, nnf_layer *layer, enum block b, cons
 {
     nnf__call c;
     nnf_status st = nnf__enter_write(&c, fn, layer ? layer->net : NULL);
+    if (st == NNF_OK)
+        st = nnf__check_unserved(layer->net);
     if (st == NNF_OK)
         st = b == WEIGHTS ? copy_in(layer, "w", src, layer->wt, layer->n_in * layer->n_out)
                           : copy_in(layer, "b", src, layer->b, layer->n_out);

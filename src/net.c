@@ -19,6 +19,7 @@ nnf_status nnf__net_new(nnf_net **out, size_t n_in)
     memset(net, 0, sizeof *net);
     net->serial = nnf__new_serial();
     net->guard = &net->guard_data;
+    atomic_init(&net->holders, 1);
     net->n_in = n_in;
     net->loss = NNF_LOSS_BCE;
     net->seed = NNF_DEFAULT_SEED;
@@ -105,10 +106,34 @@ NNF_API nnf_status nnf_net_create(nnf_net **out, size_t n_inputs)
     return nnf__leave(&c, st);
 }
 
+void nnf__net_release(nnf_net *net)
+{
+    if (atomic_fetch_sub_explicit(&net->holders, 1, memory_order_acq_rel) == 1)
+        nnf__net_free(net);
+}
+
+/* What only calls on the handle use goes with the handle; the layers and
+ * parameters stay while inference contexts read them. */
 NNF_API void nnf_net_destroy(nnf_net *net)
 {
-    if (net)
-        nnf__net_free(net);
+    if (!net)
+        return;
+    if (nnf__contexts(net)) {
+        nnf__free(net->grads);
+        net->grads = NULL;
+        net->grads_cap = 0;
+        nnf__free(net->opt_state);
+        net->opt_state = NULL;
+        nnf__work_free(&net->work);
+        nnf__free(net->x_copy);
+        net->x_copy = NULL;
+    }
+    nnf__net_release(net);
+}
+
+NNF_API size_t nnf_net_contexts(const nnf_net *net)
+{
+    return net ? nnf__contexts(net) : 0;
 }
 
 static nnf_status add_dense(nnf_net *net, size_t units, nnf_act act)
@@ -146,6 +171,8 @@ NNF_API nnf_status nnf_net_add_dense(nnf_net *net, size_t units, nnf_act act, nn
         *layer = NULL;
     nnf_status st = nnf__enter_write(&c, __func__, net);
     if (st == NNF_OK)
+        st = nnf__check_unserved(net);
+    if (st == NNF_OK)
         st = add_dense(net, units, act);
     if (st == NNF_OK && layer)
         *layer = nnf__output_layer(net);
@@ -176,6 +203,8 @@ NNF_API nnf_status nnf_net_set_loss(nnf_net *net, nnf_loss loss)
 {
     nnf__call c;
     nnf_status st = nnf__enter_write(&c, __func__, net);
+    if (st == NNF_OK)
+        st = nnf__check_unserved(net);
     if (st == NNF_OK && !nnf__loss_valid(loss))
         st = nnf__fail(NNF_ERR_ARG, "loss = %d is not an nnf_loss (expected 0..%d)", (int)loss,
                        NNF__N_LOSSES - 1);

@@ -39,6 +39,11 @@ struct nnf_layer {
 typedef struct nnf__work {
     size_t cap_m; /* 0: none */
     float *block;
+    /* An inference context's forward-only layout, when alt_rows[0] is not 0:
+     * A[l] of every odd l in one matrix of alt_rows[0] rows (the widest odd
+     * layer), of every even l in one of alt_rows[1], then Z[L] and the
+     * padded Z; no scratch. */
+    size_t alt_rows[2];
 } nnf__work;
 
 /* What the last backward left in the gradient arena. */
@@ -49,8 +54,10 @@ typedef enum nnf__grads {
 } nnf__grads;
 
 struct nnf_net {
-    uint64_t serial;   /* tells this net's messages from a former net's at its address */
-    nnf__guard *guard; /* &guard_data: the one part of a net that readers change */
+    uint64_t serial;       /* tells this net's messages from a former net's at its address */
+    atomic_size_t holders; /* the handle (until nnf_net_destroy) and each live
+                              inference context (context.c) */
+    nnf__guard *guard;     /* &guard_data: the one part of a net that readers change */
     nnf__guard guard_data;
     size_t n_in;
     size_t depth, layers_cap;
@@ -113,6 +120,29 @@ static inline nnf_status nnf__enter_read(nnf__call *c, const char *fn, const nnf
     nnf__enter(c, fn, NULL, 0, net, net ? net->serial : 0);
     return net ? nnf__guard_hold(c, net->guard, 0) : nnf__fail(NNF_ERR_ARG, "net is NULL");
 }
+
+/* The live inference contexts of net (each one a holder beside the handle). */
+static inline size_t nnf__contexts(const nnf_net *net)
+{
+    return atomic_load_explicit(&net->holders, memory_order_acquire) - 1;
+}
+/* A call that would change what inference contexts read (parameters,
+ * architecture, loss, slopes): NNF_ERR_STATE while the net has any. Stable
+ * during a call that holds the net for writing: nnf_ctx_create holds it for
+ * reading. */
+static inline nnf_status nnf__check_unserved(const nnf_net *net)
+{
+    size_t n = nnf__contexts(net);
+    if (!n)
+        return NNF_OK;
+    int one = n == 1;
+    return nnf__fail(NNF_ERR_STATE,
+                     "%zu %s this net (a change would alter what %s: expected %s destroyed first)",
+                     n, one ? "context reads" : "contexts read",
+                     one ? "it predicts" : "they predict", one ? "it" : "them");
+}
+/* Drop one holder of net (nnf_net_destroy, nnf_ctx_destroy): the last frees it. */
+void nnf__net_release(nnf_net *net);
 
 /* A net with n_in inputs, no layer and every setting at its default. */
 nnf_status nnf__net_new(nnf_net **out, size_t n_in);

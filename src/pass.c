@@ -254,6 +254,8 @@ NNF_API nnf_status nnf_net_update(nnf_net *net)
 {
     nnf__call c;
     nnf_status st = nnf__enter_write(&c, __func__, net);
+    if (st == NNF_OK)
+        st = nnf__check_unserved(net);
     if (st == NNF_OK && net->grads_state == NNF__GRADS_NONE)
         st = nnf__fail(NNF_ERR_STATE, "no gradient (call nnf_net_backward first)");
     else if (st == NNF_OK && net->grads_state == NNF__GRADS_APPLIED)
@@ -277,6 +279,8 @@ NNF_API nnf_status nnf_net_train_step(nnf_net *net, const float *x, const float 
 {
     nnf__call c;
     nnf_status st = nnf__enter_compute(&c, __func__, net);
+    if (st == NNF_OK)
+        st = nnf__check_unserved(net);
     if (st == NNF_OK)
         st = train_step(net, x, y, m, cost);
     return nnf__leave(&c, st);

@@ -170,6 +170,8 @@ NNF_API nnf_status nnf_net_train(nnf_net *net, const float *x, const float *y, s
     size_t done = 0;
     nnf_status st = nnf__enter_compute(&c, __func__, net);
     if (st == NNF_OK)
+        st = nnf__check_unserved(net);
+    if (st == NNF_OK)
         st = train(net, x, y, m, batch_size, epochs, shuffle, seed, progress, user, &done);
     if (steps)
         *steps = done;

@@ -2,6 +2,7 @@
 /* count_alloc.c - see count_alloc.h. */
 #include "count_alloc.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,9 @@
 
 counter g_count;
 
+/* Tests with threads allocate from several at once. */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* Each block is preceded by its size, in a header that keeps the block as
  * aligned as malloc's. */
 #define HEADER sizeof(max_align_t)
@@ -18,20 +22,22 @@ counter g_count;
 void *count_alloc(void *user, size_t size)
 {
     counter *c = user;
+    pthread_mutex_lock(&g_lock);
     long n = ++c->allocs;
-    if (n == c->fail_at || (c->fail_from && n >= c->fail_from) || (c->cap && size > c->cap) ||
-        size > SIZE_MAX - HEADER)
-        return NULL;
-    unsigned char *p = malloc(HEADER + size);
-    if (!p)
-        return NULL;
-    memcpy(p, &size, sizeof size);
-    c->live++;
-    c->bytes += size;
-    c->live_bytes += size;
-    if (c->live_bytes > c->peak_bytes)
-        c->peak_bytes = c->live_bytes;
-    return p + HEADER;
+    unsigned char *p = NULL;
+    if (!(n == c->fail_at || (c->fail_from && n >= c->fail_from) || (c->cap && size > c->cap) ||
+          size > SIZE_MAX - HEADER))
+        p = malloc(HEADER + size);
+    if (p) {
+        memcpy(p, &size, sizeof size);
+        c->live++;
+        c->bytes += size;
+        c->live_bytes += size;
+        if (c->live_bytes > c->peak_bytes)
+            c->peak_bytes = c->live_bytes;
+    }
+    pthread_mutex_unlock(&g_lock);
+    return p ? p + HEADER : NULL;
 }
 
 void count_free(void *user, void *ptr)
@@ -40,9 +46,11 @@ void count_free(void *user, void *ptr)
     unsigned char *p = (unsigned char *)ptr - HEADER;
     size_t size;
     memcpy(&size, p, sizeof size);
+    pthread_mutex_lock(&g_lock);
     c->frees++;
     c->live--;
     c->live_bytes -= size;
+    pthread_mutex_unlock(&g_lock);
     free(p);
 }
 
