@@ -39,6 +39,7 @@ typedef struct bench_opts {
     int reps;   /* 0: chosen per case */
     int warmup; /* -1: 3, or 1 for a case whose step is slow */
     int quick;
+    int serve; /* --serve: predictions per second through contexts (serve.c) */
     bench_format format;
 } bench_opts;
 
@@ -122,6 +123,10 @@ void bench_let_blas_sleep(void);
  * 0, or -1 with a message in err. */
 int bench_measure(const bench_case *c, const bench_opts *o, const bench_machine *mach,
                   bench_result *r, char *err, size_t len);
+
+/* serve.c: the --serve run of every case (its m the batch) at every thread
+ * count. 0, or 1 after a message on stderr. */
+int bench_serve(const bench_opts *o);
 
 /* gemm_only.c: the sgemm calls of one train step on the bench's own
  * buffers, laid out as the net's: as nnfast runs them (each product as the

@@ -19,6 +19,8 @@ void bench_usage(FILE *f)
             "                     [--loss bce|mse|ce]] [--optimizer sgd|momentum|adam]\n"
             "                    [--name NAME] [--threads T1,T2,...] [--reps N] [--warmup N]\n"
             "                    [--quick] [--format table|csv|json] [--version] [--help]\n"
+            "       nnfast-bench --serve [--layers LIST [--output ACT]] [--batch M1,M2,...]\n"
+            "                    [--threads N1,N2,...] [--quick] [--format F]\n"
             "\n"
             "Times nnfast's train step (nnf_net_train_step) and its phases, against the\n"
             "bare sgemm calls of the same shapes and against what the machine can do,\n"
@@ -48,6 +50,14 @@ void bench_usage(FILE *f)
             "                     measurements: a smoke test\n"
             "  --format F         table (default; one aligned line per case), csv (a header\n"
             "                     line, then one line per case) or json (one object per line)\n"
+            "  --serve            serving instead of training: predictions per second of N\n"
+            "                     threads (each --threads value), each predicting through\n"
+            "                     its own context (nnf_ctx_predict) on one model saved and\n"
+            "                     loaded back, against 1 thread in the same rounds (5 rounds\n"
+            "                     of 0.5 s each; --quick: 1 of 0.1 s), at each --batch size\n"
+            "                     (default 1,16,64), with the bytes the loaded model holds\n"
+            "                     and those of one context. nnfast runs 1 thread of its own.\n"
+            "                     Default model: 784-256-128-10 relu, softmax (\"digits\")\n"
             "  --version          the version of nnfast-bench and of the BLAS it runs\n"
             "  --help             this text\n"
             "\n"
@@ -56,7 +66,9 @@ void bench_usage(FILE *f)
             "nnfast's own float64 reference network (plain loops in double: the cost, dW,\n"
             "db, and the updated W and b). A relative error above %g prints the error and\n"
             "exits 1, with no figures.\n"
-            "\n"
+            "\n",
+            BENCH_CHECK_M, BENCH_CHECK_TOL);
+    fprintf(f,
             "Then, at each thread count, the machine: its sgemm peak (2048^3, the BLAS on\n"
             "that many threads) and its read bandwidth (a buffer larger than the\n"
             "last-level cache, summed on that many threads). Per case: median, min and\n"
@@ -77,7 +89,7 @@ void bench_usage(FILE *f)
             "fixed seeds; learning rate %g; nnf_net_init(NNF_INIT_DEFAULT, seed 1).\n"
             "\n"
             "The standard suite:\n",
-            BENCH_CHECK_M, BENCH_CHECK_TOL, BENCH_LR);
+            BENCH_LR);
     for (size_t i = 0; i < bench_suite_size(); i++) {
         bench_case c;
         char layers[128];
@@ -153,7 +165,7 @@ static int valid_name(const char *s)
 typedef struct raw {
     const char *layers, *batch, *sweep, *hidden, *output, *loss, *name, *threads;
     const char *reps, *warmup, *format, *optimizer;
-    int quick, version;
+    int quick, version, serve;
 } raw;
 
 /* Sorts argv into r: "--opt value" or "--opt=value". 1 for --help. */
@@ -180,6 +192,10 @@ static int collect(int argc, char **argv, raw *r)
         }
         if (strcmp(a, "--version") == 0) {
             r->version = 1;
+            continue;
+        }
+        if (strcmp(a, "--serve") == 0) {
+            r->serve = 1;
             continue;
         }
         for (k = 0; k < n_valued; k++)
@@ -209,7 +225,9 @@ static int custom_cases(const raw *r, bench_opts *o)
         return bad("--layers: give the input size and at least one layer (e.g. 784,1)");
     if (r->batch && r->sweep)
         return bad("give --batch or --sweep-batch, not both");
-    if (r->batch && parse_list("--batch", r->batch, 1, INT_MAX, m, 1, &nm) != 0)
+    /* --serve takes a list of batch sizes (each its own case) */
+    if (r->batch &&
+        parse_list("--batch", r->batch, 1, INT_MAX, m, r->serve ? BENCH_MAX_BATCHES : 1, &nm) != 0)
         return -1;
     if (r->sweep &&
         parse_list("--sweep-batch", r->sweep, 1, INT_MAX, m, BENCH_MAX_BATCHES, &nm) != 0)
@@ -365,6 +383,13 @@ int bench_parse_args(int argc, char **argv, bench_opts *o)
     }
     if (rc != 0 || run_options(&r, o) != 0)
         return -1;
+    o->serve = r.serve;
+    if (r.serve && !r.layers) { /* the model served by default: digits, 784-256-128-10 */
+        r.layers = "784,256,128,10";
+        r.output = r.output ? r.output : "softmax";
+        r.name = r.name ? r.name : "digits";
+        r.batch = r.batch ? r.batch : "1,16,64";
+    }
     rc = r.layers ? custom_cases(&r, o) : suite_cases(&r, o);
     if (rc == 0 && r.optimizer) {
         nnf_optimizer opt;

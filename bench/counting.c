@@ -3,14 +3,15 @@
  * allocations and the bytes it holds, with a size header before each block. */
 #include "bench.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 /* The header is one cache line, so every block stays 64-byte aligned (as
  * good as the float kernels can use, and more than max_align_t). */
 #define HEADER 64
 
-static size_t g_allocs; /* blocks handed out so far */
-static size_t g_live;   /* requested bytes not yet freed */
+static atomic_size_t g_allocs; /* blocks handed out so far (--serve's threads too) */
+static atomic_size_t g_live;   /* requested bytes not yet freed */
 
 static void *count_alloc(void *user, size_t size)
 {

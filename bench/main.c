@@ -62,6 +62,11 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     }
 
+    if (o.serve) {
+        rc = bench_serve(&o);
+        free(o.cases);
+        return rc;
+    }
     bench_result *res = calloc(o.n_cases * o.n_threads, sizeof *res);
     bench_machine mach[BENCH_MAX_THREADS];
     if (res == NULL || check_all(&o, res) != 0) {
