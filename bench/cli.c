@@ -13,61 +13,66 @@
 
 void bench_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: nnfast-bench [--layers N0,N1,...,NL [--batch M | --sweep-batch M1,M2,...]\n"
-            "                     [--hidden ACT] [--output sigmoid|linear|softmax]\n"
-            "                     [--loss bce|mse|ce]] [--optimizer sgd|momentum|adam]\n"
-            "                    [--name NAME] [--threads T1,T2,...] [--reps N] [--warmup N]\n"
-            "                    [--quick] [--format table|csv|json] [--version] [--help]\n"
-            "       nnfast-bench --serve [--layers LIST [--output ACT]] [--batch M1,M2,...]\n"
-            "                    [--threads N1,N2,...] [--quick] [--format F]\n"
-            "\n"
-            "Times nnfast's train step (nnf_net_train_step) and its phases, against the\n"
-            "bare sgemm calls of the same shapes and against what the machine can do,\n"
-            "all measured in the same run, rep by rep.\n"
-            "\n"
-            "  --layers LIST      layer sizes, input first (e.g. 784,256,128,1); without it\n"
-            "                     the standard suite below runs\n"
-            "  --batch M          samples per step (default 256)\n"
-            "  --sweep-batch LIST run --layers at each of these batch sizes (e.g. 1,8,64,512)\n"
-            "  --hidden ACT       hidden activation: relu (default), tanh, sigmoid,\n"
-            "                     leaky_relu, linear\n"
-            "  --output ACT       output activation: sigmoid (default), linear or softmax\n"
-            "  --loss LOSS        bce (default; needs a sigmoid output), mse, or ce\n"
-            "                     (cross-entropy; goes with a softmax output)\n"
-            "  --optimizer OPT    sgd, momentum or adam (nnfast's default constants); also\n"
-            "                     overrides the suite's (e.g. --name digits-adam --optimizer sgd)\n"
-            "  --name NAME        with --layers: the case's name (default \"custom\"; letters,\n"
-            "                     digits, _ . + -); without: run only these suite cases\n"
-            "                     (a comma list, e.g. cat2,catL)\n"
-            "  --threads LIST     nnfast's thread counts (nnf_set_threads); every case runs\n"
-            "                     at each (e.g. 1,2). Default: nnf_get_threads()\n"
-            "  --reps N           timed reps per case (default: enough for about 1.5 s of\n"
-            "                     steps as estimated in the warm-up, at least 5, at most 2000)\n"
-            "  --warmup N         untimed steps first, N >= 1 (default 3; 1 when a step\n"
-            "                     takes more than 0.5 s)\n"
-            "  --quick            3 reps and 1 warm-up step per case, short machine\n"
-            "                     measurements: a smoke test\n"
-            "  --format F         table (default; one aligned line per case), csv (a header\n"
-            "                     line, then one line per case) or json (one object per line)\n"
-            "  --serve            serving instead of training: predictions per second of N\n"
-            "                     threads (each --threads value), each predicting through\n"
-            "                     its own context (nnf_ctx_predict) on one model saved and\n"
-            "                     loaded back, against 1 thread in the same rounds (5 rounds\n"
-            "                     of 0.5 s each; --quick: 1 of 0.1 s), at each --batch size\n"
-            "                     (default 1,16,64), with the bytes the loaded model holds\n"
-            "                     and those of one context. nnfast runs 1 thread of its own.\n"
-            "                     Default model: 784-256-128-10 relu, softmax (\"digits\")\n"
-            "  --version          the version of nnfast-bench and of the BLAS it runs\n"
-            "  --help             this text\n"
-            "\n"
-            "Before any timing, every case (at every thread count) is checked: one train\n"
-            "step of a net with the same shapes and weights, at batch min(m, %d), against\n"
-            "nnfast's own float64 reference network (plain loops in double: the cost, dW,\n"
-            "db, and the updated W and b). A relative error above %g prints the error and\n"
-            "exits 1, with no figures.\n"
-            "\n",
-            BENCH_CHECK_M, BENCH_CHECK_TOL);
+    fprintf(
+        f,
+        "usage: nnfast-bench [--layers N0,N1,...,NL [--batch M | --sweep-batch M1,M2,...]\n"
+        "                     [--hidden ACT] [--output sigmoid|linear|softmax]\n"
+        "                     [--loss bce|mse|ce]] [--optimizer sgd|momentum|adam]\n"
+        "                    [--name NAME] [--threads T1,T2,...] [--plan reproducible|fastest]\n"
+        "                    [--reps N] [--warmup N]\n"
+        "                    [--quick] [--format table|csv|json] [--version] [--help]\n"
+        "       nnfast-bench --serve [--layers LIST [--output ACT]] [--batch M1,M2,...]\n"
+        "                    [--threads N1,N2,...] [--quick] [--format F]\n"
+        "\n"
+        "Times nnfast's train step (nnf_net_train_step) and its phases, against the\n"
+        "bare sgemm calls of the same shapes and against what the machine can do,\n"
+        "all measured in the same run, rep by rep.\n"
+        "\n"
+        "  --layers LIST      layer sizes, input first (e.g. 784,256,128,1); without it\n"
+        "                     the standard suite below runs\n"
+        "  --batch M          samples per step (default 256)\n"
+        "  --sweep-batch LIST run --layers at each of these batch sizes (e.g. 1,8,64,512)\n"
+        "  --hidden ACT       hidden activation: relu (default), tanh, sigmoid,\n"
+        "                     leaky_relu, linear\n"
+        "  --output ACT       output activation: sigmoid (default), linear or softmax\n"
+        "  --loss LOSS        bce (default; needs a sigmoid output), mse, or ce\n"
+        "                     (cross-entropy; goes with a softmax output)\n"
+        "  --optimizer OPT    sgd, momentum or adam (nnfast's default constants); also\n"
+        "                     overrides the suite's (e.g. --name digits-adam --optimizer sgd)\n"
+        "  --name NAME        with --layers: the case's name (default \"custom\"; letters,\n"
+        "                     digits, _ . + -); without: run only these suite cases\n"
+        "                     (a comma list, e.g. cat2,catL)\n"
+        "  --threads LIST     nnfast's thread counts (nnf_set_threads); every case runs\n"
+        "                     at each (e.g. 1,2). Default: nnf_get_threads()\n"
+        "  --plan MODE        nnf_set_plan_mode: reproducible (default; the same bits at\n"
+        "                     any thread count) or fastest (one call per product at one\n"
+        "                     thread)\n"
+        "  --reps N           timed reps per case (default: enough for about 1.5 s of\n"
+        "                     steps as estimated in the warm-up, at least 5, at most 2000)\n"
+        "  --warmup N         untimed steps first, N >= 1 (default 3; 1 when a step\n"
+        "                     takes more than 0.5 s)\n"
+        "  --quick            3 reps and 1 warm-up step per case, short machine\n"
+        "                     measurements: a smoke test\n"
+        "  --format F         table (default; one aligned line per case), csv (a header\n"
+        "                     line, then one line per case) or json (one object per line)\n"
+        "  --serve            serving instead of training: predictions per second of N\n"
+        "                     threads (each --threads value), each predicting through\n"
+        "                     its own context (nnf_ctx_predict) on one model saved and\n"
+        "                     loaded back, against 1 thread in the same rounds (5 rounds\n"
+        "                     of 0.5 s each; --quick: 1 of 0.1 s), at each --batch size\n"
+        "                     (default 1,16,64), with the bytes the loaded model holds\n"
+        "                     and those of one context. nnfast runs 1 thread of its own.\n"
+        "                     Default model: 784-256-128-10 relu, softmax (\"digits\")\n"
+        "  --version          the version of nnfast-bench and of the BLAS it runs\n"
+        "  --help             this text\n"
+        "\n"
+        "Before any timing, every case (at every thread count) is checked: one train\n"
+        "step of a net with the same shapes and weights, at batch min(m, %d), against\n"
+        "nnfast's own float64 reference network (plain loops in double: the cost, dW,\n"
+        "db, and the updated W and b). A relative error above %g prints the error and\n"
+        "exits 1, with no figures.\n"
+        "\n",
+        BENCH_CHECK_M, BENCH_CHECK_TOL);
     fprintf(f,
             "Then, at each thread count, the machine: its sgemm peak (2048^3, the BLAS on\n"
             "that many threads) and its read bandwidth (a buffer larger than the\n"
@@ -164,7 +169,7 @@ static int valid_name(const char *s)
 /* What the options said, before it becomes cases. */
 typedef struct raw {
     const char *layers, *batch, *sweep, *hidden, *output, *loss, *name, *threads;
-    const char *reps, *warmup, *format, *optimizer;
+    const char *reps, *warmup, *format, *optimizer, *plan;
     int quick, version, serve;
 } raw;
 
@@ -179,6 +184,7 @@ static int collect(int argc, char **argv, raw *r)
         {"--hidden", &r->hidden}, {"--output", &r->output},   {"--loss", &r->loss},
         {"--name", &r->name},     {"--threads", &r->threads}, {"--reps", &r->reps},
         {"--warmup", &r->warmup}, {"--format", &r->format},   {"--optimizer", &r->optimizer},
+        {"--plan", &r->plan},
     };
     const size_t n_valued = sizeof valued / sizeof valued[0];
     for (int i = 1; i < argc; i++) {
@@ -352,6 +358,14 @@ static int run_options(const raw *r, bench_opts *o)
         if (parse_num(r->warmup, strlen(r->warmup), 1, 100000, &v[0]) != 0)
             return bad("--warmup: '%s' is not an integer in 1..100000", r->warmup);
         o->warmup = (int)v[0];
+    }
+    if (r->plan) {
+        if (strcmp(r->plan, "reproducible") == 0)
+            (void)nnf_set_plan_mode(NNF_PLAN_REPRODUCIBLE);
+        else if (strcmp(r->plan, "fastest") == 0)
+            (void)nnf_set_plan_mode(NNF_PLAN_FASTEST);
+        else
+            return bad("--plan: '%s' is not reproducible or fastest", r->plan);
     }
     if (r->format) {
         if (strcmp(r->format, "table") == 0)

@@ -96,6 +96,8 @@ static size_t fields_of(const bench_result *r, int json, field *f)
     add(f, &n, "peak_gflops", 0, "%.4g", r->peak_gflops);
     add(f, &n, "read_gbs", 0, "%.4g", r->read_gbs);
     add(f, &n, "blas", 1, "%s", bench_blas_name());
+    add(f, &n, "plan", 1, "%s",
+        nnf_get_plan_mode() == NNF_PLAN_FASTEST ? "fastest" : "reproducible");
     add(f, &n, "efficiency", 0, "%.4f", r->efficiency);
     add(f, &n, "gflops", 0, "%.4g", r->gflops);
     add(f, &n, "allocs_per_step", 0, "%.4g", r->allocs_per_step);
@@ -138,13 +140,15 @@ void report_begin(bench_report *rp, FILE *f, const bench_opts *o, const bench_ma
         csv_header(f);
     } else if (rp->format == BENCH_TABLE) {
         fprintf(f,
-                "# nnfast %s on %s\n"
+                "# nnfast %s on %s, plan %s\n"
                 "# times in ms, median over reps (step: also min and max); gemm = the GEMMs of\n"
                 "# nnfast's plan alone, gemm1 = one call per product; floor = max(flops / peak,\n"
                 "# bytes / bandwidth) and feff = floor / step; mem = held / min;\n"
                 "# each case first passed a check of one step at m = min(m, %d) "
                 "against the float64 reference (check = max rel err)\n",
-                nnf_version_string(), bench_blas_name(), BENCH_CHECK_M);
+                nnf_version_string(), bench_blas_name(),
+                nnf_get_plan_mode() == NNF_PLAN_FASTEST ? "fastest" : "reproducible",
+                BENCH_CHECK_M);
         for (size_t k = 0; k < o->n_threads; k++)
             fprintf(f, "# %d thread(s): sgemm peak %.1f GFLOP/s, read %.1f GB/s (cache %zu KiB)\n",
                     mach[k].threads, mach[k].peak_gflops, mach[k].read_gbs,

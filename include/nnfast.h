@@ -238,7 +238,8 @@ NNF_API nnf_status nnf_set_allocator(nnf_alloc_fn alloc_fn, nnf_free_fn free_fn,
  *  once; small work runs on the calling thread. The BLAS runs every call on
  *  one thread: nnfast sets OpenBLAS's thread count to 1 when it first
  *  computes, and again whenever it finds it changed. Results do not depend
- *  on n: the same seed gives the same bits at any thread count. Global to
+ *  on n: the same seed gives the same bits at any thread count (unless
+ *  nnf_set_plan_mode(NNF_PLAN_FASTEST) says otherwise). Global to
  *  the process; call it while no net is computing. The default is the
  *  BLAS's default thread count when nnfast first computes
  *  (OPENBLAS_NUM_THREADS, else every core). When several threads compute
@@ -247,6 +248,26 @@ NNF_API nnf_status nnf_set_allocator(nnf_alloc_fn alloc_fn, nnf_free_fn free_fn,
 NNF_API nnf_status nnf_set_threads(int n);
 /** The thread count products run with (see nnf_set_threads()). Since 1.1. */
 NNF_API int nnf_get_threads(void);
+
+/** How large products are cut into blocks for nnfast's threads. Since 1.3. */
+typedef enum nnf_plan_mode {
+    NNF_PLAN_REPRODUCIBLE = 0, /**< default: by the shapes and the machine's
+                                    cores alone, so results are bit-identical
+                                    at any nnf_set_threads() count */
+    NNF_PLAN_FASTEST = 1       /**< by the shapes and the thread count: one
+                                    cblas_sgemm per product at one thread
+                                    (measured 4-18% faster per product than
+                                    the reproducible cut on one core, see
+                                    docs/performance.md); results then
+                                    differ between thread counts in their
+                                    last bits */
+} nnf_plan_mode;
+
+/** Choose the plan mode, process-wide, while no net is computing.
+ *  NNF_ERR_ARG for a value that is not an nnf_plan_mode. Since 1.3. */
+NNF_API nnf_status nnf_set_plan_mode(nnf_plan_mode mode);
+/** The plan mode in force. Since 1.3. */
+NNF_API nnf_plan_mode nnf_get_plan_mode(void);
 /** @} */
 
 /** @name Network

@@ -64,6 +64,20 @@ static void test_thread_count_reads_back_what_was_set(void **state)
     assert_int_equal(nnf_get_threads(), before);
 }
 
+/* The plan mode reads back what was set; a value outside the enum is
+ * refused with the name of the call and changes nothing. */
+static void test_plan_mode_reads_back_and_refuses_other_values(void **state)
+{
+    (void)state;
+    assert_int_equal(nnf_get_plan_mode(), NNF_PLAN_REPRODUCIBLE);
+    assert_ok(NULL, nnf_set_plan_mode(NNF_PLAN_FASTEST));
+    assert_int_equal(nnf_get_plan_mode(), NNF_PLAN_FASTEST);
+    assert_int_equal(nnf_set_plan_mode((nnf_plan_mode)7), NNF_ERR_ARG);
+    assert_int_equal(nnf_get_plan_mode(), NNF_PLAN_FASTEST);
+    assert_ok(NULL, nnf_set_plan_mode(NNF_PLAN_REPRODUCIBLE));
+    assert_int_equal(nnf_get_plan_mode(), NNF_PLAN_REPRODUCIBLE);
+}
+
 /* The hook gets the user pointer it was installed with (count_alloc counts
  * into it), and both functions NULL go back to malloc and free: the counter
  * then sees nothing. */
@@ -93,6 +107,7 @@ int main(void)
         cmocka_unit_test(test_version_number_and_string_match_the_header),
         cmocka_unit_test(test_status_str_gives_each_code_its_own_text_and_unknown_for_others),
         cmocka_unit_test(test_thread_count_reads_back_what_was_set),
+        cmocka_unit_test(test_plan_mode_reads_back_and_refuses_other_values),
         cmocka_unit_test_teardown(
             test_allocator_hook_gets_its_user_pointer_and_null_null_restores_malloc,
             count_alloc_remove),

@@ -14,6 +14,7 @@
 #include "assert_ok.h"
 #include "nnfast.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,10 +134,58 @@ static void test_training_gives_the_same_bits_at_any_thread_count(void **state)
     }
 }
 
+/* NNF_PLAN_FASTEST runs each product as one call at one thread: results
+ * within float rounding of the reproducible plan's (mlp-med's shapes, whose
+ * products are cut into blocks in the reproducible plan on a machine of two
+ * cores or more). */
+static void test_the_fastest_plan_trains_the_same_net_to_rounding(void **state)
+{
+    (void)state;
+    const suite_shape *c = &g_suite[3];
+    size_t nx = c->n[0] * c->m, ny = c->n[c->depth] * c->m;
+    float *x = malloc(nx * sizeof(float)), *y = calloc(ny, sizeof(float));
+    assert_true(x && y);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)((int)((i * 2654435761u) % 2001) - 1000) / 1000.0f;
+    for (size_t s = 0; s < c->m; s += 3)
+        y[s] = 1.0f;
+    nnf_net *base = suite_net(c), *a = NULL, *b = NULL;
+    assert_ok(base, nnf_net_clone(base, &a));
+    assert_ok(base, nnf_net_clone(base, &b));
+    assert_int_equal(nnf_set_threads(1), NNF_OK);
+    for (int s = 0; s < 5; s++)
+        assert_ok(a, nnf_net_train_step(a, x, y, c->m, NULL));
+    assert_int_equal(nnf_set_plan_mode(NNF_PLAN_FASTEST), NNF_OK);
+    for (int s = 0; s < 5; s++)
+        assert_ok(b, nnf_net_train_step(b, x, y, c->m, NULL));
+    assert_int_equal(nnf_set_plan_mode(NNF_PLAN_REPRODUCIBLE), NNF_OK);
+    static float wa[784 * 256], wb[784 * 256];
+    for (size_t l = 1; l <= c->depth; l++) {
+        size_t n = c->n[l] * c->n[l - 1];
+        assert_ok(a, nnf_layer_get_weights(nnf_net_layer(a, l), wa));
+        assert_ok(b, nnf_layer_get_weights(nnf_net_layer(b, l), wb));
+        double worst = 0.0, big = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double d = fabs((double)wa[i] - (double)wb[i]), v = fabs((double)wa[i]);
+            worst = d > worst ? d : worst;
+            big = v > big ? v : big;
+        }
+        if (worst > 1e-5 * big)
+            fail_msg("layer %zu: the fastest plan's weights differ by %g (largest %g)", l, worst,
+                     big);
+    }
+    nnf_net_destroy(a);
+    nnf_net_destroy(b);
+    nnf_net_destroy(base);
+    free(x);
+    free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_training_gives_the_same_bits_at_any_thread_count),
+        cmocka_unit_test(test_the_fastest_plan_trains_the_same_net_to_rounding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -120,6 +120,11 @@ typedef struct nnf__plan {
 } nnf__plan;
 
 nnf__plan nnf__plan_of(const nnf__product *p);
+/* The most blocks a product is cut into (1, 2, 4 or 8): by the machine's
+ * cores, or after nnf__plan_follow_threads(t) with t > 0 by t (one call per
+ * product at one thread: faster there, but the bits then depend on t). */
+size_t nnf__plan_max_blocks(void);
+void nnf__plan_follow_threads(int threads);
 /* The units a layer of n_out units fed by n_in inputs computes its forward
  * and weight-gradient products with: n_out, or n_out + 1 where the BLAS's
  * kernel is much faster at that size (the extra unit's weights are zero and

@@ -4,13 +4,18 @@
  * The cut, measured with OpenBLAS 0.3.21 on one core (docs/performance.md):
  * a product of less than 4 MFLOP is one call (at ~70 GFLOP/s it takes under
  * 60 us, too little to share); above, 2, 4 or 8 blocks, one per 256 MFLOP
- * (a power of two, so that 2, 4 or 8 threads share them evenly). Cutting costs a few percent on one thread (each block packs the
- * other operand again), so blocks are few; it cuts C's larger dimension,
- * which repeats the packing of the smaller operand. Rows are cut at
- * multiples of 16 and columns at multiples of 4, the BLAS kernels' tiles. */
+ * (a power of two, so that 2, 4 or 8 threads share them evenly), and no
+ * more than the machine's cores need (nnf__plan_max_blocks). Cutting costs
+ * time on one thread: OpenBLAS packs both operands at every call, so each
+ * block packs the operand the blocks share again. It cuts C's larger
+ * dimension, which repeats the packing of the smaller operand. Rows are cut
+ * at multiples of 16 and columns at multiples of 4, the kernels' tiles. */
+#define _DEFAULT_SOURCE /* sysconf(_SC_NPROCESSORS_ONLN) */
 #include "core.h"
 
+#include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { MIN_FLOPS = 4000000, FLOPS_PER_BLOCK = 256000000, MAX_BLOCKS = 8 };
 
@@ -32,14 +37,51 @@ size_t nnf__plan_units(size_t n_in, size_t n_out)
     return n_out;
 }
 
+/* The cores of the machine rounded up to a power of two, at most
+ * MAX_BLOCKS: a constant of the machine, not of nnf_set_threads, so that a
+ * product's blocks (and so its bits) are the same at any thread count.
+ * Measured on mlp-wide (1024-1024-1024-1, m = 512) at one thread, 2 cores:
+ * the step's products took 1.11-1.18x the time of one call each when cut
+ * into 8 blocks, as many as 2 cores use no more than 2. */
+static atomic_size_t g_threads_cap; /* nnf__plan_follow_threads; 0: the machine's */
+
+static size_t pow2_at_least(long n)
+{
+    size_t most = 1;
+    while (most < MAX_BLOCKS && (long)most < n)
+        most *= 2;
+    return most;
+}
+
+size_t nnf__plan_max_blocks(void)
+{
+    static atomic_size_t cached;
+    size_t cap = atomic_load_explicit(&g_threads_cap, memory_order_relaxed);
+    if (cap)
+        return cap;
+    size_t most = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (!most) {
+        most = pow2_at_least(sysconf(_SC_NPROCESSORS_ONLN));
+        atomic_store_explicit(&cached, most, memory_order_relaxed);
+    }
+    return most;
+}
+
+void nnf__plan_follow_threads(int threads)
+{
+    atomic_store_explicit(&g_threads_cap, threads > 0 ? pow2_at_least(threads) : 0,
+                          memory_order_relaxed);
+}
+
 nnf__plan nnf__plan_of(const nnf__product *p)
 {
     nnf__plan plan = {1, p->rows, 0};
     double flops = 2.0 * (double)p->rows * (double)p->cols * (double)p->inner;
-    if (flops < MIN_FLOPS)
+    size_t most = nnf__plan_max_blocks();
+    if (flops < MIN_FLOPS || most < 2)
         return plan;
     size_t want = 2;
-    while (want < MAX_BLOCKS && (double)want * FLOPS_PER_BLOCK < flops)
+    while (want < most && (double)want * FLOPS_PER_BLOCK < flops)
         want *= 2;
     plan.split_cols = p->cols > p->rows;
     size_t dim = plan.split_cols ? p->cols : p->rows, tile = plan.split_cols ? 4 : 16;
