@@ -5,12 +5,15 @@
  * the caller returns once every helper has checked out of the region, so
  * no worker ever touches a region that is over. An idle worker spins a
  * little (the regions of one step follow each other within microseconds),
- * then sleeps on a condition variable until the next region. */
+ * then sleeps on a condition variable until the next region. When the
+ * library is unloaded (dlclose, or the end of the process) its destructor
+ * stops and joins the workers, so none runs code that is no longer mapped. */
 #include "pool.h"
 #include "core/core.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 enum {
@@ -33,6 +36,8 @@ typedef struct pool {
     atomic_int checked_out;          /* helpers done with the region */
     int n_workers;                   /* started so far (changed by a caller holding busy) */
     uint_fast64_t born[MAX_WORKERS]; /* the region word when each worker was started */
+    pthread_t tid[MAX_WORKERS];
+    atomic_bool stop; /* set once, by the destructor: workers return */
     pthread_once_t start;
     atomic_int threads; /* the thread count */
 } pool;
@@ -62,21 +67,22 @@ static void run_tasks(pool *p)
     }
 }
 
-/* The next region after generation seen: spin, then sleep. */
+/* The next region after generation seen: spin, then sleep. Returns seen
+ * itself once the pool is stopping. */
 static uint_fast64_t next_region(pool *p, uint_fast64_t seen)
 {
     uint_fast64_t r = seen;
-    for (int i = 0; i < SPIN && r >> 16 == seen >> 16; i++) {
+    for (int i = 0; i < SPIN && r >> 16 == seen >> 16 && !atomic_load(&p->stop); i++) {
         cpu_relax();
         r = atomic_load_explicit(&p->region, memory_order_acquire);
     }
-    if (r >> 16 != seen >> 16)
+    if (r >> 16 != seen >> 16 || atomic_load(&p->stop))
         return r;
     pthread_mutex_lock(&p->lock);
     atomic_fetch_add(&p->sleepers, 1);
     /* seq_cst here and in nnf__parallel: either the caller sees a sleeper and
      * wakes it, or the sleeper sees the new region before it waits */
-    while ((r = atomic_load(&p->region)) >> 16 == seen >> 16)
+    while ((r = atomic_load(&p->region)) >> 16 == seen >> 16 && !atomic_load(&p->stop))
         pthread_cond_wait(&p->wake, &p->lock);
     atomic_fetch_sub(&p->sleepers, 1);
     pthread_mutex_unlock(&p->lock);
@@ -89,13 +95,32 @@ static void *worker(void *arg)
     unsigned id = (unsigned)(uintptr_t)arg;
     uint_fast64_t seen = p->born[id]; /* not a later region it might otherwise skip */
     for (;;) {
-        seen = next_region(p, seen);
+        uint_fast64_t r = next_region(p, seen);
+        if (r >> 16 == seen >> 16) /* no new region: the pool is stopping */
+            return NULL;
+        seen = r;
         if (id < (seen & 0xffffu)) { /* a helper of this region */
             run_tasks(p);
             atomic_fetch_add_explicit(&p->checked_out, 1, memory_order_release);
         }
     }
-    return NULL;
+}
+
+/* Run when the library is unloaded: wake every worker, tell it to return,
+ * and wait for it. No region is running then (a caller inside nnfast while
+ * the library goes away is a use after free of the caller's own). */
+__attribute__((destructor)) static void stop_workers(void)
+{
+    pool *p = &g_pool;
+    if (p->n_workers == 0)
+        return;
+    pthread_mutex_lock(&p->lock);
+    atomic_store(&p->stop, true);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < p->n_workers; i++)
+        pthread_join(p->tid[i], NULL);
+    p->n_workers = 0;
 }
 
 /* The thread count of a process that never set one is the BLAS's own default
@@ -124,14 +149,9 @@ void nnf__pool_set_threads(int n)
 static void start_workers(pool *p, int want)
 {
     while (p->n_workers < want && p->n_workers < MAX_WORKERS) {
-        pthread_t t;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         p->born[p->n_workers] = atomic_load(&p->region);
-        int ok = pthread_create(&t, &attr, worker, (void *)(uintptr_t)p->n_workers) == 0;
-        pthread_attr_destroy(&attr);
-        if (!ok)
+        if (pthread_create(&p->tid[p->n_workers], NULL, worker, (void *)(uintptr_t)p->n_workers) !=
+            0)
             return;
         p->n_workers++;
     }
