@@ -96,6 +96,8 @@ extern "C" {
 
 /** A network: owns its layers, parameters, gradients and workspace. */
 typedef struct nnf_net nnf_net;
+/** How to train a net: settings, validation set, progress (nnf_trainer_run). */
+typedef struct nnf_trainer nnf_trainer;
 /** A layer, borrowed from its net; valid until nnf_net_destroy(). */
 typedef struct nnf_layer nnf_layer;
 
@@ -160,13 +162,18 @@ typedef enum nnf_param {
     NNF_PARAM_ADAM_EPSILON = 5,  /**< Adam's epsilon, finite, > 0; default 1e-8.
                                       A value below FLT_MIN acts as FLT_MIN.
                                       Since 1.2 */
-    NNF_PARAM_L2_PENALTY = 6     /**< lambda of the L2 penalty added to the cost
+    NNF_PARAM_L2_PENALTY = 6,    /**< lambda of the L2 penalty added to the cost
                                       (coupled, as in the course, not decoupled
                                       weight decay): J += lambda/(2m) sum_l
                                       ||W[l]||^2 and dW[l] += (lambda/m) W[l];
                                       biases are not penalized. Finite, 0 or
                                       not so small that it is 0 as a float;
                                       default 0. Since 1.2 */
+    NNF_PARAM_WEIGHT_DECAY = 7   /**< decoupled weight decay of NNF_OPT_ADAMW:
+                                      each update first scales every weight by
+                                      (1 - alpha decay); biases are not decayed.
+                                      Finite, >= 0; default 0.01. Other
+                                      optimizers ignore it. Since 1.3 */
 } nnf_param;
 
 /** Optimizers, the value of NNF_PARAM_OPTIMIZER. With g = dW (or db) of the
@@ -176,11 +183,14 @@ typedef enum nnf_param {
  *  - NNF_OPT_MOMENTUM: v = beta v + (1 - beta) g;  W -= alpha v   (v starts at 0)
  *  - NNF_OPT_ADAM:     m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;
  *                      W -= alpha (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + epsilon)
- *  Since 1.2. */
+ *  - NNF_OPT_ADAMW:    W = (1 - alpha decay) W, then Adam's step; b: Adam's
+ *                      step alone (decay is NNF_PARAM_WEIGHT_DECAY)
+ *  Since 1.2; NNF_OPT_ADAMW since 1.3. */
 typedef enum nnf_optimizer {
     NNF_OPT_SGD = 0,
     NNF_OPT_MOMENTUM = 1,
-    NNF_OPT_ADAM = 2
+    NNF_OPT_ADAM = 2,
+    NNF_OPT_ADAMW = 3
 } nnf_optimizer;
 
 /** Weight initialization schemes of nnf_net_init(). Biases start at 0.
@@ -384,6 +394,23 @@ NNF_API nnf_status nnf_layer_set_bias(nnf_layer *layer, const float *b);
 NNF_API nnf_status nnf_layer_get_weight_grad(const nnf_layer *layer, float *dw);
 /** db of the last successful backward, n_l floats. NNF_ERR_STATE when none. */
 NNF_API nnf_status nnf_layer_get_bias_grad(const nnf_layer *layer, float *db);
+
+/** Inverted dropout on the layer's output in training passes
+ *  (nnf_net_forward, nnf_net_train_step, nnf_net_train, nnf_trainer_run):
+ *  each unit of each sample is dropped (its activation set to 0) with
+ *  probability rate, and the kept ones are scaled by 1 / (1 - rate), so that
+ *  prediction, evaluation, gradient checking and contexts, which never
+ *  drop, see the same expected activation. 0 <= rate < 1; default 0, which
+ *  is bit-identical to no dropout. The masks are a function of (seed,
+ *  epoch, batch, layer, unit, sample): the trainer's seed and position in
+ *  a trainer, the net's seed, trained epochs and a count of its other
+ *  training passes outside one (docs/math.md). Saved in the model.
+ *  NNF_ERR_ARG for a rate out of range or not finite; NNF_ERR_STATE for the
+ *  output layer (dropout is for hidden layers: add the next layer first).
+ *  Discards a stored forward pass. Since 1.3. */
+NNF_API nnf_status nnf_layer_set_dropout(nnf_layer *layer, float rate);
+/** The layer's dropout rate through *rate. Since 1.3. */
+NNF_API nnf_status nnf_layer_get_dropout(const nnf_layer *layer, float *rate);
 /** @} */
 
 /** @name Training and inference
@@ -480,6 +507,313 @@ NNF_API nnf_status nnf_net_train(nnf_net *net, const float *x, const float *y,
  *  Returns as nnf_net_train_step() would for the same data. Since 1.2. */
 NNF_API nnf_status nnf_net_evaluate(nnf_net *net, const float *x, const float *y,
                                     size_t m, float *cost, float *accuracy);
+/** @} */
+
+/** @name Trainer
+ *
+ * A trainer holds how to train (batch size, epochs, seed, early stopping,
+ * a learning-rate schedule, clipping), an optional validation set and a
+ * progress function, and runs epochs of shuffled mini-batches on a net.
+ * One trainer may run several nets, one at a time. Since 1.3.
+ *
+ * Epochs continue: the net counts the epochs trainers ran on it
+ * (nnf_net_epochs(), saved with the optimizer's state), and epoch e's
+ * shuffle and dropout masks depend on (seed, e, batch, layer, unit,
+ * sample) only, so two runs of 10 epochs give the bits of one run of 20
+ * with the same settings, at any thread count.
+ *
+ * After each epoch with a validation set the trainer evaluates it (the data
+ * loss without penalty, NNF_METRIC_LOSS, and for sigmoid and softmax
+ * outputs the accuracy) and keeps the epoch whose validation loss is the
+ * lowest; with patience p > 0 it stops after p epochs without a lower one,
+ * and with restore-best (the default) the net ends with that epoch's
+ * parameters (the optimizer's state and the epoch count stay those of the
+ * last epoch run). Stopping early is not an error: the run returns NNF_OK.
+ *
+ * The progress function is called after every batch and once more at the
+ * end of each epoch (NNF_PROGRESS_EPOCH_END 1, with the validation figures).
+ * It may read the net (nnf_progress_net()), evaluate and predict with it,
+ * save or clone it, and change its settings with nnf_net_set_param (a new
+ * learning rate is the schedule's base from the next batch on). Calls that
+ * would change the net's layers, parameters, loss, input scaling or
+ * dropout, or train it, fail with NNF_ERR_STATE while it runs. A non-zero
+ * return stops the run after that batch (NNF_OK).
+ *  @{ */
+
+/** Settings of a trainer (nnf_trainer_set / nnf_trainer_get). */
+typedef enum nnf_train_key {
+    NNF_TRAIN_BATCH_SIZE = 0,   /* default 32 */
+    NNF_TRAIN_EPOCHS = 1,       /* epochs to run in one nnf_trainer_run; default 10 */
+    NNF_TRAIN_SEED = 2,         /* shuffling and dropout; default 0 */
+    NNF_TRAIN_PATIENCE = 3,     /* early stopping: stop after this many epochs without a better
+                                   validation cost; 0 (default) = never */
+    NNF_TRAIN_RESTORE_BEST = 4, /* 1 (default): end with the parameters of the best validation epoch */
+    NNF_TRAIN_SCHEDULE = 5,     /* an nnf_schedule; default NNF_SCHEDULE_CONSTANT */
+    NNF_TRAIN_DECAY = 6,        /* the schedule's factor or floor (see nnf_schedule) */
+    NNF_TRAIN_DECAY_EPOCHS = 7, /* the schedule's period or length in epochs */
+    NNF_TRAIN_CLIP_NORM = 8     /* clip the global gradient norm to this; 0 (default) = off */
+} nnf_train_key;
+
+/** Learning-rate schedules. With alpha the net's learning rate, e the
+ *  net's epoch (nnf_net_epochs(), counting every trainer's epochs), d
+ *  NNF_TRAIN_DECAY (default 0.1) and T NNF_TRAIN_DECAY_EPOCHS (default 10),
+ *  the rate of epoch e is:
+ *  - CONSTANT:    alpha
+ *  - STEP:        alpha d^floor(e / T)
+ *  - EXPONENTIAL: alpha d^(e / T)
+ *  - COSINE:      alpha (d + (1 - d) (1 + cos(pi min(e, T) / T)) / 2): from
+ *                 alpha down to the floor alpha d at epoch T, then flat */
+typedef enum nnf_schedule {
+    NNF_SCHEDULE_CONSTANT = 0, NNF_SCHEDULE_STEP = 1, NNF_SCHEDULE_EXPONENTIAL = 2,
+    NNF_SCHEDULE_COSINE = 3
+} nnf_schedule;
+
+/** What a progress function may read, valid during the call. */
+typedef struct nnf_progress nnf_progress;
+/** Keys of nnf_progress_get(). */
+typedef enum nnf_progress_key {
+    NNF_PROGRESS_EPOCH = 0, NNF_PROGRESS_BATCH = 1, NNF_PROGRESS_BATCHES_PER_EPOCH = 2,
+    NNF_PROGRESS_EPOCH_END = 3, NNF_PROGRESS_COST = 4, NNF_PROGRESS_VAL_COST = 5,
+    NNF_PROGRESS_VAL_ACCURACY = 6, NNF_PROGRESS_LEARNING_RATE = 7,
+    NNF_PROGRESS_BEST_EPOCH = 8,   /**< the epoch of the lowest validation loss so far (NaN: none) */
+    NNF_PROGRESS_BEST_VAL_COST = 9 /**< that loss */
+} nnf_progress_key;
+/* NNF_PROGRESS_EPOCH: the net's epoch (from 0, counting earlier runs);
+ * BATCH: the batch within it (from 0); EPOCH_END: 1 in the call after the
+ * epoch's last batch and its validation, else 0; COST: the mean J (with
+ * the penalty) of the epoch's batches so far, weighted by their size;
+ * VAL_COST, VAL_ACCURACY: the last validation's loss and accuracy (NaN
+ * before the first, without a validation set, or for an output with no
+ * accuracy); LEARNING_RATE: the rate of this epoch. An unknown key gives
+ * NaN. */
+
+typedef int (*nnf_trainer_fn)(const nnf_progress *p, void *user);   /* non-zero stops */
+
+/** A trainer with every setting at its default. NNF_ERR_ARG (out NULL),
+ *  NNF_ERR_NOMEM. */
+NNF_API nnf_status nnf_trainer_create(nnf_trainer **out);
+/** NULL is a no-op. */
+NNF_API void       nnf_trainer_destroy(nnf_trainer *t);
+/** Set a setting: BATCH_SIZE and EPOCHS integers >= 1, SEED an integer in
+ *  0 .. 2^53, PATIENCE an integer >= 0, RESTORE_BEST 0 or 1, SCHEDULE an
+ *  nnf_schedule, DECAY in [0, 1] (for CONSTANT unused), DECAY_EPOCHS an
+ *  integer >= 1, CLIP_NORM finite and >= 0. NNF_ERR_ARG otherwise (nothing
+ *  changes). */
+NNF_API nnf_status nnf_trainer_set(nnf_trainer *t, nnf_train_key key, double value);
+NNF_API nnf_status nnf_trainer_get(const nnf_trainer *t, nnf_train_key key, double *value);
+/** The validation set (m samples, read in each nnf_trainer_run, not
+ *  copied: it must live until then); x NULL removes it. */
+NNF_API nnf_status nnf_trainer_set_validation(nnf_trainer *t, const float *x, const float *y, size_t m);
+/** The progress function (NULL: none). */
+NNF_API nnf_status nnf_trainer_set_progress(nnf_trainer *t, nnf_trainer_fn fn, void *user);
+/** Run NNF_TRAIN_EPOCHS epochs on net over the data set (x, y), m samples
+ *  (not copied: each batch is gathered, scaled by the net's input scaling,
+ *  into the trainer's buffer). Checks the data and the validation set
+ *  (shapes, finite values, labels in range) before the first step. A step
+ *  that fails stops the run with its status and message (naming epoch and
+ *  batch); the parameters are those of the last successful step.
+ *  NNF_ERR_STATE when contexts read the net or a run is already in
+ *  progress on it. */
+NNF_API nnf_status nnf_trainer_run(nnf_trainer *t, nnf_net *net, const float *x, const float *y, size_t m);
+/** Detail of the trainer's last failure ("" when none). */
+NNF_API const char *nnf_trainer_errmsg(const nnf_trainer *t);
+/** A figure of the progress (nnf_progress_key). */
+NNF_API double     nnf_progress_get(const nnf_progress *p, nnf_progress_key key);
+/** The net being trained. */
+NNF_API const nnf_net *nnf_progress_net(const nnf_progress *p);
+
+/** What the last nnf_trainer_run of a trainer did. */
+typedef enum nnf_train_result {
+    NNF_RESULT_EPOCHS_RUN = 0,   /**< epochs completed */
+    NNF_RESULT_BEST_EPOCH = 1,   /**< the net's epoch of the lowest validation
+                                      loss (NaN without validation) */
+    NNF_RESULT_BEST_VAL_COST = 2,/**< that loss */
+    NNF_RESULT_STOPPED_EARLY = 3,/**< 1 when patience ran out */
+    NNF_RESULT_RESTORED = 4,     /**< 1 when the net got the best epoch's
+                                      parameters back */
+    NNF_RESULT_LAST_COST = 5     /**< mean J of the last epoch's batches */
+} nnf_train_result;
+/** A result of the trainer's last run through *value (NaN before any).
+ *  NNF_ERR_ARG for an unknown key. */
+NNF_API nnf_status nnf_trainer_result(const nnf_trainer *t, nnf_train_result key, double *value);
+/** The epochs trainers ran on the net (0 for NULL). */
+NNF_API uint64_t   nnf_net_epochs(const nnf_net *net);
+/** @} */
+
+/** @name Exchanging gradients
+ *
+ * An exchange function sees what a training step or a trainer's epoch
+ * computed on this net before it is used, and may replace it with what
+ * other nets computed too: the hook for data-parallel training over
+ * several processes (nnfast_mpi.h sums over MPI ranks through it), for
+ * gradient accumulation, or for logging. Since 1.3.
+ *  @{ */
+
+/** When an exchange function is called. */
+typedef enum nnf_exchange_kind {
+    NNF_EXCHANGE_STEP = 0,       /**< in every train step (nnf_net_train_step,
+                                      nnf_net_train, nnf_trainer_run,
+                                      nnf_net_gradcheck), after the backward
+                                      pass, before the L2 penalty, the clipping
+                                      and the update: grads, loss and samples */
+    NNF_EXCHANGE_VALIDATION = 1, /**< after a trainer evaluated its validation
+                                      set: loss, correct, answers, samples */
+    NNF_EXCHANGE_EPOCH = 2       /**< before each epoch of a trainer: batches */
+} nnf_exchange_kind;
+
+/** What an exchange function reads and may change. Sums, so that sums over
+ *  several nets are the sums of their fields. */
+typedef struct nnf_exchange {
+    nnf_exchange_kind kind;
+    nnf_status status;  /**< the step's status on this net so far (a STEP
+                             exchange is made even when the step failed
+                             here, with grads NULL: the others must learn
+                             of it); the function returns the step's status */
+    float *grads;       /**< STEP: n floats, the gradient summed over the
+                             batch's samples, without the penalty, in the
+                             layout of the net's parameter arena (layer
+                             after layer, W as nnf_layer_get_weights() lays
+                             it out, then b, then zeros of a padded layer) */
+    size_t n;
+    double loss;        /**< STEP, VALIDATION: the loss summed over samples */
+    double samples;     /**< STEP, VALIDATION: the samples in the sums (0
+                             allowed for a net that had none) */
+    double correct;     /**< VALIDATION: right answers (NNF_METRIC_ACCURACY) */
+    double answers;     /**< VALIDATION: answers counted */
+    size_t batches;     /**< EPOCH: the epoch's batches on this net; the
+                             function may raise it (a net with fewer runs
+                             empty steps that contribute nothing) */
+    char *message;      /**< where the function words a failure it returns
+                             (message_cap bytes; nnfast prefixes the call) */
+    size_t message_cap;
+} nnf_exchange;
+
+typedef nnf_status (*nnf_exchange_fn)(nnf_net *net, nnf_exchange *e, void *user);
+
+/** Set the net's exchange function (NULL removes it). After a STEP
+ *  exchange the step divides the sums by samples, adds the penalty
+ *  (lambda / samples) W, and computes J = loss / samples + lambda /
+ *  (2 samples) sum ||W||^2. A function that returns a failure fails the
+ *  step with that status and its message, and nothing is changed. */
+NNF_API nnf_status nnf_net_set_exchange(nnf_net *net, nnf_exchange_fn fn, void *user);
+/** @} */
+
+/** @name Input scaling, class labels and metrics
+ *
+ * A net may hold the per-feature standardization of its inputs, applied to
+ * x by every pass and every context and saved with the model, so that a
+ * loaded model predicts from raw features. Since 1.3.
+ *  @{ */
+
+/** Compute the input scaling from the data set x (m samples): per feature
+ *  the mean and the standard deviation (population, divided by m),
+ *  computed in double; a feature whose deviation is 0 gets 1. Every pass
+ *  then computes with (x - mean) / std. NNF_ERR_ARG (x NULL, m 0),
+ *  NNF_ERR_NUMERIC (a NaN or infinity in x, or a deviation that is not
+ *  finite in float), NNF_ERR_STATE (contexts live), NNF_ERR_NOMEM.
+ *  Discards a stored forward pass and the workspace. */
+NNF_API nnf_status nnf_net_fit_input_scaling(nnf_net *net, const float *x, size_t m);
+/** Set the input scaling from n_0 means and n_0 standard deviations (a 0
+ *  is taken as 1); both NULL removes it. NNF_ERR_ARG for one NULL, a value
+ *  that is not finite or a negative deviation; otherwise as
+ *  nnf_net_fit_input_scaling(). */
+NNF_API nnf_status nnf_net_set_input_scaling(nnf_net *net, const float *mean,
+                                             const float *std);
+/** Copy the input scaling out (n_0 floats each; a zero deviation reads as
+ *  1). NNF_ERR_STATE when the net has none. */
+NNF_API nnf_status nnf_net_get_input_scaling(const nnf_net *net, float *mean,
+                                             float *std);
+
+/** Class labels for the batch x: the index of the largest output of a
+ *  softmax or other multi-unit output layer (the first of equal ones), or
+ *  for one sigmoid unit 1 when its output is >= 0.5, else 0. labels holds m
+ *  values. NNF_ERR_STATE for a single output unit that is not sigmoid;
+ *  otherwise the statuses of nnf_net_predict(), which it shares the
+ *  workspace with. */
+NNF_API nnf_status nnf_net_classify(nnf_net *net, const float *x, size_t m,
+                                    uint32_t *labels);
+
+/** What nnf_net_metrics() measures, the index of each value. New metrics
+ *  are appended. */
+typedef enum nnf_metric {
+    NNF_METRIC_LOSS = 0,     /**< the data loss: mean over samples of the
+                                  per-sample loss, without the L2 penalty */
+    NNF_METRIC_COST = 1,     /**< J as training reports it: the loss plus
+                                  the L2 penalty lambda/(2m) sum ||W||^2 */
+    NNF_METRIC_ACCURACY = 2, /**< share of right answers: a softmax
+                                  output's largest unit at the label's
+                                  largest; a sigmoid output unit on the
+                                  label's side of 0.5 (all units counted);
+                                  NaN for other outputs */
+    NNF_METRIC_RMSE = 3,     /**< sqrt of the mean over samples and output
+                                  units of (a - y)^2 */
+    NNF_METRIC_MAE = 4,      /**< mean over samples and units of |a - y| */
+    NNF_METRIC_R2 = 5        /**< coefficient of determination
+                                  1 - sum (y - a)^2 / sum (y - mean y)^2 per
+                                  output unit, averaged over the units; NaN
+                                  when a unit's labels are all equal */
+} nnf_metric;
+/** How many metrics this header knows. */
+#define NNF_METRIC_COUNT 6
+
+/** Measure the net on (x, y), m samples, without changing a parameter:
+ *  values[k] receives metric k (nnf_metric) for k < n_values (n_values may
+ *  be below or above NNF_METRIC_COUNT: values past the known metrics get
+ *  NaN). Computed in chunks of the workspace, in double. Returns the
+ *  statuses of nnf_net_evaluate(); values NULL with n_values > 0 is
+ *  NNF_ERR_ARG. */
+NNF_API nnf_status nnf_net_metrics(nnf_net *net, const float *x, const float *y,
+                                   size_t m, double *values, size_t n_values);
+/** @} */
+
+/** @name Metadata
+ *
+ * Short UTF-8 key/value strings saved with the model, such as the feature
+ * names or the data set's version. Keys are 1 to NNF_META_KEY_MAX bytes,
+ * values 0 to NNF_META_VALUE_MAX bytes, both valid UTF-8 without NUL; a net
+ * holds at most NNF_META_MAX entries. A loader checks the same limits.
+ * Since 1.3.
+ *  @{ */
+
+#define NNF_META_KEY_MAX   64u
+#define NNF_META_VALUE_MAX 4096u
+#define NNF_META_MAX       64u
+
+/** Set key to value (replacing its value), or with value NULL remove key.
+ *  NNF_ERR_ARG for a key or value that is not valid UTF-8 of the allowed
+ *  length, NNF_ERR_SHAPE when the net already holds NNF_META_MAX entries,
+ *  NNF_ERR_NOMEM. */
+NNF_API nnf_status nnf_net_set_meta(nnf_net *net, const char *key, const char *value);
+/** Copy key's value with its terminating 0 into buf (cap bytes).
+ *  NNF_ERR_ARG when the key is absent or cap is too small (nothing is then
+ *  written past cap; the message gives the size needed). */
+NNF_API nnf_status nnf_net_get_meta(const nnf_net *net, const char *key, char *buf,
+                                    size_t cap);
+/** Number of entries (0 for NULL). */
+NNF_API size_t nnf_net_meta_count(const nnf_net *net);
+/** Copy the key of entry i (0 .. count - 1, in the order they were first
+ *  set) into buf, as nnf_net_get_meta() copies a value. */
+NNF_API nnf_status nnf_net_meta_key(const nnf_net *net, size_t i, char *buf, size_t cap);
+/** @} */
+
+/** @name Gradient checking
+ *  @{ */
+
+/** Check the backward pass against the definition of the gradient: for
+ *  each parameter theta_i, the central difference
+ *  (J(theta_i + h) - J(theta_i - h)) / (2 h), h = 1e-4 max(1, |theta_i|),
+ *  with J computed in double (nnfast's own float64 evaluation of the net,
+ *  no dropout) against the gradient g of nnfast's backward pass on (x, y),
+ *  and *rel_err = ||g - g_approx|| / (||g|| + ||g_approx||) (0 when both
+ *  are 0). Every parameter when there are at most 10,000; otherwise the
+ *  10,000 parameters i = floor(k P / 10000), k = 0 .. 9999, of the P in
+ *  layer order (W then b per layer). A correct backward gives about 1e-7
+ *  (its float rounding), a wrong one more than 1e-2. Costs two double
+ *  passes over the batch per checked parameter: use a small batch. The
+ *  net is left bit-identical (the check runs on a copy). Returns the
+ *  statuses of nnf_net_backward() for (x, y), NNF_ERR_NOMEM. Since 1.3. */
+NNF_API nnf_status nnf_net_gradcheck(nnf_net *net, const float *x, const float *y, size_t m,
+                                     double *rel_err);
 /** @} */
 
 /** @name Serving: inference contexts

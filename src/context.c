@@ -3,7 +3,7 @@
  * with a net that many threads read at once. A context holds the net (one
  * of its holders, net.h), so the layers and parameters it reads outlive the
  * handle; while any context lives, the calls that would change them are
- * refused (nnf__check_unserved). A prediction takes no hold on the net, so
+ * refused (nnf__check_changeable). A prediction takes no hold on the net, so
  * contexts never contend with each other or with the net's own reads. */
 #include "alloc.h"
 #include "check.h"
@@ -92,7 +92,7 @@ static nnf_status predict(nnf_ctx *ctx, const float *x, size_t m, float *y)
     if (st == NNF_OK)
         st = nnf__call_compute();
     if (st == NNF_OK)
-        st = nnf__forward(net, &ctx->work, x, m);
+        st = nnf__forward(net, &ctx->work, x, m, NULL);
     if (st == NNF_OK)
         memcpy(y, nnf__output(net, &ctx->work), nnf__output_layer(net)->n_out * m * sizeof(float));
     return st;

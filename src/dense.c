@@ -60,6 +60,7 @@ void nnf__run_product(nnf__product p)
 typedef struct forward_job {
     const nnf_layer *layer;
     float *z, *a;
+    const nnf__dropout *drop;
     column_blocks cb;
     uint32_t bad[MAX_PASS_BLOCKS];
 } forward_job;
@@ -77,6 +78,8 @@ static void bias_act_task(void *ctx, size_t b)
     else
         j->bad[b] = (uint32_t)nnf__bias_act_forward(ly->act, ly->alpha, j->z + off, ly->b,
                                                     j->a + off, ly->n_out, count);
+    if (j->drop)
+        nnf__dropout_forward(j->a + off, ly->n_out, first, count, j->drop);
 }
 
 /* The rows of Z a padded layer keeps: z (n_out x m) from zp (n_pad x m). */
@@ -96,7 +99,7 @@ static void add_pad_rows(float *dzp, const float *dz, size_t n_out, size_t n_pad
 }
 
 int nnf__dense_forward(const nnf_layer *layer, const float *a_in, float *z, float *a, size_t m,
-                       float *pad)
+                       float *pad, const nnf__dropout *drop)
 {
     if (layer->n_pad > layer->n_out) { /* Wt read as n_in x n_pad: the extra unit's row dropped */
         nnf__run_product(nnf__forward_product(layer->wt, a_in, pad, layer->n_in, layer->n_pad, m));
@@ -104,7 +107,7 @@ int nnf__dense_forward(const nnf_layer *layer, const float *a_in, float *z, floa
     } else {
         nnf__run_product(nnf__forward_product(layer->wt, a_in, z, layer->n_in, layer->n_out, m));
     }
-    forward_job j = {layer, z, a, cut_columns(layer->n_out, m), {0}};
+    forward_job j = {layer, z, a, drop, cut_columns(layer->n_out, m), {0}};
     size_t blocks = blocks_of(&j.cb);
     nnf__parallel(blocks, bias_act_task, &j);
     uint32_t bad = 0;
@@ -138,8 +141,8 @@ void nnf__dense_backward(nnf_layer *layer, const float *a_in, const float *dz, f
 typedef struct deriv_job {
     int act;
     float alpha;
-    float *a;
-    const float *d;
+    float *a, *d;
+    const nnf__dropout *drop;
     column_blocks cb;
 } deriv_job;
 
@@ -149,11 +152,14 @@ static void deriv_task(void *ctx, size_t b)
     size_t first, count, off;
     block_columns(&j->cb, b, &first, &count);
     off = first * j->cb.n;
+    if (j->drop)
+        nnf__dropout_backward(j->a + off, j->d + off, j->cb.n, first, count, j->drop);
     nnf__act_backward_over_a(j->act, j->alpha, j->a + off, j->d + off, j->cb.n * count);
 }
 
-void nnf__dense_deriv_over_a(const nnf_layer *layer, float *a, const float *d, size_t m)
+void nnf__dense_deriv_over_a(const nnf_layer *layer, float *a, float *d, size_t m,
+                             const nnf__dropout *drop)
 {
-    deriv_job j = {layer->act, layer->alpha, a, d, cut_columns(layer->n_out, m)};
+    deriv_job j = {layer->act, layer->alpha, a, d, drop, cut_columns(layer->n_out, m)};
     nnf__parallel(blocks_of(&j.cb), deriv_task, &j);
 }

@@ -27,7 +27,7 @@ void nnf__u32_put(unsigned char *p, uint32_t v)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
-static void u64_put(unsigned char *p, uint64_t v)
+void nnf__u64_put(unsigned char *p, uint64_t v)
 {
     nnf__u32_put(p, (uint32_t)v);
     nnf__u32_put(p + 4, (uint32_t)(v >> 32));
@@ -40,11 +40,11 @@ static void f32_put(unsigned char *p, float f)
     nnf__u32_put(p, u);
 }
 
-static void f64_put(unsigned char *p, double d)
+void nnf__f64_put(unsigned char *p, double d)
 {
     uint64_t u;
     memcpy(&u, &d, sizeof u);
-    u64_put(p, u);
+    nnf__u64_put(p, u);
 }
 
 uint32_t nnf__u32_at(const unsigned char *p)
@@ -65,7 +65,7 @@ float nnf__f32_at(const unsigned char *p)
     return f;
 }
 
-static double f64_at(const unsigned char *p)
+double nnf__f64_at(const unsigned char *p)
 {
     uint64_t u = nnf__u64_at(p);
     double d;
@@ -78,12 +78,12 @@ void nnf__head_write(unsigned char *buf, const nnf__head *h)
     memcpy(buf + NNF__AT_MAGIC, nnf__magic, sizeof nnf__magic);
     nnf__u32_put(buf + NNF__AT_VERSION, h->version);
     nnf__u32_put(buf + NNF__AT_FLAGS, h->flags);
-    u64_put(buf + NNF__AT_LENGTH, h->length);
-    u64_put(buf + NNF__AT_N_IN, h->n_in);
-    u64_put(buf + NNF__AT_SEED, h->seed);
-    u64_put(buf + NNF__AT_T, h->t);
+    nnf__u64_put(buf + NNF__AT_LENGTH, h->length);
+    nnf__u64_put(buf + NNF__AT_N_IN, h->n_in);
+    nnf__u64_put(buf + NNF__AT_SEED, h->seed);
+    nnf__u64_put(buf + NNF__AT_T, h->t);
     for (int i = 0; i < NNF__N_SAVED_PARAMS; i++)
-        f64_put(buf + NNF__AT_PARAMS + 8 * i, h->param[nnf__saved_params[i]]);
+        nnf__f64_put(buf + NNF__AT_PARAMS + 8 * i, h->param[nnf__saved_params[i]]);
     nnf__u32_put(buf + NNF__AT_DEPTH, h->depth);
     nnf__u32_put(buf + NNF__AT_LOSS, h->loss);
     nnf__u32_put(buf + NNF__AT_OPTIMIZER, h->optimizer);
@@ -100,7 +100,7 @@ void nnf__head_read(const unsigned char *buf, nnf__head *h)
     h->seed = nnf__u64_at(buf + NNF__AT_SEED);
     h->t = nnf__u64_at(buf + NNF__AT_T);
     for (int i = 0; i < NNF__N_SAVED_PARAMS; i++)
-        h->param[nnf__saved_params[i]] = f64_at(buf + NNF__AT_PARAMS + 8 * i);
+        h->param[nnf__saved_params[i]] = nnf__f64_at(buf + NNF__AT_PARAMS + 8 * i);
     h->depth = nnf__u32_at(buf + NNF__AT_DEPTH);
     h->loss = nnf__u32_at(buf + NNF__AT_LOSS);
     h->optimizer = nnf__u32_at(buf + NNF__AT_OPTIMIZER);
@@ -109,7 +109,7 @@ void nnf__head_read(const unsigned char *buf, nnf__head *h)
 
 void nnf__record_write(unsigned char *rec, const nnf__record *r)
 {
-    u64_put(rec, r->units);
+    nnf__u64_put(rec, r->units);
     nnf__u32_put(rec + 8, r->act);
     f32_put(rec + 12, r->slope);
 }

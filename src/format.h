@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 enum {
-    NNF__FORMAT_VERSION = 1,
+    NNF__FORMAT_VERSION = 2,    /* written; versions 1 and 2 are read */
     NNF__FORMAT_FLAG_STATE = 1, /* flags bit 0: the optimizer's state is stored */
 
     /* offsets of the fields, in bytes from the start */
@@ -34,7 +34,17 @@ enum {
     NNF__FIXED = NNF__AT_TABLE - NNF__HEADER, /* content before the layer table */
     NNF__RECORD = 16, /* a layer: units u64 at 0, act u32 at 8, slope f32 at 12 */
     NNF__TRAILER = 4, /* CRC-32 */
-    NNF__N_SAVED_PARAMS = 6
+    NNF__N_SAVED_PARAMS = 6,
+
+    /* Version 2's tail, after the arrays at the next multiple of 8: offsets
+     * from its start */
+    NNF__TAIL_EPOCHS = 0,   /* u64: epochs trainers ran (0 without the state) */
+    NNF__TAIL_DECAY = 8,    /* f64: NNF_PARAM_WEIGHT_DECAY */
+    NNF__TAIL_FLAGS = 16,   /* u32: bit 0 input scaling present */
+    NNF__TAIL_N_META = 20,  /* u32: metadata entries */
+    NNF__TAIL_DROPOUT = 24, /* f32 per layer, then the scaling, then the metadata */
+    NNF__TAIL_FLAG_SCALING = 1,
+    NNF__META_HEAD = 8 /* an entry: u32 key length, u32 value length, the bytes, 0s to 4 */
 };
 
 /* The settings stored as f64 at NNF__AT_PARAMS + 8 i, in this order (the
@@ -69,6 +79,9 @@ float nnf__f32_at(const unsigned char *p);
 uint32_t nnf__u32_at(const unsigned char *p);
 uint64_t nnf__u64_at(const unsigned char *p);
 void nnf__u32_put(unsigned char *p, uint32_t v);
+void nnf__u64_put(unsigned char *p, uint64_t v);
+void nnf__f64_put(unsigned char *p, double d);
+double nnf__f64_at(const unsigned char *p);
 /* zlib's CRC-32 of n bytes. */
 uint32_t nnf__crc32(const unsigned char *p, size_t n);
 

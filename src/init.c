@@ -39,7 +39,7 @@ NNF_API nnf_status nnf_net_init(nnf_net *net, nnf_init scheme, uint64_t seed)
     nnf__call c;
     nnf_status st = nnf__enter_write(&c, __func__, net);
     if (st == NNF_OK)
-        st = nnf__check_unserved(net);
+        st = nnf__check_changeable(net);
     if (st == NNF_OK && (unsigned)scheme >= NNF__N_INITS)
         st = nnf__fail(NNF_ERR_ARG, "scheme = %d is not an nnf_init (expected 0..%d)", (int)scheme,
                        NNF__N_INITS - 1);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* layer.c - the public calls on a layer: its shape and activation, the
- * leaky ReLU slope, and copies of its weights, biases and gradients in the
- * user's layout. */
+ * leaky ReLU slope, the dropout rate, and copies of its weights, biases and
+ * gradients in the user's layout. */
 #include "net.h"
 
 #include <string.h>
@@ -43,7 +43,7 @@ NNF_API nnf_status nnf_layer_set_slope(nnf_layer *layer, float alpha)
     nnf__call c;
     nnf_status st = nnf__enter_write(&c, __func__, layer ? layer->net : NULL);
     if (st == NNF_OK)
-        st = nnf__check_unserved(layer->net);
+        st = nnf__check_changeable(layer->net);
     if (st == NNF_OK)
         st = set_slope(layer, alpha);
     return nnf__leave(&c, st);
@@ -115,7 +115,7 @@ static nnf_status set_block(const char *fn, nnf_layer *layer, enum block b, cons
     nnf__call c;
     nnf_status st = nnf__enter_write(&c, fn, layer ? layer->net : NULL);
     if (st == NNF_OK)
-        st = nnf__check_unserved(layer->net);
+        st = nnf__check_changeable(layer->net);
     if (st == NNF_OK)
         st = b == WEIGHTS ? copy_in(layer, "w", src, layer->wt, layer->n_in * layer->n_out)
                           : copy_in(layer, "b", src, layer->b, layer->n_out);
@@ -150,4 +150,42 @@ NNF_API nnf_status nnf_layer_get_weight_grad(const nnf_layer *layer, float *dw)
 NNF_API nnf_status nnf_layer_get_bias_grad(const nnf_layer *layer, float *db)
 {
     return get_block(__func__, layer, BIAS_GRAD, db);
+}
+
+static nnf_status set_dropout(nnf_layer *layer, float rate)
+{
+    if (!(rate >= 0.0f && rate < 1.0f))
+        return nnf__fail(NNF_ERR_ARG,
+                         "rate = %g for layer %zu is out of range (expected 0 <= rate < 1)",
+                         (double)rate, layer->index);
+    if (layer->index == layer->net->depth)
+        return nnf__fail(NNF_ERR_STATE,
+                         "layer %zu is the output layer; dropout is for hidden layers (add the "
+                         "next layer first)",
+                         layer->index);
+    layer->dropout = rate;
+    nnf__forget_forward(layer->net); /* its backward would recompute other masks */
+    return NNF_OK;
+}
+
+NNF_API nnf_status nnf_layer_set_dropout(nnf_layer *layer, float rate)
+{
+    nnf__call c;
+    nnf_status st = nnf__enter_write(&c, __func__, layer ? layer->net : NULL);
+    if (st == NNF_OK)
+        st = nnf__check_changeable(layer->net);
+    if (st == NNF_OK)
+        st = set_dropout(layer, rate);
+    return nnf__leave(&c, st);
+}
+
+NNF_API nnf_status nnf_layer_get_dropout(const nnf_layer *layer, float *rate)
+{
+    nnf__call c;
+    nnf_status st = nnf__enter_read(&c, __func__, layer ? layer->net : NULL);
+    if (st == NNF_OK && !rate)
+        st = nnf__fail(NNF_ERR_ARG, "rate is NULL (expected a float)");
+    if (st == NNF_OK)
+        *rate = layer->dropout;
+    return nnf__leave(&c, st);
 }

@@ -24,6 +24,7 @@ nnf_status nnf__net_new(nnf_net **out, size_t n_in)
     net->loss = NNF_LOSS_BCE;
     net->seed = NNF_DEFAULT_SEED;
     nnf__param_defaults(net->param);
+    net->lr_scale = 1.0;
     *out = net;
     return NNF_OK;
 }
@@ -38,6 +39,9 @@ void nnf__net_free(nnf_net *net)
     nnf__free(net->opt_state);
     nnf__work_free(&net->work);
     nnf__free(net->x_copy);
+    nnf__free(net->scale);
+    for (size_t i = 0; i < net->n_meta; i++)
+        nnf__free(net->meta[i]);
     nnf__free(net);
 }
 
@@ -171,7 +175,7 @@ NNF_API nnf_status nnf_net_add_dense(nnf_net *net, size_t units, nnf_act act, nn
         *layer = NULL;
     nnf_status st = nnf__enter_write(&c, __func__, net);
     if (st == NNF_OK)
-        st = nnf__check_unserved(net);
+        st = nnf__check_changeable(net);
     if (st == NNF_OK)
         st = add_dense(net, units, act);
     if (st == NNF_OK && layer)
@@ -204,7 +208,7 @@ NNF_API nnf_status nnf_net_set_loss(nnf_net *net, nnf_loss loss)
     nnf__call c;
     nnf_status st = nnf__enter_write(&c, __func__, net);
     if (st == NNF_OK)
-        st = nnf__check_unserved(net);
+        st = nnf__check_changeable(net);
     if (st == NNF_OK && !nnf__loss_valid(loss))
         st = nnf__fail(NNF_ERR_ARG, "loss = %d is not an nnf_loss (expected 0..%d)", (int)loss,
                        NNF__N_LOSSES - 1);
@@ -231,10 +235,12 @@ NNF_API const char *nnf_net_errmsg(const nnf_net *net)
     return net ? nnf__net_message(net, net->serial, net->errmsg) : "net is NULL";
 }
 
-/* Same layers, settings, parameters and optimizer state; no gradients, no
- * forward pass, no workspace (each comes back at the first call that needs
- * it). Every block is allocated before the copy is returned. */
-static nnf_status clone(const nnf_net *net, nnf_net **out)
+/* Same layers, settings, parameters, optimizer state, input scaling,
+ * metadata and epoch count; no gradients, no forward pass, no workspace
+ * (each comes back at the first call that needs it), no exchange function
+ * (it belongs to the caller's setup). Every block is allocated before the
+ * copy is returned. */
+nnf_status nnf__net_clone(const nnf_net *net, nnf_net **out)
 {
     nnf_net *c = NULL;
     size_t n_state =
@@ -244,6 +250,18 @@ static nnf_status clone(const nnf_net *net, nnf_net **out)
     int failed = nnf__arena_reserve(c, net->depth, net->n_floats) != NNF_OK;
     float *state = n_state && !failed ? nnf__malloc(n_state * sizeof(float)) : NULL;
     failed |= n_state && !state;
+    float *scale = !failed && net->scale ? nnf__malloc(2 * net->n_in * sizeof(float)) : NULL;
+    failed |= net->scale && !scale;
+    for (size_t i = 0; !failed && i < net->n_meta; i++) {
+        size_t len = nnf__meta_bytes(net->meta[i]);
+        c->meta[i] = nnf__malloc(len);
+        if (!c->meta[i]) {
+            failed = 1;
+            break;
+        }
+        memcpy(c->meta[i], net->meta[i], len);
+        c->n_meta = i + 1;
+    }
     for (size_t l = 0; !failed && l < net->depth; l++) {
         nnf_layer *ly = nnf__malloc(sizeof *ly);
         if (!ly) {
@@ -256,9 +274,15 @@ static nnf_status clone(const nnf_net *net, nnf_net **out)
     }
     if (failed) {
         nnf__free(state);
+        nnf__free(scale);
         nnf__net_free(c);
         return NNF_ERR_NOMEM;
     }
+    if (scale)
+        memcpy(scale, net->scale, 2 * net->n_in * sizeof(float));
+    c->scale = scale;
+    c->epochs = net->epochs;
+    c->passes = net->passes;
     c->loss = net->loss;
     c->seed = net->seed;
     memcpy(c->param, net->param, sizeof c->param);
@@ -286,7 +310,7 @@ NNF_API nnf_status nnf_net_clone(const nnf_net *net, nnf_net **out)
     nnf_status st = nnf__enter_read(&c, __func__, net);
     if (st == NNF_OK && !out)
         st = nnf__fail(NNF_ERR_ARG, "out is NULL (expected a place for the copy)");
-    if (st == NNF_OK && clone(net, out) != NNF_OK)
+    if (st == NNF_OK && nnf__net_clone(net, out) != NNF_OK)
         st = nnf__fail(NNF_ERR_NOMEM, "could not allocate the copy");
     return nnf__leave(&c, st);
 }

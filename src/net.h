@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* A dense layer. Its parameters and gradients live in the net's arenas (same
  * layout: per layer Wt then b); the pointers are refreshed when they move. */
@@ -22,6 +23,7 @@ struct nnf_layer {
     size_t n_in, n_out; /* n[l-1], n[l] */
     int act;            /* nnf_act */
     float alpha;        /* leaky ReLU slope */
+    float dropout;      /* rate p of inverted dropout in training passes (0: none) */
     size_t offset;      /* of Wt in the arenas; b follows at offset + n_in n_out */
     size_t n_pad;       /* units its forward and weight-gradient products compute:
                            n_out, or one more where the BLAS runs much faster so
@@ -46,6 +48,15 @@ typedef struct nnf__work {
     size_t alt_rows[2];
 } nnf__work;
 
+/* A forward pass's kind. A training pass drops units of the hidden layers
+ * that have a dropout rate, with masks keyed by (seed, epoch, batch) and
+ * the layer (core/dropout.c); x_scaled says x already went through the
+ * net's input scaling (a trainer gathers batches scaled). */
+typedef struct nnf__pass {
+    int train, x_scaled;
+    uint64_t seed, epoch, batch;
+} nnf__pass;
+
 /* What the last backward left in the gradient arena. */
 typedef enum nnf__grads {
     NNF__GRADS_NONE = 0, /* nothing usable (none yet, or a change made them stale) */
@@ -67,6 +78,8 @@ struct nnf_net {
                               nnf_net_train relies on (its progress function must not) */
     uint64_t seed;
     double param[NNF__N_PARAMS]; /* every nnf_param setting (settings.c) */
+    double lr_scale;             /* a trainer's schedule: the update's learning rate
+                                    is param[LEARNING_RATE] lr_scale (1 otherwise) */
 
     /* The optimizer's state (optimizer.c): the arenas' layout, for momentum
      * v (n_floats floats), for Adam m then v (2 n_floats); NULL for SGD. */
@@ -88,7 +101,18 @@ struct nnf_net {
     float *x_copy;
 
     size_t fwd_m;       /* batch of the stored forward pass; 0: none */
-    const float *fwd_x; /* its A[0] */
+    const float *fwd_x; /* its A[0] (x, or x scaled in the workspace) */
+    nnf__pass fwd_pass; /* its kind: backward recomputes its dropout masks */
+
+    float *scale;    /* input scaling: mean[n_in] then std[n_in] (a zero std
+                        stored as 1), or NULL */
+    uint64_t epochs; /* epochs trainers ran on the net (trainer.c) */
+    uint64_t passes; /* training passes outside trainers: their dropout key */
+    int training;    /* inside nnf_trainer_run */
+    size_t n_meta;   /* metadata entries (meta.c): "key\0value\0" each */
+    char *meta[NNF_META_MAX];
+    nnf_exchange_fn exchange; /* nnf_net_set_exchange (exchange.c), or NULL */
+    void *exchange_user;
     nnf__grads grads_state;
 
     char errmsg[NNF__MSG_MAX];
@@ -127,11 +151,17 @@ static inline size_t nnf__contexts(const nnf_net *net)
     return atomic_load_explicit(&net->holders, memory_order_acquire) - 1;
 }
 /* A call that would change what inference contexts read (parameters,
- * architecture, loss, slopes): NNF_ERR_STATE while the net has any. Stable
- * during a call that holds the net for writing: nnf_ctx_create holds it for
- * reading. */
-static inline nnf_status nnf__check_unserved(const nnf_net *net)
+ * architecture, loss, slopes, input scaling) or what a running trainer
+ * relies on: NNF_ERR_STATE while the net has contexts (stable during a call
+ * that holds the net for writing: nnf_ctx_create holds it for reading) or
+ * is inside nnf_trainer_run (its progress function calling in). */
+static inline nnf_status nnf__check_changeable(const nnf_net *net)
 {
+    if (net->training)
+        return nnf__fail(NNF_ERR_STATE,
+                         "the net is being trained by nnf_trainer_run (its progress function may "
+                         "read, evaluate and predict with it and change its settings, nothing "
+                         "else)");
     size_t n = nnf__contexts(net);
     if (!n)
         return NNF_OK;
@@ -141,9 +171,18 @@ static inline nnf_status nnf__check_unserved(const nnf_net *net)
                      n, one ? "context reads" : "contexts read",
                      one ? "it predicts" : "they predict", one ? "it" : "them");
 }
+/* Bytes of a metadata entry "key\0value\0" with both zeros. */
+static inline size_t nnf__meta_bytes(const char *entry)
+{
+    size_t k = strlen(entry) + 1;
+    return k + strlen(entry + k) + 1;
+}
+
 /* Drop one holder of net (nnf_net_destroy, nnf_ctx_destroy): the last frees it. */
 void nnf__net_release(nnf_net *net);
 
+/* An independent copy (nnf_net_clone's): NNF_ERR_NOMEM, not reported. */
+nnf_status nnf__net_clone(const nnf_net *net, nnf_net **out);
 /* A net with n_in inputs, no layer and every setting at its default. */
 nnf_status nnf__net_new(nnf_net **out, size_t n_in);
 void nnf__net_free(nnf_net *net);
@@ -165,6 +204,12 @@ static inline nnf_layer *nnf__output_layer(const nnf_net *net)
     return net->layers[net->depth - 1];
 }
 
+/* The learning rate an update uses now (a trainer's schedule scales it). */
+static inline float nnf__learning_rate(const nnf_net *net)
+{
+    return (float)(net->param[NNF_PARAM_LEARNING_RATE] * net->lr_scale);
+}
+
 static inline nnf_optimizer nnf__optimizer(const nnf_net *net)
 {
     return (nnf_optimizer)(int)net->param[NNF_PARAM_OPTIMIZER];
@@ -182,6 +227,18 @@ static inline size_t nnf__layer_of(const nnf_net *net, size_t i)
             hi = mid - 1;
     }
     return lo + 1;
+}
+
+/* The dropout of layer l (0-based) in a pass, or NULL: none in prediction
+ * passes, on the output layer or at rate 0. */
+static inline const nnf__dropout *nnf__pass_dropout(const nnf_net *net, const nnf__pass *pass,
+                                                    size_t l, nnf__dropout *d)
+{
+    float rate = net->layers[l]->dropout;
+    if (!pass || !pass->train || rate <= 0.0f || l + 1 == net->depth)
+        return NULL;
+    *d = nnf__dropout_of(rate, nnf__dropout_key(pass->seed, pass->epoch, pass->batch, l + 1));
+    return d;
 }
 
 /* Drop the stored forward pass (a change made it unusable). */

@@ -14,7 +14,8 @@ size_t nnf__optim_state_floats(nnf_optimizer opt, size_t n_params)
 {
     switch (opt) {
     case NNF_OPT_MOMENTUM: return n_params;
-    case NNF_OPT_ADAM: return 2 * n_params;
+    case NNF_OPT_ADAM:
+    case NNF_OPT_ADAMW: return 2 * n_params;
     default: return 0;
     }
 }
@@ -90,6 +91,7 @@ static int state_overflows(const nnf_net *net, size_t i, float beta, const nnf__
     switch (nnf__optimizer(net)) {
     case NNF_OPT_MOMENTUM: return !isfinite(beta * s[i] + (1.0f - beta) * g);
     case NNF_OPT_ADAM:
+    case NNF_OPT_ADAMW:
         return !isfinite(k->b1 * s[i] + (1.0f - k->b1) * g) ||
                !isfinite(k->b2 * s[net->n_floats + i] + (1.0f - k->b2) * (g * g));
     default: return 0;
@@ -116,7 +118,8 @@ static nnf__adam_k adam_constants(const nnf_net *net)
     double b1 = kernel_beta(net->param[NNF_PARAM_ADAM_BETA1]);
     double b2 = kernel_beta(net->param[NNF_PARAM_ADAM_BETA2]);
     nnf__adam_k k;
-    k.lr = (float)net->param[NNF_PARAM_LEARNING_RATE];
+    k.lr = nnf__learning_rate(net);
+    k.keep = 1.0f;
     k.b1 = (float)b1;
     k.b2 = (float)b2;
     k.eps = kernel_eps(net->param[NNF_PARAM_ADAM_EPSILON]);
@@ -131,11 +134,13 @@ static nnf__adam_k adam_constants(const nnf_net *net)
 enum { CHUNK = 1 << 16, MAX_CHUNKS = 256 };
 
 typedef struct update_job {
+    const nnf_net *net;
     nnf_optimizer opt;
     float *p, *g, *s;
     size_t n, chunk;
     float lr, beta;
     nnf__adam_k k;
+    float keep;             /* AdamW's 1 - lr decay for the weights */
     size_t bad[MAX_CHUNKS]; /* per chunk: the first bad index (or n) */
 } update_job;
 
@@ -145,31 +150,78 @@ static void chunk_of(const update_job *j, size_t c, size_t *lo, size_t *len)
     *len = j->n - *lo < j->chunk ? j->n - *lo : j->chunk;
 }
 
+/* Where the run of arena elements of one kind that starts at i ends: the
+ * weights of i's layer, or its bias and padding (AdamW decays the first
+ * kind only). */
+static size_t run_end(const nnf_net *net, size_t i, int *weights)
+{
+    const nnf_layer *ly = net->layers[nnf__layer_of(net, i) - 1];
+    size_t w_end = ly->offset + ly->n_in * ly->n_out;
+    *weights = i < w_end;
+    if (*weights)
+        return w_end;
+    return ly->index < net->depth ? net->layers[ly->index]->offset : net->n_floats;
+}
+
+/* Check (check = 1) or apply elements [lo, lo + n) of the update; for a
+ * check, the first bad index in the run (or n). */
+static size_t run(const update_job *j, size_t lo, size_t n, const nnf__adam_k *k, int check)
+{
+    float *p = j->p + lo, *g = j->g + lo, *s = j->s ? j->s + lo : NULL;
+    float *v = j->s ? j->s + j->n + lo : NULL; /* Adam's second moment */
+    switch (j->opt) {
+    case NNF_OPT_MOMENTUM:
+        if (check)
+            return nnf__momentum_check(p, s, g, n, j->lr, j->beta);
+        nnf__momentum(p, s, g, n, j->lr, j->beta);
+        return n;
+    case NNF_OPT_ADAM:
+    case NNF_OPT_ADAMW:
+        if (check)
+            return nnf__adam_check(p, s, v, g, n, k);
+        nnf__adam(p, s, v, g, n, k);
+        return n;
+    default:
+        if (check)
+            return nnf__sgd_check(p, g, n, j->lr);
+        nnf__sgd(p, g, n, j->lr);
+        return n;
+    }
+}
+
+/* Chunk c as runs of weights and of the rest, for AdamW's decay; in one run
+ * otherwise. The first bad index of the chunk, or j->n. */
+static size_t run_chunk(update_job *j, size_t c, int check)
+{
+    size_t lo, n;
+    chunk_of(j, c, &lo, &n);
+    if (j->opt != NNF_OPT_ADAMW) {
+        size_t at = run(j, lo, n, &j->k, check);
+        return at < n ? lo + at : j->n;
+    }
+    for (size_t i = lo; i < lo + n;) {
+        int weights;
+        size_t end = run_end(j->net, i, &weights);
+        end = end < lo + n ? end : lo + n;
+        nnf__adam_k k = j->k;
+        k.keep = weights ? j->keep : 1.0f;
+        size_t at = run(j, i, end - i, &k, check);
+        if (at < end - i)
+            return i + at;
+        i = end;
+    }
+    return j->n;
+}
+
 static void check_task(void *ctx, size_t c)
 {
     update_job *j = ctx;
-    size_t lo, n, at;
-    chunk_of(j, c, &lo, &n);
-    float *p = j->p + lo, *g = j->g + lo, *s = j->s ? j->s + lo : NULL;
-    switch (j->opt) {
-    case NNF_OPT_MOMENTUM: at = nnf__momentum_check(p, s, g, n, j->lr, j->beta); break;
-    case NNF_OPT_ADAM: at = nnf__adam_check(p, s, j->s + j->n + lo, g, n, &j->k); break;
-    default: at = nnf__sgd_check(p, g, n, j->lr); break;
-    }
-    j->bad[c] = at < n ? lo + at : j->n;
+    j->bad[c] = run_chunk(j, c, 1);
 }
 
 static void apply_task(void *ctx, size_t c)
 {
-    update_job *j = ctx;
-    size_t lo, n;
-    chunk_of(j, c, &lo, &n);
-    float *p = j->p + lo, *g = j->g + lo, *s = j->s ? j->s + lo : NULL;
-    switch (j->opt) {
-    case NNF_OPT_MOMENTUM: nnf__momentum(p, s, g, n, j->lr, j->beta); break;
-    case NNF_OPT_ADAM: nnf__adam(p, s, j->s + j->n + lo, g, n, &j->k); break;
-    default: nnf__sgd(p, g, n, j->lr); break;
-    }
+    (void)run_chunk(ctx, c, 0);
 }
 
 /* Why element bad cannot be updated. */
@@ -187,7 +239,7 @@ static nnf_status update_failure(nnf_net *net, const update_job *j, size_t bad)
     return nnf__fail(NNF_ERR_NUMERIC,
                      "the update would make a parameter of layer %zu "
                      "infinite: the learning rate %g is too large",
-                     nnf__layer_of(net, bad), net->param[NNF_PARAM_LEARNING_RATE]);
+                     nnf__layer_of(net, bad), (double)nnf__learning_rate(net));
 }
 
 nnf_status nnf__optim_update(nnf_net *net)
@@ -196,17 +248,19 @@ nnf_status nnf__optim_update(nnf_net *net)
     if (st != NNF_OK)
         return st;
     update_job j;
+    j.net = net;
     j.opt = nnf__optimizer(net);
     j.p = net->params;
     j.g = net->grads;
     j.s = net->opt_state;
     j.n = net->n_floats;
     j.chunk = j.n / MAX_CHUNKS + 1 > CHUNK ? j.n / MAX_CHUNKS + 1 : CHUNK;
-    j.lr = (float)net->param[NNF_PARAM_LEARNING_RATE];
+    j.lr = nnf__learning_rate(net);
     j.beta = (float)kernel_beta(net->param[NNF_PARAM_MOMENTUM]);
     memset(&j.k, 0, sizeof j.k);
-    if (j.opt == NNF_OPT_ADAM)
+    if (j.opt == NNF_OPT_ADAM || j.opt == NNF_OPT_ADAMW)
         j.k = adam_constants(net);
+    j.keep = (float)(1.0 - (double)j.lr * net->param[NNF_PARAM_WEIGHT_DECAY]);
     size_t chunks = (j.n + j.chunk - 1) / j.chunk;
     nnf__parallel(chunks, check_task, &j);
     for (size_t c = 0; c < chunks; c++) /* the first bad element overall */
@@ -219,7 +273,7 @@ nnf_status nnf__optim_update(nnf_net *net)
     return NNF_OK;
 }
 
-double nnf__l2_cost(const nnf_net *net, size_t m)
+double nnf__l2_cost(const nnf_net *net, double m)
 {
     double lambda = net->param[NNF_PARAM_L2_PENALTY], sumsq = 0.0;
     if (lambda <= 0.0)
@@ -228,15 +282,15 @@ double nnf__l2_cost(const nnf_net *net, size_t m)
         const nnf_layer *ly = net->layers[l];
         sumsq += nnf__sum_squares(ly->wt, ly->n_in * ly->n_out);
     }
-    return lambda / (2.0 * (double)m) * sumsq;
+    return lambda / (2.0 * m) * sumsq;
 }
 
-double nnf__l2_apply(nnf_net *net, size_t m)
+double nnf__l2_apply(nnf_net *net, double m)
 {
     double lambda = net->param[NNF_PARAM_L2_PENALTY];
     if (lambda <= 0.0)
         return 0.0;
-    float scale = (float)(lambda / (double)m);
+    float scale = (float)(lambda / m);
     for (size_t l = 0; l < net->depth; l++) {
         nnf_layer *ly = net->layers[l];
         nnf__add_scaled(ly->dwt, ly->wt, ly->n_in * ly->n_out, scale);

@@ -26,8 +26,8 @@ nnf_status nnf__optim_update(nnf_net *net);
 /* NNF_ERR_NUMERIC (and no gradient kept) if a gradient is not finite. */
 nnf_status nnf__grads_check(nnf_net *net);
 /* The L2 penalty's cost term lambda/(2m) sum_l ||W[l]||^2 (0 for lambda 0). */
-double nnf__l2_cost(const nnf_net *net, size_t m);
+double nnf__l2_cost(const nnf_net *net, double m);
 /* dW[l] += (lambda/m) W[l] for every layer; returns nnf__l2_cost(net, m). */
-double nnf__l2_apply(nnf_net *net, size_t m);
+double nnf__l2_apply(nnf_net *net, double m);
 
 #endif /* NNF_OPTIMIZER_H */

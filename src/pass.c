@@ -7,6 +7,7 @@
 #include "alloc.h"
 #include "check.h"
 #include "dense.h"
+#include "exchange.h"
 #include "optimizer.h"
 #include "workspace.h"
 
@@ -46,28 +47,50 @@ static nnf_status forward_failure(const nnf_net *net, const nnf__work *w, const 
 
 /* Hidden layers compute Z in place in A's matrix; the output layer keeps its
  * logits apart for the stable BCE and cross-entropy. */
-nnf_status nnf__forward(const nnf_net *net, nnf__work *w, const float *x, size_t m)
+/* x through the input scaling: (x - mean) / std per feature (a zero std
+ * is stored as 1), into w's input matrix. */
+static const float *scaled_input(const nnf_net *net, nnf__work *w, const float *x, size_t m,
+                                 const nnf__pass *pass)
 {
-    const float *a_in = x;
+    if (!net->scale || (pass && pass->x_scaled))
+        return x;
+    float *xs = nnf__work_input(net, w);
+    nnf__standardize(xs, x, net->scale, net->scale + net->n_in, net->n_in, m);
+    return xs;
+}
+
+nnf_status nnf__forward(const nnf_net *net, nnf__work *w, const float *x, size_t m,
+                        const nnf__pass *pass)
+{
+    const float *a_in = scaled_input(net, w, x, m, pass);
     for (size_t l = 0; l < net->depth; l++) {
         const nnf_layer *ly = net->layers[l];
         float *a = nnf__work_a(w, ly);
         float *z = l + 1 == net->depth ? nnf__work_logits(net, w) : a;
-        if (nnf__dense_forward(ly, a_in, z, a, m, nnf__work_pad(net, w)))
+        nnf__dropout d;
+        if (nnf__dense_forward(ly, a_in, z, a, m, nnf__work_pad(net, w),
+                               nnf__pass_dropout(net, pass, l, &d)))
             return forward_failure(net, w, x, m, l);
         a_in = a;
     }
     return NNF_OK;
 }
 
+nnf__pass nnf__direct_pass(const nnf_net *net)
+{
+    nnf__pass p = {1, 0, net->seed, net->epochs, net->passes};
+    return p;
+}
+
 /* The forward pass in the net's own workspace, kept for a backward. */
-static nnf_status net_forward(nnf_net *net, const float *x, size_t m)
+static nnf_status net_forward(nnf_net *net, const float *x, size_t m, const nnf__pass *pass)
 {
     nnf__forget_forward(net); /* overwritten by the pass, whatever happens */
-    nnf_status st = nnf__forward(net, &net->work, x, m);
+    nnf_status st = nnf__forward(net, &net->work, x, m, pass);
     if (st == NNF_OK) {
         net->fwd_m = m;
-        net->fwd_x = x;
+        net->fwd_x = net->scale && !pass->x_scaled ? nnf__work_input(net, &net->work) : x;
+        net->fwd_pass = *pass;
     }
     return st;
 }
@@ -83,9 +106,9 @@ double nnf__loss_sum(const nnf_net *net, const nnf__work *w, const float *y, siz
     }
 }
 
-/* The cost J and dZ[L] into the logits matrix (A[L] stays intact).
- * Sigmoid + BCE: dZ = A - Y. Softmax + cross-entropy: dZ = A sum_k y_k - Y.
- * MSE: dZ = (A - Y) * g'(A). */
+/* The loss summed over the batch, and dZ[L] into the logits matrix (A[L]
+ * stays intact). Sigmoid + BCE: dZ = A - Y. Softmax + cross-entropy:
+ * dZ = A sum_k y_k - Y. MSE: dZ = (A - Y) * g'(A). */
 static double output_layer_grad(nnf_net *net, const float *y, size_t m)
 {
     const nnf_layer *out = nnf__output_layer(net);
@@ -99,35 +122,15 @@ static double output_layer_grad(nnf_net *net, const float *y, size_t m)
         nnf__output_grad(a, y, dz, n);
     if (net->loss == NNF_LOSS_MSE)
         nnf__act_backward(out->act, out->alpha, a, dz, n);
-    return sum / (double)m;
+    return sum;
 }
 
-/* docs/math.md's backward for l = L..1. dZ[L] is in the logits matrix; for
- * l < L, dZ[l] overwrites A[l] once dW[l+1] has used it, and dA[l-1] goes
- * to the scratch matrix. So backward uses the stored forward pass up. */
-static nnf_status backward(nnf_net *net, const float *y, float *cost)
+/* J from the loss summed over samples, the penalty's gradient added: the
+ * end of every backward, after the exchange (if any) has replaced the
+ * sums by those of more samples. */
+static nnf_status finish_backward(nnf_net *net, double loss, double samples, float *cost)
 {
-    size_t m = net->fwd_m;
-    nnf__work *w = &net->work;
-    float *scratch = nnf__work_scratch(net, w);
-    double j = output_layer_grad(net, y, m);
-    float *dz = nnf__work_logits(net, w);
-    for (size_t l = net->depth; l-- > 0;) {
-        nnf_layer *ly = net->layers[l];
-        const float *a_in = l ? nnf__work_a(w, net->layers[l - 1]) : net->fwd_x;
-        nnf__dense_backward(ly, a_in, dz, l ? scratch : NULL, m, /* dA[0] is never needed */
-                            nnf__work_pad(net, w));
-        if (l) {
-            nnf_layer *prev = net->layers[l - 1];
-            float *a_prev = nnf__work_a(w, prev);
-            /* dZ[l-1] = dA[l-1] * g'(A[l-1]), written over A[l-1] */
-            nnf__dense_deriv_over_a(prev, a_prev, scratch, m);
-            dz = a_prev;
-        }
-    }
-    nnf__forget_forward(net);
-    j += nnf__l2_apply(net, m);
-
+    double j = loss / samples + nnf__l2_apply(net, samples);
     float jf = (float)j;
     if (!isfinite(jf)) {
         net->grads_state = NNF__GRADS_NONE;
@@ -140,6 +143,51 @@ static nnf_status backward(nnf_net *net, const float *y, float *cost)
     if (cost)
         *cost = jf;
     return NNF_OK;
+}
+
+/* docs/math.md's backward for l = L..1. dZ[L] is in the logits matrix; for
+ * l < L, dZ[l] overwrites A[l] once dW[l+1] has used it, and dA[l-1] goes
+ * to the scratch matrix. So backward uses the stored forward pass up. */
+static nnf_status backward(nnf_net *net, const float *y, float *cost, int exchange)
+{
+    size_t m = net->fwd_m;
+    nnf__work *w = &net->work;
+    float *scratch = nnf__work_scratch(net, w);
+    double loss = output_layer_grad(net, y, m), samples = (double)m;
+    float *dz = nnf__work_logits(net, w);
+    for (size_t l = net->depth; l-- > 0;) {
+        nnf_layer *ly = net->layers[l];
+        const float *a_in = l ? nnf__work_a(w, net->layers[l - 1]) : net->fwd_x;
+        nnf__dense_backward(ly, a_in, dz, l ? scratch : NULL, m, /* dA[0] is never needed */
+                            nnf__work_pad(net, w));
+        if (l) {
+            nnf_layer *prev = net->layers[l - 1];
+            float *a_prev = nnf__work_a(w, prev);
+            /* dZ[l-1] = dA[l-1] * g'(A[l-1]), written over A[l-1] */
+            nnf__dropout d;
+            nnf__dense_deriv_over_a(prev, a_prev, scratch, m,
+                                    nnf__pass_dropout(net, &net->fwd_pass, l - 1, &d));
+            dz = a_prev;
+        }
+    }
+    nnf__forget_forward(net);
+    if (exchange && net->exchange) {
+        nnf_status st = nnf__exchange_step(net, &loss, &samples);
+        if (st != NNF_OK)
+            return st;
+    }
+    return finish_backward(net, loss, samples, cost);
+}
+
+/* A step without samples (m = 0, allowed with an exchange function): a
+ * zero gradient, which the exchange replaces by the others'. */
+static nnf_status empty_backward(nnf_net *net, float *cost)
+{
+    double loss = 0.0, samples = 0.0;
+    memset(net->grads, 0, net->n_floats * sizeof(float));
+    nnf__forget_forward(net);
+    nnf_status st = nnf__exchange_step(net, &loss, &samples);
+    return st == NNF_OK ? finish_backward(net, loss, samples, cost) : st;
 }
 
 nnf_status nnf__step_prepare(nnf_net *net, size_t m)
@@ -163,13 +211,45 @@ nnf_status nnf__step_prepare(nnf_net *net, size_t m)
     return NNF_OK;
 }
 
-nnf_status nnf__step(nnf_net *net, const float *x, const float *y, size_t m, float *cost)
+/* g = g min(1, clip / ||g||) over the whole gradient arena (its padding is
+ * 0): the global norm of the weights' and biases' gradients, in double. A
+ * norm that is not finite is left to the update's check. */
+static void clip_gradients(nnf_net *net, double clip)
 {
+    double norm = sqrt(nnf__sum_squares(net->grads, net->n_floats));
+    if (clip > 0.0 && isfinite(norm) && norm > clip)
+        nnf__scale(net->grads, net->n_floats, (float)(clip / norm));
+}
+
+nnf_status nnf__gradient(nnf_net *net, const float *x, const float *y, size_t m)
+{
+    nnf__pass pass = {0, 0, 0, 0, 0}; /* a prediction's pass, kept for the backward */
     nnf_status st = nnf__step_prepare(net, m);
     if (st == NNF_OK)
-        st = net_forward(net, x, m);
-    if (st == NNF_OK)
-        st = backward(net, y, cost);
+        st = net_forward(net, x, m, &pass);
+    return st == NNF_OK ? backward(net, y, NULL, 1) : nnf__exchange_failure(net, st);
+}
+
+nnf_status nnf__step(nnf_net *net, const float *x, const float *y, size_t m, float *cost,
+                     const nnf__pass *pass, double clip)
+{
+    nnf_status st = nnf__step_prepare(net, m);
+    int exchanged = 0; /* an exchange function hears of every step once */
+    if (st == NNF_OK && m == 0) {
+        exchanged = 1;
+        st = empty_backward(net, cost);
+    } else {
+        if (st == NNF_OK)
+            st = net_forward(net, x, m, pass);
+        if (st == NNF_OK) {
+            exchanged = 1;
+            st = backward(net, y, cost, 1);
+        }
+    }
+    if (st != NNF_OK && !exchanged)
+        return nnf__exchange_failure(net, st);
+    if (st == NNF_OK && clip > 0.0)
+        clip_gradients(net, clip);
     if (st == NNF_OK) /* also finds a non-finite gradient */
         st = nnf__optim_update(net);
     return st;
@@ -184,8 +264,9 @@ static void copy_output(const nnf_net *net, float *y, size_t m)
 }
 
 /* The workspace and a copy of x (backward needs A[0] after this call
- * returns) are both allocated before either is installed, so that a
- * failure changes nothing: a stored forward pass survives it. */
+ * returns; with input scaling the scaled x in the workspace is that copy)
+ * are both allocated before either is installed, so that a failure changes
+ * nothing: a stored forward pass survives it. */
 static nnf_status forward(nnf_net *net, const float *x, size_t m, float *y)
 {
     nnf_status st = nnf__check_batch(net, x, m);
@@ -195,7 +276,7 @@ static nnf_status forward(nnf_net *net, const float *x, size_t m, float *y)
     if (st != NNF_OK)
         return st;
     size_t nx = net->n_in * m;
-    if (nx > net->x_cap) {
+    if (!net->scale && nx > net->x_cap) {
         float *copy = nnf__malloc(nx * sizeof(float));
         if (!copy) {
             nnf__free(block);
@@ -208,10 +289,14 @@ static nnf_status forward(nnf_net *net, const float *x, size_t m, float *y)
     }
     if (block)
         nnf__work_install(net, &net->work, block, m);
-    memcpy(net->x_copy, x, nx * sizeof(float));
-    st = net_forward(net, net->x_copy, m);
-    if (st == NNF_OK)
+    if (!net->scale)
+        memcpy(net->x_copy, x, nx * sizeof(float));
+    nnf__pass pass = nnf__direct_pass(net);
+    st = net_forward(net, net->scale ? x : net->x_copy, m, &pass);
+    if (st == NNF_OK) {
+        net->passes++;
         copy_output(net, y, m);
+    }
     return st;
 }
 
@@ -235,7 +320,7 @@ static nnf_status backward_checked(nnf_net *net, const float *y, float *cost)
     if (st == NNF_OK)
         nnf__arena_grads_install(net, nnf__arena_grads_alloc(net, &st));
     if (st == NNF_OK)
-        st = backward(net, y, cost);
+        st = backward(net, y, cost, 0);
     if (st == NNF_OK)
         st = nnf__grads_check(net);
     return st;
@@ -255,7 +340,7 @@ NNF_API nnf_status nnf_net_update(nnf_net *net)
     nnf__call c;
     nnf_status st = nnf__enter_write(&c, __func__, net);
     if (st == NNF_OK)
-        st = nnf__check_unserved(net);
+        st = nnf__check_changeable(net);
     if (st == NNF_OK && net->grads_state == NNF__GRADS_NONE)
         st = nnf__fail(NNF_ERR_STATE, "no gradient (call nnf_net_backward first)");
     else if (st == NNF_OK && net->grads_state == NNF__GRADS_APPLIED)
@@ -268,9 +353,16 @@ NNF_API nnf_status nnf_net_update(nnf_net *net)
 
 static nnf_status train_step(nnf_net *net, const float *x, const float *y, size_t m, float *cost)
 {
-    nnf_status st = nnf__check_labeled_batch(net, x, y, m);
+    /* with an exchange function a net may contribute no samples */
+    nnf_status st = m == 0 && net->exchange && net->depth ? nnf__check_loss(net)
+                                                          : nnf__check_labeled_batch(net, x, y, m);
+    if (st != NNF_OK)
+        return nnf__exchange_failure(net, st);
+    nnf__pass pass = nnf__direct_pass(net);
     if (st == NNF_OK) /* x is the caller's: it is read in this call only, never kept */
-        st = nnf__step(net, x, y, m, cost);
+        st = nnf__step(net, x, y, m, cost, &pass, 0.0);
+    if (st == NNF_OK)
+        net->passes++;
     return st;
 }
 
@@ -280,7 +372,7 @@ NNF_API nnf_status nnf_net_train_step(nnf_net *net, const float *x, const float 
     nnf__call c;
     nnf_status st = nnf__enter_compute(&c, __func__, net);
     if (st == NNF_OK)
-        st = nnf__check_unserved(net);
+        st = nnf__check_changeable(net);
     if (st == NNF_OK)
         st = train_step(net, x, y, m, cost);
     return nnf__leave(&c, st);
@@ -299,7 +391,7 @@ static nnf_status predict(nnf_net *net, const float *x, size_t m, float *y)
     if (st != NNF_OK)
         return st;
     nnf__forget_forward(net); /* the workspace is shared with training */
-    st = nnf__forward(net, &net->work, x, m);
+    st = nnf__forward(net, &net->work, x, m, NULL);
     if (st == NNF_OK)
         copy_output(net, y, m);
     return st;

@@ -5,6 +5,8 @@
 #include "serialize.h"
 #include "arena.h"
 #include "format.h"
+#include "alloc.h"
+#include "meta.h"
 #include "optimizer.h"
 
 #include <float.h>
@@ -23,10 +25,63 @@ static size_t state_floats(const nnf_net *net, unsigned flags)
     return nnf__optim_state_floats(nnf__optimizer(net), net->n_params);
 }
 
-size_t nnf__saved_size(const nnf_net *net, unsigned flags)
+/* Version 2's tail starts at the next multiple of 8 after the arrays. */
+static size_t pad8(size_t n)
+{
+    return (n + 7) / 8 * 8;
+}
+
+/* Bytes of a metadata entry: its lengths, its bytes, zeros to 4. */
+static size_t entry_size(size_t key_len, size_t value_len)
+{
+    return NNF__META_HEAD + (key_len + value_len + 3) / 4 * 4;
+}
+
+static size_t arrays_end(const nnf_net *net, unsigned flags)
 {
     return NNF__AT_TABLE + NNF__RECORD * net->depth +
-           sizeof(float) * (net->n_params + state_floats(net, flags)) + NNF__TRAILER;
+           sizeof(float) * (net->n_params + state_floats(net, flags));
+}
+
+static size_t tail_size(const nnf_net *net)
+{
+    size_t n = NNF__TAIL_DROPOUT + 4 * net->depth + (net->scale ? 8 * net->n_in : 0);
+    for (size_t i = 0; i < net->n_meta; i++) {
+        size_t k = strlen(net->meta[i]);
+        n += entry_size(k, strlen(net->meta[i] + k + 1));
+    }
+    return n;
+}
+
+size_t nnf__saved_size(const nnf_net *net, unsigned flags)
+{
+    return pad8(arrays_end(net, flags)) + tail_size(net) + NNF__TRAILER;
+}
+
+/* Version 2's tail at p (see docs/format.md). */
+static void tail_write(const nnf_net *net, unsigned char *p, size_t n_state)
+{
+    nnf__u64_put(p + NNF__TAIL_EPOCHS, n_state ? net->epochs : 0);
+    nnf__f64_put(p + NNF__TAIL_DECAY, net->param[NNF_PARAM_WEIGHT_DECAY]);
+    nnf__u32_put(p + NNF__TAIL_FLAGS, net->scale ? NNF__TAIL_FLAG_SCALING : 0);
+    nnf__u32_put(p + NNF__TAIL_N_META, (uint32_t)net->n_meta);
+    p += NNF__TAIL_DROPOUT;
+    for (size_t l = 0; l < net->depth; l++, p += 4)
+        nnf__floats_write(p, &net->layers[l]->dropout, 1);
+    if (net->scale) {
+        nnf__floats_write(p, net->scale, 2 * net->n_in);
+        p += 8 * net->n_in;
+    }
+    for (size_t i = 0; i < net->n_meta; i++) {
+        const char *key = net->meta[i], *value = key + strlen(key) + 1;
+        size_t k = strlen(key), v = strlen(value), size = entry_size(k, v);
+        memset(p, 0, size);
+        nnf__u32_put(p, (uint32_t)k);
+        nnf__u32_put(p + 4, (uint32_t)v);
+        memcpy(p + NNF__META_HEAD, key, k);
+        memcpy(p + NNF__META_HEAD + k, value, v);
+        p += size;
+    }
 }
 
 /* An array laid out as the arenas (per layer Wt then b, and a padded
@@ -85,6 +140,9 @@ void nnf__save_to(const nnf_net *net, unsigned char *buf, unsigned flags)
             p += 4 * net->n_params;
         }
     }
+    size_t end = (size_t)(p - buf);
+    memset(p, 0, pad8(end) - end);
+    tail_write(net, buf + pad8(end), n_state);
     nnf__u32_put(buf + size - NNF__TRAILER, nnf__crc32(buf, size - NNF__TRAILER));
 }
 
@@ -92,10 +150,12 @@ void nnf__save_to(const nnf_net *net, unsigned char *buf, unsigned flags)
 
 typedef struct reader {
     const unsigned char *buf;
-    size_t size;       /* bytes of the saved net */
-    size_t have;       /* of them at buf: size, or a prefix (nnf__check_prefix) */
-    nnf__head h;       /* the fixed fields, once the size is known to hold them */
-    uint64_t n_params; /* from the layer table, once checked */
+    size_t size;         /* bytes of the saved net */
+    size_t have;         /* of them at buf: size, or a prefix (nnf__check_prefix) */
+    nnf__head h;         /* the fixed fields, once the size is known to hold them */
+    uint64_t n_params;   /* from the layer table, once checked */
+    uint64_t arrays_end; /* where the arrays end, once the table is checked */
+    size_t tail;         /* version 2: where the tail starts */
 } reader;
 
 typedef unsigned long long ull; /* for printf */
@@ -127,17 +187,17 @@ static nnf_status check_header(const reader *r)
                          "byte %d: version %u is newer than this library reads "
                          "(%d)",
                          NNF__AT_VERSION, (unsigned)version, NNF__FORMAT_VERSION);
-    if (version != NNF__FORMAT_VERSION)
+    if (version < 1)
         return nnf__fail(NNF_ERR_FORMAT,
                          "byte %d: version %u is not a format version (expected "
-                         "%d)",
+                         "1..%d)",
                          NNF__AT_VERSION, (unsigned)version, NNF__FORMAT_VERSION);
     uint32_t flags = nnf__u32_at(r->buf + NNF__AT_FLAGS);
     if (flags & ~(uint32_t)NNF__FORMAT_FLAG_STATE)
         return nnf__fail(NNF_ERR_FORMAT,
-                         "byte %d: flags 0x%x have unknown bits (version 1 "
+                         "byte %d: flags 0x%x have unknown bits (version %u "
                          "knows 0x%x)",
-                         NNF__AT_FLAGS, (unsigned)flags, NNF__FORMAT_FLAG_STATE);
+                         NNF__AT_FLAGS, (unsigned)flags, (unsigned)version, NNF__FORMAT_FLAG_STATE);
     uint64_t len = nnf__u64_at(r->buf + NNF__AT_LENGTH);
     if (len > UINT64_MAX - NNF__HEADER - NNF__TRAILER)
         return nnf__fail(NNF_ERR_FORMAT, "byte %d: content length %llu is larger than any file",
@@ -197,11 +257,14 @@ static nnf_status check_fixed(reader *r)
     if (!nnf__loss_valid(h->loss))
         return nnf__fail(NNF_ERR_FORMAT, "byte %d: loss %u is not an nnf_loss (expected 0..%d)",
                          NNF__AT_LOSS, (unsigned)h->loss, NNF__N_LOSSES - 1);
-    if (!nnf__param_valid(NNF_PARAM_OPTIMIZER, (double)h->optimizer))
+    /* version 1 knew SGD, momentum and Adam */
+    int n_opts = h->version == 1 ? NNF_OPT_ADAM + 1 : NNF__N_OPTIMIZERS;
+    if ((int)h->optimizer >= n_opts)
         return nnf__fail(NNF_ERR_FORMAT,
                          "byte %d: optimizer %u is not an nnf_optimizer "
-                         "(expected 0..%d)",
-                         NNF__AT_OPTIMIZER, (unsigned)h->optimizer, NNF__N_OPTIMIZERS - 1);
+                         "(version %u knows 0..%d)",
+                         NNF__AT_OPTIMIZER, (unsigned)h->optimizer, (unsigned)h->version,
+                         n_opts - 1);
     if (h->padding)
         return nnf__fail(NNF_ERR_FORMAT, "byte %d: padding is 0x%x (expected 0)", NNF__AT_PADDING,
                          (unsigned)h->padding);
@@ -274,22 +337,39 @@ static nnf_status check_layers(reader *r)
         n_in = rec.units;
     }
     /* n_params < 2^62, so 3 n_params fits in 64 bits */
-    unsigned copies = !(r->h.flags & NNF__FORMAT_FLAG_STATE) ? 1
-                      : r->h.optimizer == NNF_OPT_ADAM       ? 3
-                                                             : 2;
+    unsigned copies = 1 + (unsigned)nnf__optim_state_floats(r->h.flags & NNF__FORMAT_FLAG_STATE
+                                                                ? (nnf_optimizer)r->h.optimizer
+                                                                : NNF_OPT_SGD,
+                                                            1);
     uint64_t floats = r->n_params * copies;
     uint64_t expected = NNF__FIXED + (uint64_t)NNF__RECORD * r->h.depth;
     uint64_t len = r->h.length;
-    if (floats > (UINT64_MAX - expected) / 4)
+    /* version 2's tail: its fixed part and dropout rates, then at most the
+     * scaling and NNF_META_MAX entries of the longest key and value */
+    uint64_t tail_least = NNF__TAIL_DROPOUT + 4 * (uint64_t)r->h.depth;
+    uint64_t tail_most = tail_least + 8 * r->h.n_in +
+                         NNF_META_MAX * entry_size(NNF_META_KEY_MAX, NNF_META_VALUE_MAX);
+    if (floats > (UINT64_MAX - expected - 8 - tail_most) / 4)
         return nnf__fail(NNF_ERR_FORMAT,
                          "byte %d: content length %llu does not match the layers "
                          "(they need more than 2^64 bytes)",
                          NNF__AT_LENGTH, (ull)len);
-    if (expected + 4 * floats != len)
+    r->arrays_end = NNF__HEADER + expected + 4 * floats;
+    if (r->h.version == 1) {
+        if (expected + 4 * floats != len)
+            return nnf__fail(NNF_ERR_FORMAT,
+                             "byte %d: content length %llu does not match the layers "
+                             "(they need %llu)",
+                             NNF__AT_LENGTH, (ull)len, (ull)(expected + 4 * floats));
+        return NNF_OK;
+    }
+    r->tail = pad8((size_t)r->arrays_end);
+    uint64_t least = r->tail - NNF__HEADER + tail_least, most = least - tail_least + tail_most;
+    if (len < least || len > most)
         return nnf__fail(NNF_ERR_FORMAT,
                          "byte %d: content length %llu does not match the layers "
-                         "(they need %llu)",
-                         NNF__AT_LENGTH, (ull)len, (ull)(expected + 4 * floats));
+                         "(they need %llu to %llu)",
+                         NNF__AT_LENGTH, (ull)len, (ull)least, (ull)most);
     return NNF_OK;
 }
 
@@ -323,7 +403,7 @@ static nnf_status check_values(const reader *r)
     }
     if (!(r->h.flags & NNF__FORMAT_FLAG_STATE))
         return NNF_OK;
-    int adam = r->h.optimizer == NNF_OPT_ADAM;
+    int adam = nnf__optim_state_floats((nnf_optimizer)r->h.optimizer, 1) == 2; /* Adam, AdamW */
     size_t n = (size_t)r->n_params, n_state = adam ? 2 * n : n;
     for (size_t i = 0; i < n_state; i++, p += 4) {
         float v = nnf__f32_at(p);
@@ -333,6 +413,131 @@ static nnf_status check_values(const reader *r)
         return nnf__fail(NNF_ERR_FORMAT, "optimizer state (byte %zu): %s[%zu] is %s",
                          (size_t)(p - r->buf), adam && !adam_v ? "m" : "v", adam_v ? i - n : i,
                          isfinite(v) ? "negative" : nonfinite_name(v));
+    }
+    return NNF_OK;
+}
+
+/* Version 2's tail, which the content length bounds (check_layers): every
+ * field in range, the metadata walked entry by entry within the content,
+ * and the content ending exactly after it. */
+static nnf_status check_tail(const reader *r)
+{
+    const unsigned char *buf = r->buf;
+    size_t end = NNF__HEADER + (size_t)r->h.length, t = r->tail;
+    for (size_t i = (size_t)r->arrays_end; i < t; i++)
+        if (buf[i])
+            return nnf__fail(NNF_ERR_FORMAT, "byte %zu: padding is 0x%x (expected 0)", i,
+                             (unsigned)buf[i]);
+    uint64_t epochs = nnf__u64_at(buf + t + NNF__TAIL_EPOCHS);
+    if (epochs && !(r->h.flags & NNF__FORMAT_FLAG_STATE))
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "byte %zu: %llu epochs without a stored optimizer state (expected 0)",
+                         t + NNF__TAIL_EPOCHS, (ull)epochs);
+    double decay = nnf__f64_at(buf + t + NNF__TAIL_DECAY);
+    if (!nnf__param_valid(NNF_PARAM_WEIGHT_DECAY, decay)) {
+        char where[32];
+        (void)snprintf(where, sizeof where, "byte %zu: ", t + NNF__TAIL_DECAY);
+        return nnf__param_fail(NNF_ERR_FORMAT, where, NNF_PARAM_WEIGHT_DECAY, decay);
+    }
+    uint32_t flags = nnf__u32_at(buf + t + NNF__TAIL_FLAGS);
+    if (flags & ~(uint32_t)NNF__TAIL_FLAG_SCALING)
+        return nnf__fail(NNF_ERR_FORMAT, "byte %zu: flags 0x%x have unknown bits (known: 0x%x)",
+                         t + NNF__TAIL_FLAGS, (unsigned)flags, NNF__TAIL_FLAG_SCALING);
+    uint32_t n_meta = nnf__u32_at(buf + t + NNF__TAIL_N_META);
+    if (n_meta > NNF_META_MAX)
+        return nnf__fail(NNF_ERR_FORMAT, "byte %zu: %u metadata entries (expected at most %u)",
+                         t + NNF__TAIL_N_META, (unsigned)n_meta, NNF_META_MAX);
+    size_t p = t + NNF__TAIL_DROPOUT;
+    for (uint32_t l = 0; l < r->h.depth; l++, p += 4) {
+        float rate = nnf__f32_at(buf + p);
+        if (!(rate >= 0.0f && rate < 1.0f) || (rate > 0.0f && l + 1 == r->h.depth))
+            return nnf__fail(NNF_ERR_FORMAT,
+                             "layer %u (byte %zu): dropout %g is out of range (expected 0 <= "
+                             "rate < 1, and 0 for the output layer)",
+                             (unsigned)l + 1, p, (double)rate);
+    }
+    if (flags & NNF__TAIL_FLAG_SCALING) {
+        size_t n = (size_t)r->h.n_in;
+        if (end - p < 8 * n)
+            return nnf__fail(NNF_ERR_FORMAT,
+                             "byte %zu: the input scaling does not fit in the "
+                             "content",
+                             p);
+        for (size_t i = 0; i < 2 * n; i++, p += 4) {
+            float v = nnf__f32_at(buf + p);
+            if (!isfinite(v) || (i >= n && !(v > 0.0f)))
+                return nnf__fail(NNF_ERR_FORMAT,
+                                 "input scaling (byte %zu): %s[%zu] is %g (expected a finite "
+                                 "value%s)",
+                                 p, i < n ? "mean" : "std", i % n, (double)v, i < n ? "" : " > 0");
+        }
+    }
+    for (uint32_t k = 0; k < n_meta; k++) {
+        if (end - p < NNF__META_HEAD)
+            return nnf__fail(NNF_ERR_FORMAT,
+                             "metadata entry %u (byte %zu) does not fit in the "
+                             "content",
+                             (unsigned)k + 1, p);
+        uint32_t kl = nnf__u32_at(buf + p), vl = nnf__u32_at(buf + p + 4);
+        if (kl > NNF_META_KEY_MAX || vl > NNF_META_VALUE_MAX || end - p < entry_size(kl, vl))
+            return nnf__fail(NNF_ERR_FORMAT,
+                             "metadata entry %u (byte %zu): lengths %u and %u (expected a key "
+                             "of 1 to %u bytes and a value of at most %u, inside the content)",
+                             (unsigned)k + 1, p, (unsigned)kl, (unsigned)vl, NNF_META_KEY_MAX,
+                             NNF_META_VALUE_MAX);
+        const char *key = (const char *)buf + p + NNF__META_HEAD;
+        nnf_status st = nnf__meta_check(NNF_ERR_FORMAT, "key", key, kl, 1, NNF_META_KEY_MAX);
+        if (st == NNF_OK)
+            st = nnf__meta_check(NNF_ERR_FORMAT, "value", key + kl, vl, 0, NNF_META_VALUE_MAX);
+        if (st != NNF_OK)
+            return st;
+        for (size_t z = NNF__META_HEAD + kl + vl; z < entry_size(kl, vl); z++)
+            if (buf[p + z])
+                return nnf__fail(NNF_ERR_FORMAT, "byte %zu: padding is 0x%x (expected 0)", p + z,
+                                 (unsigned)buf[p + z]);
+        /* keys are unique: compare with the entries before */
+        for (size_t q = t + NNF__TAIL_DROPOUT + 4 * r->h.depth +
+                        (flags & NNF__TAIL_FLAG_SCALING ? 8 * (size_t)r->h.n_in : 0);
+             q < p;) {
+            uint32_t ql = nnf__u32_at(buf + q), qv = nnf__u32_at(buf + q + 4);
+            if (ql == kl && !memcmp(buf + q + NNF__META_HEAD, key, kl))
+                return nnf__fail(NNF_ERR_FORMAT,
+                                 "metadata entry %u (byte %zu): key \"%.*s\" is repeated",
+                                 (unsigned)k + 1, p, (int)kl, key);
+            q += entry_size(ql, qv);
+        }
+        p += entry_size(kl, vl);
+    }
+    if (p != end)
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "byte %d: content length %llu, but the tail ends at byte %zu",
+                         NNF__AT_LENGTH, (ull)r->h.length, p);
+    return NNF_OK;
+}
+
+/* The tail's values into the net (checked by check_tail). */
+static nnf_status tail_read(const reader *r, nnf_net *net)
+{
+    const unsigned char *buf = r->buf;
+    size_t t = r->tail, p = t + NNF__TAIL_DROPOUT;
+    net->epochs = nnf__u64_at(buf + t + NNF__TAIL_EPOCHS);
+    net->param[NNF_PARAM_WEIGHT_DECAY] = nnf__f64_at(buf + t + NNF__TAIL_DECAY);
+    for (size_t l = 0; l < net->depth; l++, p += 4)
+        net->layers[l]->dropout = nnf__f32_at(buf + p);
+    if (nnf__u32_at(buf + t + NNF__TAIL_FLAGS) & NNF__TAIL_FLAG_SCALING) {
+        net->scale = nnf__malloc(8 * net->n_in);
+        if (!net->scale)
+            return nnf__fail(NNF_ERR_NOMEM, "out of memory allocating the input scaling");
+        nnf__floats_read(buf + p, net->scale, 2 * net->n_in);
+        p += 8 * net->n_in;
+    }
+    uint32_t n_meta = nnf__u32_at(buf + t + NNF__TAIL_N_META);
+    for (uint32_t k = 0; k < n_meta; k++) {
+        uint32_t kl = nnf__u32_at(buf + p), vl = nnf__u32_at(buf + p + 4);
+        const char *key = (const char *)buf + p + NNF__META_HEAD;
+        if (nnf__meta_put(net, key, kl, key + kl, vl) != NNF_OK)
+            return NNF_ERR_NOMEM;
+        p += entry_size(kl, vl);
     }
     return NNF_OK;
 }
@@ -386,6 +591,10 @@ static nnf_status build(const reader *r, nnf_net **out)
             p = arrays_read(net, p, net->opt_state + k * net->n_floats);
         net->opt_t = h->t;
     }
+    if (h->version >= 2 && tail_read(r, net) != NNF_OK) {
+        nnf__net_free(net);
+        return NNF_ERR_NOMEM;
+    }
     *out = net;
     return NNF_OK;
 }
@@ -427,6 +636,8 @@ nnf_status nnf__load_from(nnf_net **out, const unsigned char *buf, size_t size)
         st = check_layers(&r);
     if (st == NNF_OK)
         st = check_values(&r);
+    if (st == NNF_OK && r.h.version >= 2)
+        st = check_tail(&r);
     if (st == NNF_OK)
         st = build(&r, out);
     return st;

@@ -30,6 +30,7 @@ const nnf__param_row nnf__params[NNF__N_PARAMS] = {
     /* an epsilon below the float range acts as FLT_MIN (optimizer.c) */
     [NNF_PARAM_ADAM_EPSILON]  = {"Adam epsilon",  NULL,            1e-8,  0.0, (double)FLT_MAX, OPEN,   CLOSED, 0},
     [NNF_PARAM_L2_PENALTY]    = {"L2 penalty",    NULL,            0.0,   0.0, (double)FLT_MAX, CLOSED, CLOSED, 1},
+    [NNF_PARAM_WEIGHT_DECAY]  = {"weight decay",  NULL,            0.01,  0.0, (double)FLT_MAX, CLOSED, CLOSED, 0},
 };
 /* clang-format on */
 

@@ -11,10 +11,10 @@
 
 /* How many values each public enum has (valid values are 0 .. count - 1). */
 enum {
-    NNF__N_PARAMS = NNF_PARAM_L2_PENALTY + 1,
+    NNF__N_PARAMS = NNF_PARAM_WEIGHT_DECAY + 1,
     NNF__N_ACTS = NNF_ACT_SOFTMAX + 1,
     NNF__N_LOSSES = NNF_LOSS_CROSS_ENTROPY + 1,
-    NNF__N_OPTIMIZERS = NNF_OPT_ADAM + 1,
+    NNF__N_OPTIMIZERS = NNF_OPT_ADAMW + 1,
     NNF__N_INITS = NNF_INIT_SMALL_NORMAL + 1
 };
 

@@ -7,11 +7,15 @@
 
 /* Rows of a block (floats per sample), 0 when they overflow size_t: A[l] of
  * every layer, the logits Z[L], the scratch for dA[l-1] (l >= 2, so the
- * widest hidden layer) and the padded Z or dZ of the widest padded layer. */
+ * widest hidden layer), the padded Z or dZ of the widest padded layer and,
+ * with input scaling, the scaled x. */
 static size_t work_rows(const nnf_net *net)
 {
     size_t out = nnf__output_layer(net)->n_out, extra = net->widest_hidden + net->widest_padded;
-    return net->rows > SIZE_MAX - out - extra ? 0 : net->rows + out + extra;
+    size_t input = net->scale ? net->n_in : 0;
+    if (net->rows > SIZE_MAX - out - extra || net->rows + out + extra > SIZE_MAX - input)
+        return 0;
+    return net->rows + out + extra + input;
 }
 
 /* The rows of a context's two alternating matrices (the widest odd and the
@@ -56,7 +60,7 @@ float *nnf__work_alloc_alternating(const nnf_net *net, size_t m, size_t alt_rows
 {
     alternating(net, alt_rows);
     size_t rows = work_rows(net) ? alt_rows[0] + alt_rows[1] + nnf__output_layer(net)->n_out +
-                                       net->widest_padded
+                                       net->widest_padded + (net->scale ? net->n_in : 0)
                                  : 0;
     return alloc_block(rows, m, st);
 }

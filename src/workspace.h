@@ -29,6 +29,11 @@ static inline float *nnf__work_pad(const nnf_net *net, const nnf__work *w)
 {
     return nnf__work_scratch(net, w) + (w->alt_rows[0] ? 0 : net->widest_hidden) * w->cap_m;
 }
+/* x through the net's input scaling (n_in rows; only with scaling set). */
+static inline float *nnf__work_input(const nnf_net *net, const nnf__work *w)
+{
+    return nnf__work_pad(net, w) + net->widest_padded * w->cap_m;
+}
 
 /* A block for m samples, not yet installed: NULL with NNF_OK in *st when w
  * already holds m; NULL with the failure reported in *st (NNF_ERR_SHAPE,

@@ -611,7 +611,7 @@ static void test_get_loss_with_null_out_is_arg(void **state)
 
 static void test_set_param_with_unknown_key_is_arg_and_changes_nothing(void **state)
 {
-    static const int bad[] = {7, 42, -1};
+    static const int bad[] = {8, 42, -1};
     nnf_net *net = trained_net();
     (void)state;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -647,8 +647,8 @@ static void test_get_param_with_null_value_or_unknown_key_is_arg(void **state)
     (void)state;
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, NNF_PARAM_LEARNING_RATE, NULL),
                           "value is NULL");
-    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, (nnf_param)7, &value), "key = 7",
-                          "0..6");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, (nnf_param)8, &value), "key = 8",
+                          "0..7");
     EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_param(net, (nnf_param)-1, &value),
                           "key = -1");
     assert_true(value == -7.0);
@@ -708,7 +708,7 @@ static void test_get_slope_with_null_out_is_arg(void **state)
  * Optimizer and L2 settings (nnf_param keys 1..6)
  * ====================================================================== */
 
-#define N_PARAMS 7
+#define N_PARAMS 8
 
 /* Every setting of nnf_param, bit for bit. */
 static void take_settings(nnf_net *net, double *v)
@@ -734,7 +734,7 @@ static nnf_net *std_net_with_optimizer(nnf_optimizer opt)
  * never saw the failures. */
 static void expect_bad_settings(nnf_param key, const double *bad, size_t n, const char *name)
 {
-    for (int opt = NNF_OPT_SGD; opt <= NNF_OPT_ADAM; opt++) {
+    for (int opt = NNF_OPT_SGD; opt <= NNF_OPT_ADAMW; opt++) {
         nnf_net *net = std_net_with_optimizer((nnf_optimizer)opt);
         nnf_net *twin = std_net_with_optimizer((nnf_optimizer)opt);
         double before[N_PARAMS], after[N_PARAMS];
@@ -757,7 +757,7 @@ static void expect_bad_settings(nnf_param key, const double *bad, size_t n, cons
 
 static void test_set_optimizer_to_a_non_optimizer_value_is_arg_and_changes_nothing(void **state)
 {
-    const double bad[] = {3.0, -1.0, 0.5, (double)NAN, 2.5, 1e9, (double)INFINITY};
+    const double bad[] = {4.0, -1.0, 0.5, (double)NAN, 2.5, 1e9, (double)INFINITY};
     (void)state;
     expect_bad_settings(NNF_PARAM_OPTIMIZER, bad, sizeof bad / sizeof bad[0], "optimizer");
 }

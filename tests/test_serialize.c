@@ -269,7 +269,7 @@ static void test_a_net_without_layers_round_trips(void **state)
     assert_ok(net, nnf_net_init(net, NNF_INIT_DEFAULT, 99));
     size_t size;
     unsigned char *buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
-    assert_int_equal(size, 112 + 4);
+    assert_int_equal(size, 112 + 24 + 4); /* the header and version 2's tail */
     nnf_net *copy = load(buf, size);
     assert_int_equal(nnf_net_depth(copy), 0);
     assert_same_net(net, copy);
@@ -281,14 +281,22 @@ static void test_a_net_without_layers_round_trips(void **state)
     free(buf);
 }
 
-/* 112 + 16 L + 4 P (1 + S) + 4 bytes, S = 0, 1 (momentum) or 2 (Adam), and
- * SGD has no state to save: the flag then changes nothing. */
+/* The bytes up to the tail: 112 + 16 L + 4 P (1 + S) rounded up to 8. */
+static size_t tail_at(size_t depth, size_t params, size_t state)
+{
+    return (112 + 16 * depth + 4 * params * (1 + state) + 7) / 8 * 8;
+}
+
+/* tail_at + 24 + 4 L + 4 bytes without scaling or metadata, S = 0, 1
+ * (momentum) or 2 (Adam), and SGD has no state to save: the flag then
+ * changes nothing. */
 static void test_saved_size_is_the_bytes_written(void **state)
 {
     (void)state;
-    const size_t p = 13, expect[3][2] = {{112 + 32 + 4 * p + 4, 112 + 32 + 4 * p + 4},
-                                         {112 + 32 + 4 * p + 4, 112 + 32 + 8 * p + 4},
-                                         {112 + 32 + 4 * p + 4, 112 + 32 + 12 * p + 4}};
+    const size_t p = 13, t = 24 + 8 + 4;
+    const size_t expect[3][2] = {{tail_at(2, p, 0) + t, tail_at(2, p, 0) + t},
+                                 {tail_at(2, p, 0) + t, tail_at(2, p, 1) + t},
+                                 {tail_at(2, p, 0) + t, tail_at(2, p, 2) + t}};
     for (int opt = NNF_OPT_SGD; opt <= NNF_OPT_ADAM; opt++) {
         nnf_net *net = make_small((nnf_optimizer)opt, 2);
         size_t size[2];
@@ -339,8 +347,8 @@ static void test_a_padded_layer_round_trips_and_resumes_exactly(void **state)
     train_steps(net, 2);
     size_t size;
     unsigned char *buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
-    /* header, 2 records, 3 copies of (2049 * 7 + 8 * 1) floats, CRC */
-    assert_int_equal(size, 112 + 2 * 16 + 4 * 3 * (2049 * 7 + 8) + 4);
+    /* header, 2 records, 3 copies of (2049 * 7 + 8 * 1) floats, the tail, CRC */
+    assert_int_equal(size, tail_at(2, 2049 * 7 + 8, 2) + 24 + 8 + 4);
     nnf_net *copy = load(buf, size);
     train_steps(net, 3);
     train_steps(copy, 3);
@@ -434,7 +442,8 @@ static void test_every_truncation_is_rejected(void **state)
 
 /* A field set to a bad value, with a valid CRC: the check of the field
  * itself must catch it. Offsets are those of the small net (2-3-1, Adam,
- * state saved): table at 112, parameters at 144, m at 196, v at 248. */
+ * state saved): table at 112, parameters at 144, m at 196, v at 248, the
+ * tail at 304. */
 typedef struct crafted {
     size_t at;
     char type; /* '4' u32, '8' u64, 'f' f32, 'd' f64 */
@@ -443,10 +452,10 @@ typedef struct crafted {
 } crafted;
 
 static const crafted bad_fields[] = {
-    {8, '4', 2, "byte 8: version 2 is newer than this library reads (1)"},
+    {8, '4', 3, "byte 8: version 3 is newer than this library reads (2)"},
     {8, '4', 0, "byte 8: version 0 is not a format version"},
     {12, '4', 3, "byte 12: flags 0x3 have unknown bits"},
-    {16, '8', 400, "truncated: 304 bytes, the header says 428"},
+    {16, '8', 400, "truncated: 340 bytes, the header says 428"},
     {16, '8', 18446744073709551615.0, "is larger than any file"},
     {24, '8', 0, "byte 24: n_inputs 0 is out of range"},
     {24, '8', 2147483648.0, "byte 24: n_inputs 2147483648 is out of range"},
@@ -460,12 +469,13 @@ static const crafted bad_fields[] = {
     {80, 'd', 0, "byte 80: Adam epsilon 0"},
     {88, 'd', -1, "byte 88: L2 penalty -1"},
     {96, '4', 70000, "byte 96: depth 70000 exceeds the limit of 65535"},
-    {96, '4', 65535, "content length 276 is too short for the table of 65535 layers"},
-    {96, '4', 1, "byte 16: content length 276 does not match the layers (they need 212)"},
+    {96, '4', 65535, "content length 312 is too short for the table of 65535 layers"},
+    /* one layer: its arrays end sooner, and what follows is no tail */
+    {96, '4', 1, NULL},
     {100, '4', 3, "byte 100: loss 3 is not an nnf_loss"},
-    {104, '4', 3, "byte 104: optimizer 3 is not an nnf_optimizer"},
+    {104, '4', 4, "byte 104: optimizer 4 is not an nnf_optimizer (version 2 knows 0..3)"},
     {104, '4', 0, "byte 12: flags say the optimizer's state is stored, but SGD has none"},
-    {104, '4', 1, "content length 276 does not match the layers (they need 224)"},
+    {104, '4', 1, "byte 264: flags 0x"}, /* momentum: one state array, Adam's v read as the tail */
     {108, '4', 1, "byte 108: padding"},
     {112, '8', 0, "layer 1 (byte 112): units 0 is out of range"},
     {112, '8', 4, "does not match the layers"},
@@ -482,6 +492,15 @@ static const crafted bad_fields[] = {
     {192, 'f', -INFINITY, "layer 2: bias b[0] (byte 192) is -inf"},
     {204, 'f', NAN, "optimizer state (byte 204): m[2] is NaN"},
     {252, 'f', -1, "optimizer state (byte 252): v[1] is negative"},
+    /* version 2's tail, at 304 after 4 bytes of padding */
+    {300, '4', 7, "byte 300: padding is 0x7"},
+    {312, 'd', -1, "byte 312: weight decay -1 is out of range"},
+    {320, '4', 2, "byte 320: flags 0x2 have unknown bits"},
+    {324, '4', 65, "byte 324: 65 metadata entries (expected at most 64)"},
+    {324, '4', 1, "metadata entry 1 (byte 336) does not fit in the content"},
+    {328, 'f', 1, "layer 1 (byte 328): dropout 1 is out of range"},
+    {332, 'f', 0.5, "layer 2 (byte 332): dropout 0.5 is out of range"},
+    {320, '4', 1, "the input scaling does not fit in the content"},
 };
 
 static void set_field(unsigned char *buf, const crafted *c)
@@ -506,7 +525,7 @@ static void test_each_bad_field_is_named(void **state)
     nnf_net *net = make_small(NNF_OPT_ADAM, 2);
     size_t size;
     unsigned char *good = save(net, NNF_SAVE_OPTIMIZER_STATE, &size), *buf = malloc(size);
-    assert_int_equal(size, 304);
+    assert_int_equal(size, 340);
     assert_non_null(buf);
     for (size_t k = 0; k < sizeof bad_fields / sizeof bad_fields[0]; k++) {
         memcpy(buf, good, size);
@@ -522,11 +541,15 @@ static void test_each_bad_field_is_named(void **state)
     free(buf);
     free(good);
 
-    /* without the state: a step count is impossible */
+    /* without the state: a step count or an epoch count is impossible */
     good = save(net, 0, &size);
     put_le(good + 40, 5, 8);
     fix_crc(good, size);
     assert_rejected(good, size, "byte 40: step count 5 without a stored optimizer state");
+    put_le(good + 40, 0, 8);
+    put_le(good + 200, 5, 8); /* the tail after 112 + 32 + 4 * 13 bytes, at 200 */
+    fix_crc(good, size);
+    assert_rejected(good, size, "byte 200: 5 epochs without a stored optimizer state");
     free(good);
     nnf_net_destroy(net);
 
@@ -1032,11 +1055,13 @@ static void test_the_committed_v1_file_still_loads(void **state)
     assert_true(nonzero); /* the Adam moments of the 3 steps */
     assert_int_equal(get32(buf + size - 4), crc32_of(buf, size - 4));
 
-    /* saving the loaded net again gives the same bytes: state and t kept */
-    size_t again_size;
+    /* saving the loaded net again writes version 2 with the same fields,
+     * state and t up to the tail (the new fields at their defaults) */
+    size_t again_size, end = size - 4;
     unsigned char *again = save(got, NNF_SAVE_OPTIMIZER_STATE, &again_size);
-    assert_int_equal(again_size, size);
-    assert_memory_equal(again, buf, size);
+    assert_int_equal(get32(again + 8), 2);
+    assert_memory_equal(again + 24, buf + 24, end - 24);
+    assert_int_equal(again_size, (end + 7) / 8 * 8 + 24 + 4 * 3 + 4);
     free(again);
     free(buf);
     nnf_net_destroy(got);

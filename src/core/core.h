@@ -193,6 +193,12 @@ size_t nnf__find_outside_unit(const float *x, size_t n);
 double nnf__sum_squares(const float *x, size_t n);
 /* y += a x (the L2 penalty's gradient term). */
 void nnf__add_scaled(float *y, const float *x, size_t n, float a);
+/* x *= a (gradient clipping). */
+void nnf__scale(float *x, size_t n, float a);
+/* dst = (x - mean) / std per feature, over the m samples of `float x[m][n]`
+ * (input scaling). */
+void nnf__standardize(float *dst, const float *x, const float *mean, const float *std, size_t n,
+                      size_t m);
 
 /* ---- update.c: the optimizers' updates over a parameter arena p with gradients g.
  * Each has a check that runs the same arithmetic without writing and
@@ -210,10 +216,29 @@ size_t nnf__momentum_check(const float *p, const float *v, const float *g, size_
  * with the bias corrections c1 = 1/(1 - b1^t), c2 = 1/(1 - b2^t). */
 typedef struct nnf__adam_k {
     float lr, b1, b2, eps, c1, c2;
+    float keep; /* AdamW's 1 - lr decay on weights, else 1 (p * 1 is p) */
 } nnf__adam_k;
 void nnf__adam(float *p, float *m, float *v, const float *g, size_t n, const nnf__adam_k *k);
 size_t nnf__adam_check(const float *p, const float *m, const float *v, const float *g, size_t n,
                        const nnf__adam_k *k);
+
+/* ---- dropout.c: inverted dropout with masks hashed from a key. */
+
+typedef struct nnf__dropout {
+    uint64_t key;       /* the pass and layer (nnf__dropout_key) */
+    uint32_t threshold; /* a unit is dropped when its hash is below */
+    float scale;        /* 1 / (1 - rate) */
+} nnf__dropout;
+/* The key of layer's masks in the pass of (seed, epoch, batch). */
+uint64_t nnf__dropout_key(uint64_t seed, uint64_t epoch, uint64_t batch, size_t layer);
+nnf__dropout nnf__dropout_of(float rate, uint64_t key);
+/* A (n x m, columns first .. first + m - 1 of the batch): kept units scaled
+ * by 1 / (1 - rate), dropped ones 0. */
+void nnf__dropout_forward(float *a, size_t n, size_t first, size_t m, const nnf__dropout *d);
+/* The same mask on dA (kept: times the scale, dropped: 0) and on the
+ * dropped A, whose kept values are divided back (g' reads them). */
+void nnf__dropout_backward(float *a, float *da, size_t n, size_t first, size_t m,
+                           const nnf__dropout *d);
 
 /* ---- rng.c: nnfast's own generator, bit-identical on every machine. */
 
@@ -223,6 +248,8 @@ typedef struct nnf__rng {
 /* A stream for (seed, stream): different streams are independent. */
 void nnf__rng_seed(nnf__rng *r, uint64_t seed, uint64_t stream);
 uint64_t nnf__rng_next(nnf__rng *r);
+/* splitmix64's finalizer, a bijection of 64 bits. */
+uint64_t nnf__rng_mix(uint64_t z);
 /* Uniform in (0, 1), never 0 or 1. */
 double nnf__rng_uniform(nnf__rng *r);
 /* A standard normal draw, computed with +, -, *, /, sqrt only. */

@@ -8,7 +8,7 @@
 
 #include <math.h>
 
-static uint64_t mix64(uint64_t z)
+uint64_t nnf__rng_mix(uint64_t z)
 {
     z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
     z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
@@ -17,13 +17,13 @@ static uint64_t mix64(uint64_t z)
 
 void nnf__rng_seed(nnf__rng *r, uint64_t seed, uint64_t stream)
 {
-    r->s = mix64(seed) ^ mix64(stream + UINT64_C(0x6E6E66617374)); /* "nnfast" */
+    r->s = nnf__rng_mix(seed) ^ nnf__rng_mix(stream + UINT64_C(0x6E6E66617374)); /* "nnfast" */
 }
 
 uint64_t nnf__rng_next(nnf__rng *r)
 {
     r->s += UINT64_C(0x9E3779B97F4A7C15);
-    return mix64(r->s);
+    return nnf__rng_mix(r->s);
 }
 
 /* (k + 0.5) / 2^53 for a 53-bit k: strictly inside (0, 1). */

@@ -70,12 +70,13 @@ size_t nnf__momentum_check(const float *restrict p, const float *restrict v,
 #undef STEP
 
 /* ---- Adam: m' = b1 m + (1-b1) g, v' = b2 v + (1-b2) g^2,
- *            p' = p - lr (m' c1) / (sqrt(v' c2) + eps) */
+ *            p' = keep p - lr (m' c1) / (sqrt(v' c2) + eps)
+ * (keep = 1 - lr decay for AdamW's weights, 1 otherwise) */
 #define STEP(i)                                           \
     float gi = g[i];                                      \
     float m1 = k->b1 * m[i] + (1.0f - k->b1) * gi;        \
     float v1 = k->b2 * v[i] + (1.0f - k->b2) * (gi * gi); \
-    float p1 = p[i] - k->lr * (m1 * k->c1) / (sqrtf(v1 * k->c2) + k->eps)
+    float p1 = p[i] * k->keep - k->lr * (m1 * k->c1) / (sqrtf(v1 * k->c2) + k->eps)
 
 NNF__VECTOR
 void nnf__adam(float *restrict p, float *restrict m, float *restrict v, const float *restrict g,

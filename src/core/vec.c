@@ -56,3 +56,19 @@ void nnf__add_scaled(float *restrict y, const float *restrict x, size_t n, float
     for (size_t i = 0; i < n; i++)
         y[i] += a * x[i];
 }
+
+NNF__VECTOR
+void nnf__scale(float *x, size_t n, float a)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] *= a;
+}
+
+NNF__VECTOR
+void nnf__standardize(float *restrict dst, const float *restrict x, const float *restrict mean,
+                      const float *restrict std, size_t n, size_t m)
+{
+    for (size_t j = 0; j < m; j++)
+        for (size_t i = 0; i < n; i++)
+            dst[j * n + i] = (x[j * n + i] - mean[i]) / std[i];
+}
