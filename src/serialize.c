@@ -58,10 +58,12 @@ size_t nnf__saved_size(const nnf_net *net, unsigned flags)
     return pad8(arrays_end(net, flags)) + tail_size(net) + NNF__TRAILER;
 }
 
-/* Version 2's tail at p (see docs/format.md). */
-static void tail_write(const nnf_net *net, unsigned char *p, size_t n_state)
+/* Version 2's tail at p (see docs/format.md). The epoch count is training
+ * state: saved with NNF_SAVE_OPTIMIZER_STATE, for every optimizer (SGD has
+ * no arrays, but its trainer's epochs continue all the same). */
+static void tail_write(const nnf_net *net, unsigned char *p, unsigned flags)
 {
-    nnf__u64_put(p + NNF__TAIL_EPOCHS, n_state ? net->epochs : 0);
+    nnf__u64_put(p + NNF__TAIL_EPOCHS, flags & NNF_SAVE_OPTIMIZER_STATE ? net->epochs : 0);
     nnf__f64_put(p + NNF__TAIL_DECAY, net->param[NNF_PARAM_WEIGHT_DECAY]);
     nnf__u32_put(p + NNF__TAIL_FLAGS, net->scale ? NNF__TAIL_FLAG_SCALING : 0);
     nnf__u32_put(p + NNF__TAIL_N_META, (uint32_t)net->n_meta);
@@ -142,7 +144,7 @@ void nnf__save_to(const nnf_net *net, unsigned char *buf, unsigned flags)
     }
     size_t end = (size_t)(p - buf);
     memset(p, 0, pad8(end) - end);
-    tail_write(net, buf + pad8(end), n_state);
+    tail_write(net, buf + pad8(end), flags);
     nnf__u32_put(buf + size - NNF__TRAILER, nnf__crc32(buf, size - NNF__TRAILER));
 }
 
@@ -429,7 +431,7 @@ static nnf_status check_tail(const reader *r)
             return nnf__fail(NNF_ERR_FORMAT, "byte %zu: padding is 0x%x (expected 0)", i,
                              (unsigned)buf[i]);
     uint64_t epochs = nnf__u64_at(buf + t + NNF__TAIL_EPOCHS);
-    if (epochs && !(r->h.flags & NNF__FORMAT_FLAG_STATE))
+    if (epochs && !(r->h.flags & NNF__FORMAT_FLAG_STATE) && r->h.optimizer != NNF_OPT_SGD)
         return nnf__fail(NNF_ERR_FORMAT,
                          "byte %zu: %llu epochs without a stored optimizer state (expected 0)",
                          t + NNF__TAIL_EPOCHS, (ull)epochs);

@@ -399,6 +399,39 @@ static void test_without_the_state_the_optimizer_restarts(void **state)
 
 /* ---- malformed data */
 
+/* The epoch count trainers made is training state: with
+ * NNF_SAVE_OPTIMIZER_STATE it is saved for every optimizer, SGD too (whose
+ * state has no arrays), so that a loaded net's next epoch is the one the
+ * original would have run; without the flag a loaded net starts at 0. */
+static void test_the_epoch_count_is_saved_with_the_state_for_every_optimizer(void **state)
+{
+    (void)state;
+    static const float x[2 * 4] = {0, 0, 0, 1, 1, 0, 1, 1}, y[4] = {0, 1, 1, 0};
+    const nnf_optimizer opts[] = {NNF_OPT_SGD, NNF_OPT_MOMENTUM, NNF_OPT_ADAM, NNF_OPT_ADAMW};
+    for (size_t o = 0; o < sizeof opts / sizeof *opts; o++) {
+        nnf_net *net = make_small(opts[o], 0);
+        nnf_trainer *t = NULL;
+        assert_int_equal(nnf_trainer_create(&t), NNF_OK);
+        assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_EPOCHS, 3), NNF_OK);
+        assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_BATCH_SIZE, 2), NNF_OK);
+        assert_int_equal(nnf_trainer_run(t, net, x, y, 4), NNF_OK);
+        assert_int_equal(nnf_net_epochs(net), 3);
+        size_t size;
+        unsigned char *buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
+        nnf_net *back = load(buf, size);
+        assert_int_equal(nnf_net_epochs(back), 3);
+        nnf_net_destroy(back);
+        free(buf);
+        buf = save(net, 0, &size);
+        back = load(buf, size);
+        assert_int_equal(nnf_net_epochs(back), 0);
+        nnf_net_destroy(back);
+        free(buf);
+        nnf_trainer_destroy(t);
+        nnf_net_destroy(net);
+    }
+}
+
 static void test_every_corrupted_byte_is_rejected(void **state)
 {
     (void)state;
@@ -1080,6 +1113,7 @@ int main(void)
         T(test_momentum_training_resumes_exactly),
         T(test_adam_training_resumes_exactly),
         T(test_without_the_state_the_optimizer_restarts),
+        T(test_the_epoch_count_is_saved_with_the_state_for_every_optimizer),
         T(test_every_corrupted_byte_is_rejected),
         T(test_every_truncation_is_rejected),
         T(test_each_bad_field_is_named),
