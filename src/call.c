@@ -15,20 +15,20 @@
 
 typedef struct thread_state {
     nnf__call *current;      /* innermost public call of this thread */
-    const nnf_net *last_net; /* the net of this thread's last failure */
+    const void *last_handle; /* the net or trainer of this thread's last failure */
     uint64_t last_serial;
     char msg[NNF__MSG_MAX];
 } thread_state;
 
 static _Thread_local thread_state t_state;
 
-void nnf__enter(nnf__call *c, const char *fn, char *dst, size_t cap, const nnf_net *net,
+void nnf__enter(nnf__call *c, const char *fn, char *dst, size_t cap, const void *handle,
                 uint64_t serial)
 {
     c->fn = fn;
     c->dst = cap ? dst : NULL;
     c->cap = cap;
-    c->net = net;
+    c->handle = handle;
     c->serial = serial;
     c->where = NULL;
     c->where_data = NULL;
@@ -106,17 +106,17 @@ nnf_status nnf__fail(nnf_status st, const char *fmt, ...)
     va_start(ap, fmt);
     (void)vsnprintf(t->msg + used, cap - used, fmt, ap);
     va_end(ap);
-    t->last_net = c ? c->net : NULL;
+    t->last_handle = c ? c->handle : NULL;
     t->last_serial = c ? c->serial : 0;
     if (c && c->dst)
         (void)snprintf(c->dst, c->cap, "%s", t->msg);
     return st;
 }
 
-const char *nnf__net_message(const nnf_net *net, uint64_t serial, const char *stored)
+const char *nnf__message(const void *handle, uint64_t serial, const char *stored)
 {
     const thread_state *t = &t_state;
-    return t->last_net == net && t->last_serial == serial ? t->msg : stored;
+    return t->last_handle == handle && t->last_serial == serial ? t->msg : stored;
 }
 
 uint64_t nnf__new_serial(void)

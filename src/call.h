@@ -23,8 +23,8 @@ typedef struct nnf__call {
     const char *fn; /* the public function's name */
     char *dst;      /* the handle's own message buffer, or NULL */
     size_t cap;
-    const nnf_net *net; /* the net the call is about, or NULL */
-    uint64_t serial;    /* its serial (a net reused at the same address differs) */
+    const void *handle; /* the net or trainer the call is about, or NULL */
+    uint64_t serial;    /* its serial (a handle reused at the same address differs) */
     nnf__where_fn where;
     const void *where_data;
     void (*release)(struct nnf__call *c); /* what nnf__leave gives back (guard.c) */
@@ -34,9 +34,9 @@ typedef struct nnf__call {
 } nnf__call;
 
 /* Start call c of function fn. dst (cap bytes) is where a failure's message
- * is also stored (NULL: only the thread's own copy). net, when not NULL, is
- * the net the message is about (see nnf__net_message). */
-void nnf__enter(nnf__call *c, const char *fn, char *dst, size_t cap, const nnf_net *net,
+ * is also stored (NULL: only the thread's own copy). handle, when not NULL,
+ * is the net or trainer the message is about (see nnf__message). */
+void nnf__enter(nnf__call *c, const char *fn, char *dst, size_t cap, const void *handle,
                 uint64_t serial);
 /* End call c (releasing what it holds); returns st. */
 nnf_status nnf__leave(nnf__call *c, nnf_status st);
@@ -57,12 +57,13 @@ __attribute__((format(printf, 2, 3)))
 nnf_status
 nnf__fail(nnf_status st, const char *fmt, ...);
 
-/* The message of the last failure on net: this thread's own when its last
- * failure was on net, else stored (the net's buffer). */
-const char *nnf__net_message(const nnf_net *net, uint64_t serial, const char *stored);
+/* The message of the last failure on a handle (net or trainer): this
+ * thread's own when its last failure was on it, else stored (the handle's
+ * buffer, written by the calls that may change the handle). */
+const char *nnf__message(const void *handle, uint64_t serial, const char *stored);
 /* An address that identifies the calling thread while it lives. */
 const void *nnf__thread_token(void);
-/* A serial for a new net: never 0, never the same twice in a process. */
+/* A serial for a new net or trainer: never 0, never the same twice in a process. */
 uint64_t nnf__new_serial(void);
 
 #endif /* NNF_CALL_H */

@@ -232,7 +232,7 @@ NNF_API nnf_status nnf_net_get_loss(const nnf_net *net, nnf_loss *loss)
 
 NNF_API const char *nnf_net_errmsg(const nnf_net *net)
 {
-    return net ? nnf__net_message(net, net->serial, net->errmsg) : "net is NULL";
+    return net ? nnf__message(net, net->serial, net->errmsg) : "net is NULL";
 }
 
 /* Same layers, settings, parameters, optimizer state, input scaling,

@@ -50,6 +50,7 @@ struct nnf_trainer {
     void *user;
     double result[N_RESULTS];
     nnf__guard guard; /* one thread at a time */
+    uint64_t serial;  /* tells this trainer's messages from those of one freed before */
     char errmsg[NNF__MSG_MAX];
 };
 
@@ -62,7 +63,7 @@ struct nnf_progress {
 
 static nnf_status enter(nnf__call *c, const char *fn, nnf_trainer *t)
 {
-    nnf__enter(c, fn, NULL, 0, NULL, 0);
+    nnf__enter(c, fn, NULL, 0, t, t ? t->serial : 0);
     nnf_status st = t ? nnf__guard_hold(c, &t->guard, 1) : nnf__fail(NNF_ERR_ARG, "t is NULL");
     if (st == NNF_OK) {
         c->dst = t->errmsg;
@@ -84,6 +85,7 @@ NNF_API nnf_status nnf_trainer_create(nnf_trainer **out)
     if (!t)
         return nnf__leave(&c, nnf__fail(NNF_ERR_NOMEM, "could not allocate the trainer"));
     memset(t, 0, sizeof *t);
+    t->serial = nnf__new_serial();
     for (int k = 0; k < N_KEYS; k++)
         t->set[k] = g_keys[k].def;
     for (int k = 0; k < N_RESULTS; k++)
@@ -109,29 +111,40 @@ NNF_API nnf_status nnf_trainer_set(nnf_trainer *t, nnf_train_key key, double val
     if (st == NNF_OK) {
         const key_row *r = &g_keys[key];
         if (!(value >= r->lo && value <= r->hi) || (r->integer && value != floor(value)))
-            st = nnf__fail(NNF_ERR_ARG, "%s %g is out of range (expected %s%g to %g)", r->name,
-                           value, r->integer ? "an integer from " : "", r->lo, r->hi);
+            st = r->integer ? nnf__fail(NNF_ERR_ARG,
+                                        "%s %g is out of range (expected an integer from "
+                                        "%.0f to %.0f)",
+                                        r->name, value, r->lo, r->hi)
+                            : nnf__fail(NNF_ERR_ARG, "%s %g is out of range (expected %g to %g)",
+                                        r->name, value, r->lo, r->hi);
     }
     if (st == NNF_OK)
         t->set[key] = value;
     return nnf__leave(&c, st);
 }
 
-NNF_API nnf_status nnf_trainer_get(const nnf_trainer *t, nnf_train_key key, double *value)
+/* *value = table[key] of t, after the checks nnf_trainer_get and
+ * nnf_trainer_result share (type names the key's enum, n its values). */
+static nnf_status read_keyed(const char *fn, const nnf_trainer *t, int key, int n, const char *type,
+                             const double *table, double *value)
 {
     nnf__call c;
-    nnf__enter(&c, __func__, NULL, 0, NULL, 0);
+    nnf__enter(&c, fn, NULL, 0, t, t ? t->serial : 0); /* the message: this thread's only */
     nnf_status st = NNF_OK;
     if (!t)
         st = nnf__fail(NNF_ERR_ARG, "t is NULL");
-    else if ((int)key < 0 || (int)key >= N_KEYS)
-        st = nnf__fail(NNF_ERR_ARG, "key = %d is not an nnf_train_key (expected 0..%d)", (int)key,
-                       N_KEYS - 1);
+    else if (key < 0 || key >= n)
+        st = nnf__fail(NNF_ERR_ARG, "key = %d is not an %s (expected 0..%d)", key, type, n - 1);
     else if (!value)
         st = nnf__fail(NNF_ERR_ARG, "value is NULL (expected a double)");
     else
-        *value = t->set[key];
+        *value = table[key];
     return nnf__leave(&c, st);
+}
+
+NNF_API nnf_status nnf_trainer_get(const nnf_trainer *t, nnf_train_key key, double *value)
+{
+    return read_keyed(__func__, t, (int)key, N_KEYS, "nnf_train_key", t ? t->set : NULL, value);
 }
 
 NNF_API nnf_status nnf_trainer_set_validation(nnf_trainer *t, const float *x, const float *y,
@@ -165,24 +178,13 @@ NNF_API nnf_status nnf_trainer_set_progress(nnf_trainer *t, nnf_trainer_fn fn, v
 
 NNF_API const char *nnf_trainer_errmsg(const nnf_trainer *t)
 {
-    return t ? t->errmsg : "t is NULL";
+    return t ? nnf__message(t, t->serial, t->errmsg) : "t is NULL";
 }
 
 NNF_API nnf_status nnf_trainer_result(const nnf_trainer *t, nnf_train_result key, double *value)
 {
-    nnf__call c;
-    nnf__enter(&c, __func__, NULL, 0, NULL, 0);
-    nnf_status st = NNF_OK;
-    if (!t)
-        st = nnf__fail(NNF_ERR_ARG, "t is NULL");
-    else if ((int)key < 0 || (int)key >= N_RESULTS)
-        st = nnf__fail(NNF_ERR_ARG, "key = %d is not an nnf_train_result (expected 0..%d)",
-                       (int)key, N_RESULTS - 1);
-    else if (!value)
-        st = nnf__fail(NNF_ERR_ARG, "value is NULL (expected a double)");
-    else
-        *value = t->result[key];
-    return nnf__leave(&c, st);
+    return read_keyed(__func__, t, (int)key, N_RESULTS, "nnf_train_result", t ? t->result : NULL,
+                      value);
 }
 
 NNF_API double nnf_progress_get(const nnf_progress *p, nnf_progress_key key)
