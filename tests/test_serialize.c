@@ -1096,6 +1096,16 @@ static void test_the_committed_v1_file_still_loads(void **state)
     assert_memory_equal(again + 24, buf + 24, end - 24);
     assert_int_equal(again_size, (end + 7) / 8 * 8 + 24 + 4 * 3 + 4);
     free(again);
+    /* version 1 knew optimizers 0..2: 3 (AdamW) and the largest u32 (which
+     * once passed as -1) are refused */
+    put_le(buf + 104, 3, 4);
+    fix_crc(buf, size);
+    assert_rejected(buf, size,
+                    "byte 104: optimizer 3 is not an nnf_optimizer (version 1 knows 0..2)");
+    put_le(buf + 104, 0xffffffffu, 4);
+    fix_crc(buf, size);
+    assert_rejected(
+        buf, size, "byte 104: optimizer 4294967295 is not an nnf_optimizer (version 1 knows 0..2)");
     free(buf);
     nnf_net_destroy(got);
     nnf_net_destroy(want);
