@@ -588,7 +588,8 @@ static nnf_status build(const reader *r, nnf_net **out)
             nnf__net_free(net);
             return NNF_ERR_NOMEM;
         }
-        size_t arrays = nnf__optim_state_floats(nnf__optimizer(net), 1);
+        /* a net without layers has no state arrays (opt_state stays NULL) */
+        size_t arrays = net->opt_state ? nnf__optim_state_floats(nnf__optimizer(net), 1) : 0;
         for (size_t k = 0; k < arrays; k++)
             p = arrays_read(net, p, net->opt_state + k * net->n_floats);
         net->opt_t = h->t;
