@@ -17,12 +17,23 @@
 
 /* ---- writing */
 
-/* The optimizer's state is stored when asked for and when there is one. */
+/* The optimizer's state (header flag bit 0, t and the arrays) is stored
+ * when asked for and when the optimizer has one: then its arrays are
+ * state_arrays of P floats each (P may be 0: a net without layers keeps
+ * the flag and t all the same). */
+static int with_state(const nnf_net *net, unsigned flags)
+{
+    return (flags & NNF_SAVE_OPTIMIZER_STATE) && nnf__optimizer(net) != NNF_OPT_SGD;
+}
+
+static size_t state_arrays(const nnf_net *net, unsigned flags)
+{
+    return with_state(net, flags) ? nnf__optim_state_floats(nnf__optimizer(net), 1) : 0;
+}
+
 static size_t state_floats(const nnf_net *net, unsigned flags)
 {
-    if (!(flags & NNF_SAVE_OPTIMIZER_STATE) || nnf__optimizer(net) == NNF_OPT_SGD)
-        return 0;
-    return nnf__optim_state_floats(nnf__optimizer(net), net->n_params);
+    return state_arrays(net, flags) * net->n_params;
 }
 
 /* Version 2's tail starts at the next multiple of 8 after the arrays. */
@@ -112,15 +123,16 @@ static const unsigned char *arrays_read(nnf_net *net, const unsigned char *p, fl
 
 void nnf__save_to(const nnf_net *net, unsigned char *buf, unsigned flags)
 {
-    size_t n_state = state_floats(net, flags), size = nnf__saved_size(net, flags);
+    size_t size = nnf__saved_size(net, flags);
+    int state = with_state(net, flags);
     nnf__head h;
     memset(&h, 0, sizeof h);
     h.version = NNF__FORMAT_VERSION;
-    h.flags = n_state ? NNF__FORMAT_FLAG_STATE : 0;
+    h.flags = state ? NNF__FORMAT_FLAG_STATE : 0;
     h.length = (uint64_t)(size - NNF__HEADER - NNF__TRAILER);
     h.n_in = net->n_in;
     h.seed = net->seed;
-    h.t = n_state ? net->opt_t : 0;
+    h.t = state ? net->opt_t : 0;
     memcpy(h.param, net->param, sizeof h.param);
     h.depth = (uint32_t)net->depth;
     h.loss = (uint32_t)net->loss;
@@ -134,7 +146,7 @@ void nnf__save_to(const nnf_net *net, unsigned char *buf, unsigned flags)
         nnf__record_write(p, &r);
     }
     p = arrays_write(net, p, net->params);
-    for (size_t k = 0; k < n_state / (net->n_params ? net->n_params : 1); k++) {
+    for (size_t k = 0; k < state_arrays(net, flags); k++) {
         if (net->opt_state)
             p = arrays_write(net, p, net->opt_state + k * net->n_floats);
         else { /* not allocated until the first update: all zeros */
