@@ -1111,6 +1111,267 @@ static void test_the_committed_v1_file_still_loads(void **state)
     nnf_net_destroy(want);
 }
 
+/* ---- the new state of 1.3 */
+
+/* mixed_net() with everything 1.3 added: dropout rates, input scaling,
+ * metadata, weight decay, AdamW, and epochs from a trainer. */
+static nnf_net *make_new_state(float *x, float *y, size_t m)
+{
+    nnf_net *net = mixed_net();
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAMW));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_WEIGHT_DECAY, 0.03));
+    assert_ok(net, nnf_layer_set_dropout(nnf_net_layer(net, 1), 0.125f));
+    assert_ok(net, nnf_layer_set_dropout(nnf_net_layer(net, 2), 0.75f));
+    make_data(x, y, m, 4, 3, 1);
+    assert_ok(net, nnf_net_fit_input_scaling(net, x, m));
+    assert_ok(net, nnf_net_set_meta(net, "data", "make_data(m, 4, 3)"));
+    assert_ok(net, nnf_net_set_meta(net, "empty", ""));
+    assert_ok(net, nnf_net_set_meta(net, "\xc3\xa9t\xc3\xa9", "\xe2\x82\xac 5"));
+    nnf_trainer *t = NULL;
+    assert_int_equal(nnf_trainer_create(&t), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_BATCH_SIZE, 8), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_EPOCHS, 3), NNF_OK);
+    assert_ok(net, nnf_trainer_run(t, net, x, y, m));
+    nnf_trainer_destroy(t);
+    return net;
+}
+
+/* b holds a's 1.3 state (dropout rates, scaling, metadata, decay) and
+ * epochs epochs. */
+static void assert_same_new_state(nnf_net *a, nnf_net *b, uint64_t epochs)
+{
+    for (size_t l = 1; l <= nnf_net_depth(a); l++) {
+        float ra = -1.0f, rb = -2.0f;
+        assert_ok(a, nnf_layer_get_dropout(nnf_net_layer(a, l), &ra));
+        assert_ok(b, nnf_layer_get_dropout(nnf_net_layer(b, l), &rb));
+        assert_memory_equal(&ra, &rb, sizeof ra);
+    }
+    size_t n = nnf_net_inputs(a);
+    float ma[8], sa[8], mb[8], sb[8];
+    assert_true(n <= 8);
+    nnf_status st = nnf_net_get_input_scaling(a, ma, sa);
+    assert_int_equal(nnf_net_get_input_scaling(b, mb, sb), st);
+    if (st == NNF_OK) {
+        assert_memory_equal(ma, mb, n * sizeof(float));
+        assert_memory_equal(sa, sb, n * sizeof(float));
+    }
+    assert_int_equal(nnf_net_meta_count(a), nnf_net_meta_count(b));
+    for (size_t i = 0; i < nnf_net_meta_count(a); i++) {
+        char ka[80], kb[80], va[200], vb[200];
+        assert_ok(a, nnf_net_meta_key(a, i, ka, sizeof ka));
+        assert_ok(b, nnf_net_meta_key(b, i, kb, sizeof kb));
+        assert_string_equal(ka, kb);
+        assert_ok(a, nnf_net_get_meta(a, ka, va, sizeof va));
+        assert_ok(b, nnf_net_get_meta(b, kb, vb, sizeof vb));
+        assert_string_equal(va, vb);
+    }
+    double da = NAN, db = NAN;
+    assert_ok(a, nnf_net_get_param(a, NNF_PARAM_WEIGHT_DECAY, &da));
+    assert_ok(b, nnf_net_get_param(b, NNF_PARAM_WEIGHT_DECAY, &db));
+    assert_true(da == db);
+    assert_int_equal(nnf_net_epochs(b), epochs);
+}
+
+static void test_the_new_state_round_trips(void **state)
+{
+    (void)state;
+    float x[40 * 4], y[40 * 3];
+    nnf_net *net = make_new_state(x, y, 40);
+    assert_int_equal(nnf_net_epochs(net), 3);
+    char dir[256], path[300];
+    fresh_dir(dir, sizeof dir, "newstate");
+    (void)snprintf(path, sizeof path, "%s/new.nnf", dir);
+    for (unsigned flags = 0; flags <= NNF_SAVE_OPTIMIZER_STATE; flags++) {
+        size_t size;
+        unsigned char *buf = save(net, flags, &size);
+        nnf_net *copy = load(buf, size);
+        assert_same_net(net, copy);
+        assert_same_new_state(net, copy, flags ? 3 : 0); /* epochs go with the state */
+        /* and saved again, the same bytes */
+        size_t again_size;
+        unsigned char *again = save(copy, flags, &again_size);
+        assert_int_equal(again_size, size);
+        assert_memory_equal(again, buf, size);
+        free(again);
+        free(buf);
+        nnf_net_destroy(copy);
+        /* through a file */
+        assert_ok(net, nnf_net_save(net, path, flags));
+        char err[256];
+        assert_int_equal(nnf_net_load(&copy, path, err, sizeof err), NNF_OK);
+        assert_same_new_state(net, copy, flags ? 3 : 0); /* epochs go with the state */
+        nnf_net_destroy(copy);
+    }
+    nnf_net_destroy(net);
+}
+
+static void test_adamw_training_with_the_new_state_resumes_exactly(void **state)
+{
+    (void)state;
+    float x[40 * 4], y[40 * 3];
+    nnf_net *net = make_new_state(x, y, 40);
+    size_t size;
+    unsigned char *buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
+    nnf_net *copy = load(buf, size);
+    free(buf);
+    nnf_trainer *t = NULL;
+    assert_int_equal(nnf_trainer_create(&t), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_BATCH_SIZE, 8), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_EPOCHS, 4), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_SCHEDULE, NNF_SCHEDULE_STEP), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_DECAY_EPOCHS, 2), NNF_OK);
+    assert_ok(net, nnf_trainer_run(t, net, x, y, 40));
+    assert_ok(copy, nnf_trainer_run(t, copy, x, y, 40));
+    assert_true(same_params(net, copy));
+    assert_twins(net, copy, SNAP_STATE);
+    nnf_trainer_destroy(t);
+    nnf_net_destroy(copy);
+    nnf_net_destroy(net);
+}
+
+/* ---- the committed version-2 file */
+
+/* tests/data/model-v2.nnf was written once by a throwaway program with the
+ * library of format version 2: this net (3 -> 5 tanh, dropout 0.25 -> 4
+ * leaky 0.2, dropout 0.5 -> 2 sigmoid, BCE, AdamW with the settings below,
+ * seed 12345, the input scaling and metadata below) given these
+ * parameters, trained 2 epochs by a trainer (batches of 4 of 8 samples),
+ * given these parameters again, and saved with its optimizer state. */
+static const double v2_params[8] = {0.05, NNF_OPT_ADAMW, 0.8, 0.85, 0.995, 1e-7, 0.001, 0.02};
+static const float v2_dropout[3] = {0.25f, 0.5f, 0.0f};
+static const float v2_mean[3] = {1.5f, -2.0f, 0.25f}, v2_std[3] = {2.0f, 0.5f, 4.0f};
+static const char *const v2_meta[2][2] = {{"name", "model-v2 test"},
+                                          {"unit\xc3\xa9", "\xc2\xb0"
+                                                           "C"}};
+
+static nnf_net *make_v2(void)
+{
+    nnf_net *net = NULL;
+    assert_int_equal(nnf_net_create(&net, 3), NNF_OK);
+    for (size_t l = 1; l <= 3; l++)
+        assert_ok(net, nnf_net_add_dense(net, v1_units[l - 1], v1_acts[l - 1], NULL));
+    assert_ok(net, nnf_net_init(net, NNF_INIT_DEFAULT, 12345));
+    size_t n_in = 3;
+    for (size_t l = 1; l <= 3; l++) {
+        size_t n = v1_units[l - 1];
+        float w[5 * 5], b[5];
+        for (size_t j = 0; j < n; j++) {
+            for (size_t i = 0; i < n_in; i++)
+                w[j * n_in + i] = (float)((int)((l * 5 + j * 3 + i * 7) % 19) - 9) / 16.0f;
+            b[j] = (float)((int)((l * 2 + j) % 7) - 3) / 32.0f;
+        }
+        assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, l), w));
+        assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, l), b));
+        if (l < 3) /* the output layer has none */
+            assert_ok(net, nnf_layer_set_dropout(nnf_net_layer(net, l), v2_dropout[l - 1]));
+        n_in = n;
+    }
+    assert_ok(net, nnf_layer_set_slope(nnf_net_layer(net, 2), 0.2f));
+    for (int k = 0; k < 8; k++)
+        assert_ok(net, nnf_net_set_param(net, (nnf_param)k, v2_params[k]));
+    assert_ok(net, nnf_net_set_input_scaling(net, v2_mean, v2_std));
+    for (int i = 0; i < 2; i++)
+        assert_ok(net, nnf_net_set_meta(net, v2_meta[i][0], v2_meta[i][1]));
+    return net;
+}
+
+static uint32_t bits32(float f)
+{
+    uint32_t b;
+    memcpy(&b, &f, sizeof b);
+    return b;
+}
+
+static uint64_t bits64(double d)
+{
+    uint64_t b;
+    memcpy(&b, &d, sizeof b);
+    return b;
+}
+
+static void test_the_committed_v2_file_loads_field_by_field(void **state)
+{
+    (void)state;
+    const char *path = NNF_TEST_DATA "/model-v2.nnf";
+    nnf_net *got = NULL, *want = make_v2();
+    char err[256];
+    if (nnf_net_load(&got, path, err, sizeof err) != NNF_OK)
+        fail_msg("%s", err);
+    assert_same_net(want, got);
+    assert_same_new_state(want, got, 2);
+    double decay = NAN;
+    assert_ok(got, nnf_net_get_param(got, NNF_PARAM_WEIGHT_DECAY, &decay));
+    assert_true(decay == 0.02);
+
+    /* the bytes, field by field: version 1's header, table and arrays
+     * (docs/format.md), then version 2's tail from the next multiple of 8 */
+    size_t size, p = 3 * 5 + 5 + 5 * 4 + 4 + 4 * 2 + 2;
+    unsigned char *buf = read_file(path, &size);
+    size_t arrays = 112 + 16 * 3 + 4 * p * 3, t = (arrays + 7) / 8 * 8;
+    size_t meta0 = 8 + (4 + 13 + 3) / 4 * 4, meta1 = 8 + (6 + 3 + 3) / 4 * 4;
+    assert_int_equal(size, t + 24 + 4 * 3 + 8 * 3 + meta0 + meta1 + 4);
+    assert_memory_equal(buf, "\x89NNF\r\n\x1a\n", 8);
+    assert_int_equal(get32(buf + 8), 2);
+    assert_int_equal(get32(buf + 12), 1);
+    assert_int_equal(get64(buf + 16), size - 28);
+    assert_int_equal(get64(buf + 24), 3);
+    assert_int_equal(get64(buf + 32), 12345);
+    assert_int_equal(get64(buf + 40), 4); /* AdamW's steps: 2 epochs of 2 batches */
+    for (int k = 0; k < 6; k++)
+        assert_int_equal(get64(buf + 48 + 8 * k), bits64(v2_params[k == 0 ? 0 : k + 1]));
+    assert_int_equal(get32(buf + 96), 3);
+    assert_int_equal(get32(buf + 100), NNF_LOSS_BCE);
+    assert_int_equal(get32(buf + 104), NNF_OPT_ADAMW);
+    assert_int_equal(get32(buf + 108), 0);
+    for (size_t l = 0; l < 3; l++) {
+        assert_int_equal(get64(buf + 112 + 16 * l), v1_units[l]);
+        assert_int_equal(get32(buf + 120 + 16 * l), v1_acts[l]);
+        assert_int_equal(get32(buf + 124 + 16 * l), bits32(l == 1 ? 0.2f : 0.01f));
+    }
+    /* layer 1's w[0][0], first of the parameters */
+    assert_int_equal(get32(buf + 160), bits32((float)((5 % 19) - 9) / 16.0f));
+    int nonzero = 0;
+    for (size_t i = 160 + 4 * p; i < arrays; i++)
+        nonzero |= buf[i];
+    assert_true(nonzero); /* AdamW's moments of the 4 steps */
+    for (size_t i = arrays; i < t; i++)
+        assert_int_equal(buf[i], 0);
+    assert_int_equal(get64(buf + t), 2);                /* epochs */
+    assert_int_equal(get64(buf + t + 8), bits64(0.02)); /* weight decay */
+    assert_int_equal(get32(buf + t + 16), 1);           /* input scaling present */
+    assert_int_equal(get32(buf + t + 20), 2);           /* metadata entries */
+    size_t q = t + 24;
+    for (size_t l = 0; l < 3; l++, q += 4)
+        assert_int_equal(get32(buf + q), bits32(v2_dropout[l]));
+    for (size_t k = 0; k < 3; k++, q += 4)
+        assert_int_equal(get32(buf + q), bits32(v2_mean[k]));
+    for (size_t k = 0; k < 3; k++, q += 4)
+        assert_int_equal(get32(buf + q), bits32(v2_std[k]));
+    for (int i = 0; i < 2; i++) {
+        size_t k = strlen(v2_meta[i][0]), v = strlen(v2_meta[i][1]);
+        assert_int_equal(get32(buf + q), k);
+        assert_int_equal(get32(buf + q + 4), v);
+        assert_memory_equal(buf + q + 8, v2_meta[i][0], k);
+        assert_memory_equal(buf + q + 8 + k, v2_meta[i][1], v);
+        size_t end = q + 8 + (k + v + 3) / 4 * 4;
+        for (size_t z = q + 8 + k + v; z < end; z++)
+            assert_int_equal(buf[z], 0);
+        q = end;
+    }
+    assert_int_equal(q, size - 4);
+    assert_int_equal(get32(buf + size - 4), crc32_of(buf, size - 4));
+
+    /* saved again, the same bytes */
+    size_t again_size;
+    unsigned char *again = save(got, NNF_SAVE_OPTIMIZER_STATE, &again_size);
+    assert_int_equal(again_size, size);
+    assert_memory_equal(again, buf, size);
+    free(again);
+    free(buf);
+    nnf_net_destroy(got);
+    nnf_net_destroy(want);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, count_live, no_leak)
@@ -1141,6 +1402,9 @@ int main(void)
         T(test_saving_to_an_empty_or_directory_path_makes_no_file),
         T(test_failures_after_the_data_is_written_are_reported),
         T(test_the_committed_v1_file_still_loads),
+        T(test_the_new_state_round_trips),
+        T(test_adamw_training_with_the_new_state_resumes_exactly),
+        T(test_the_committed_v2_file_loads_field_by_field),
     };
 #undef T
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
