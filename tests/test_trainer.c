@@ -330,7 +330,7 @@ typedef struct meddle {
     nnf_trainer *other;
     const float *x, *y;
     size_t m;
-    int calls, stop_at;
+    int calls, stop_at, bad_key;
     nnf_status st[8];
     char msg[8][160];
 } meddle;
@@ -345,6 +345,9 @@ static int meddle_progress(const nnf_progress *p, void *user)
 {
     meddle *md = user;
     nnf_net *net = (nnf_net *)nnf_progress_net(p);
+    if (!isnan(nnf_progress_get(p, (nnf_progress_key)10)) ||
+        !isnan(nnf_progress_get(p, (nnf_progress_key)-1)))
+        md->bad_key = 1; /* an unknown key gives NaN */
     if (md->calls++ == 0) {
         float w[4 * 2] = {0}, mean[2] = {0}, sd[2] = {1, 1};
         keep(md, 0, nnf_net_add_dense(net, 3, NNF_ACT_SIGMOID, NULL), net);
@@ -388,6 +391,7 @@ static void test_the_progress_function_cannot_change_the_running_net(void **stat
                      md.msg[k]);
         assert_int_equal(strncmp(md.msg[k], fn[k], strlen(fn[k])), 0);
     }
+    assert_false(md.bad_key);
     /* the run went on as if nothing had been tried: the twin's bits */
     assert_true((size_t)result(t, NNF_RESULT_EPOCHS_RUN) == 3);
     assert_int_equal(nnf_net_depth(net), 2);
