@@ -177,6 +177,7 @@ static void test_a_save_and_load_between_runs_keeps_the_bits(void **state)
     run_epochs(loaded, 10);
     assert_true(same_params(whole, loaded));
     assert_same_bytes(whole, loaded);
+    nnf_net_destroy(loaded);
 
     /* without the state the epochs start over: other bits */
     nnf_net *again = rep_net();
@@ -437,7 +438,7 @@ static void test_a_non_zero_return_stops_the_run_with_ok(void **state)
 /* ---- a classification problem with everything */
 
 #define SP_CLASSES 3
-#define SP_TRAIN   600
+#define SP_TRAIN   450
 #define SP_TEST    300
 
 typedef struct acc_log {
@@ -480,17 +481,17 @@ static void test_spirals_are_learned_with_scaling_dropout_early_stopping_and_cos
                                          .units = units,
                                          .acts = acts,
                                          .loss = NNF_LOSS_CROSS_ENTROPY,
-                                         .lr = 0.01,
+                                         .lr = 0.02,
                                          .seed = 8});
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAMW));
     assert_ok(net, nnf_net_set_param(net, NNF_PARAM_WEIGHT_DECAY, 1e-4));
     assert_ok(net, nnf_layer_set_dropout(nnf_net_layer(net, 1), 0.1f));
     assert_ok(net, nnf_net_fit_input_scaling(net, x, SP_TRAIN));
-    nnf_trainer *t = trainer(32, 200, 2);
+    nnf_trainer *t = trainer(45, 150, 2);
     assert_t_ok(t, nnf_trainer_set(t, NNF_TRAIN_SCHEDULE, NNF_SCHEDULE_COSINE));
     assert_t_ok(t, nnf_trainer_set(t, NNF_TRAIN_DECAY, 0.02));
-    assert_t_ok(t, nnf_trainer_set(t, NNF_TRAIN_DECAY_EPOCHS, 200));
-    assert_t_ok(t, nnf_trainer_set(t, NNF_TRAIN_PATIENCE, 30));
+    assert_t_ok(t, nnf_trainer_set(t, NNF_TRAIN_DECAY_EPOCHS, 150));
+    assert_t_ok(t, nnf_trainer_set(t, NNF_TRAIN_PATIENCE, 10));
     assert_t_ok(t, nnf_trainer_set_validation(t, vx, vy, SP_TEST));
     acc_log log = {0, NAN};
     assert_t_ok(t, nnf_trainer_set_progress(t, acc_progress, &log));
