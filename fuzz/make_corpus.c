@@ -245,6 +245,7 @@ static void v2_seeds(void)
     ok(nnf_trainer_set(t, NNF_TRAIN_EPOCHS, 2), "epochs");
     ok(nnf_trainer_run(t, net, x, y, 6), "trainer run");
     nnf_trainer_destroy(t);
+    ok(nnf_net_train_step(net, x, y, 6, NULL), "train_step"); /* a pass with dropout: counted */
     seed_net("seed-v2-adamw-state", net, NNF_SAVE_OPTIMIZER_STATE);
     seed_net("seed-v2-nostate", net, 0);
 
@@ -258,17 +259,17 @@ static void v2_seeds(void)
     size_t p = 3 * 4 + 4 + 4 * 4 + 4 + 4 * 3 + 3, tail = (112 + 16 * 3 + 4 * 3 * p + 7) / 8 * 8;
 
     memcpy(m, b, n);
-    put_u32(m + tail + 24 + 8, 0x3f000000u); /* dropout 0.5 on the output layer */
+    put_u32(m + tail + 32 + 8, 0x3f000000u); /* dropout 0.5 on the output layer */
     fix_crc(m, n);
     write_file("load", "bad-v2-output-dropout", 0, m, n);
 
     memcpy(m, b, n);
-    put_u32(m + tail + 24 + 12 + 12, 0); /* a standard deviation of 0 */
+    put_u32(m + tail + 32 + 12 + 12, 0); /* a standard deviation of 0 */
     fix_crc(m, n);
     write_file("load", "bad-v2-zero-std", 0, m, n);
 
     memcpy(m, b, n);
-    m[tail + 24 + 12 + 24 + 8] = 0xff; /* the first key not UTF-8 */
+    m[tail + 32 + 12 + 24 + 8] = 0xff; /* the first key not UTF-8 */
     fix_crc(m, n);
     write_file("load", "bad-v2-meta-not-utf8", 0, m, n);
 
@@ -277,6 +278,10 @@ static void v2_seeds(void)
     put_u64(b0 + tail0, 2); /* epochs without the state */
     fix_crc(b0, n0);
     write_file("load", "bad-v2-epochs-without-state", 0, b0, n0);
+    put_u64(b0 + tail0, 0);
+    put_u64(b0 + tail0 + 24, 3); /* training passes without the state */
+    fix_crc(b0, n0);
+    write_file("load", "bad-v2-passes-without-state", 0, b0, n0);
     free(m);
     free(b);
     free(b0);

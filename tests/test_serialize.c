@@ -269,7 +269,7 @@ static void test_a_net_without_layers_round_trips(void **state)
     assert_ok(net, nnf_net_init(net, NNF_INIT_DEFAULT, 99));
     size_t size;
     unsigned char *buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
-    assert_int_equal(size, 112 + 24 + 4); /* the header and version 2's tail */
+    assert_int_equal(size, 112 + 32 + 4); /* the header and version 2's tail */
     nnf_net *copy = load(buf, size);
     assert_int_equal(nnf_net_depth(copy), 0);
     assert_same_net(net, copy);
@@ -287,13 +287,14 @@ static size_t tail_at(size_t depth, size_t params, size_t state)
     return (112 + 16 * depth + 4 * params * (1 + state) + 7) / 8 * 8;
 }
 
-/* tail_at + 24 + 4 L + 4 bytes without scaling or metadata, S = 0, 1
+/* tail_at + 32 + 4 L + 4 bytes without scaling or metadata, S = 0, 1
  * (momentum) or 2 (Adam), and SGD has no state to save: the flag then
- * changes nothing. */
+ * changes nothing (no trainer ran, and passes without dropout are not
+ * counted). */
 static void test_saved_size_is_the_bytes_written(void **state)
 {
     (void)state;
-    const size_t p = 13, t = 24 + 8 + 4;
+    const size_t p = 13, t = 32 + 8 + 4;
     const size_t expect[3][2] = {{tail_at(2, p, 0) + t, tail_at(2, p, 0) + t},
                                  {tail_at(2, p, 0) + t, tail_at(2, p, 1) + t},
                                  {tail_at(2, p, 0) + t, tail_at(2, p, 2) + t}};
@@ -348,7 +349,7 @@ static void test_a_padded_layer_round_trips_and_resumes_exactly(void **state)
     size_t size;
     unsigned char *buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
     /* header, 2 records, 3 copies of (2049 * 7 + 8 * 1) floats, the tail, CRC */
-    assert_int_equal(size, tail_at(2, 2049 * 7 + 8, 2) + 24 + 8 + 4);
+    assert_int_equal(size, tail_at(2, 2049 * 7 + 8, 2) + 32 + 8 + 4);
     nnf_net *copy = load(buf, size);
     train_steps(net, 3);
     train_steps(copy, 3);
@@ -488,7 +489,7 @@ static const crafted bad_fields[] = {
     {8, '4', 3, "byte 8: version 3 is newer than this library reads (2)"},
     {8, '4', 0, "byte 8: version 0 is not a format version"},
     {12, '4', 3, "byte 12: flags 0x3 have unknown bits"},
-    {16, '8', 400, "truncated: 340 bytes, the header says 428"},
+    {16, '8', 400, "truncated: 348 bytes, the header says 428"},
     {16, '8', 18446744073709551615.0, "is larger than any file"},
     {24, '8', 0, "byte 24: n_inputs 0 is out of range"},
     {24, '8', 2147483648.0, "byte 24: n_inputs 2147483648 is out of range"},
@@ -502,7 +503,7 @@ static const crafted bad_fields[] = {
     {80, 'd', 0, "byte 80: Adam epsilon 0"},
     {88, 'd', -1, "byte 88: L2 penalty -1"},
     {96, '4', 70000, "byte 96: depth 70000 exceeds the limit of 65535"},
-    {96, '4', 65535, "content length 312 is too short for the table of 65535 layers"},
+    {96, '4', 65535, "content length 320 is too short for the table of 65535 layers"},
     /* one layer: its arrays end sooner, and what follows is no tail */
     {96, '4', 1, NULL},
     {100, '4', 3, "byte 100: loss 3 is not an nnf_loss"},
@@ -530,9 +531,9 @@ static const crafted bad_fields[] = {
     {312, 'd', -1, "byte 312: weight decay -1 is out of range"},
     {320, '4', 2, "byte 320: flags 0x2 have unknown bits"},
     {324, '4', 65, "byte 324: 65 metadata entries (expected at most 64)"},
-    {324, '4', 1, "metadata entry 1 (byte 336) does not fit in the content"},
-    {328, 'f', 1, "layer 1 (byte 328): dropout 1 is out of range"},
-    {332, 'f', 0.5, "layer 2 (byte 332): dropout 0.5 is out of range"},
+    {324, '4', 1, "metadata entry 1 (byte 344) does not fit in the content"},
+    {336, 'f', 1, "layer 1 (byte 336): dropout 1 is out of range"},
+    {340, 'f', 0.5, "layer 2 (byte 340): dropout 0.5 is out of range"},
     {320, '4', 1, "the input scaling does not fit in the content"},
 };
 
@@ -558,7 +559,7 @@ static void test_each_bad_field_is_named(void **state)
     nnf_net *net = make_small(NNF_OPT_ADAM, 2);
     size_t size;
     unsigned char *good = save(net, NNF_SAVE_OPTIMIZER_STATE, &size), *buf = malloc(size);
-    assert_int_equal(size, 340);
+    assert_int_equal(size, 348);
     assert_non_null(buf);
     for (size_t k = 0; k < sizeof bad_fields / sizeof bad_fields[0]; k++) {
         memcpy(buf, good, size);
@@ -583,6 +584,10 @@ static void test_each_bad_field_is_named(void **state)
     put_le(good + 200, 5, 8); /* the tail after 112 + 32 + 4 * 13 bytes, at 200 */
     fix_crc(good, size);
     assert_rejected(good, size, "byte 200: 5 epochs without a stored optimizer state");
+    put_le(good + 200, 0, 8);
+    put_le(good + 224, 5, 8); /* the count of training passes, at 24 in the tail */
+    fix_crc(good, size);
+    assert_rejected(good, size, "byte 224: 5 training passes without a stored optimizer state");
     free(good);
     nnf_net_destroy(net);
 
@@ -1094,7 +1099,7 @@ static void test_the_committed_v1_file_still_loads(void **state)
     unsigned char *again = save(got, NNF_SAVE_OPTIMIZER_STATE, &again_size);
     assert_int_equal(get32(again + 8), 2);
     assert_memory_equal(again + 24, buf + 24, end - 24);
-    assert_int_equal(again_size, (end + 7) / 8 * 8 + 24 + 4 * 3 + 4);
+    assert_int_equal(again_size, (end + 7) / 8 * 8 + 32 + 4 * 3 + 4);
     free(again);
     /* version 1 knew optimizers 0..2: 3 (AdamW) and the largest u32 (which
      * once passed as -1) are refused */
@@ -1224,6 +1229,18 @@ static void test_adamw_training_with_the_new_state_resumes_exactly(void **state)
     assert_ok(copy, nnf_trainer_run(t, copy, x, y, 40));
     assert_true(same_params(net, copy));
     assert_twins(net, copy, SNAP_STATE);
+    /* and the steps outside a trainer: their dropout masks count the net's
+     * training passes, which the state holds too */
+    train_steps(net, 2);
+    train_steps(copy, 2);
+    assert_twins(net, copy, SNAP_STATE);
+    buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
+    nnf_net *again = load(buf, size);
+    free(buf);
+    train_steps(net, 2);
+    train_steps(again, 2);
+    assert_twins(net, again, SNAP_STATE);
+    nnf_net_destroy(again);
     nnf_trainer_destroy(t);
     nnf_net_destroy(copy);
     nnf_net_destroy(net);
@@ -1309,7 +1326,7 @@ static void test_the_committed_v2_file_loads_field_by_field(void **state)
     unsigned char *buf = read_file(path, &size);
     size_t arrays = 112 + 16 * 3 + 4 * p * 3, t = (arrays + 7) / 8 * 8;
     size_t meta0 = 8 + (4 + 13 + 3) / 4 * 4, meta1 = 8 + (6 + 3 + 3) / 4 * 4;
-    assert_int_equal(size, t + 24 + 4 * 3 + 8 * 3 + meta0 + meta1 + 4);
+    assert_int_equal(size, t + 32 + 4 * 3 + 8 * 3 + meta0 + meta1 + 4);
     assert_memory_equal(buf, "\x89NNF\r\n\x1a\n", 8);
     assert_int_equal(get32(buf + 8), 2);
     assert_int_equal(get32(buf + 12), 1);
@@ -1340,7 +1357,8 @@ static void test_the_committed_v2_file_loads_field_by_field(void **state)
     assert_int_equal(get64(buf + t + 8), bits64(0.02)); /* weight decay */
     assert_int_equal(get32(buf + t + 16), 1);           /* input scaling present */
     assert_int_equal(get32(buf + t + 20), 2);           /* metadata entries */
-    size_t q = t + 24;
+    assert_int_equal(get64(buf + t + 24), 0);           /* training passes outside trainers: none */
+    size_t q = t + 32;
     for (size_t l = 0; l < 3; l++, q += 4)
         assert_int_equal(get32(buf + q), bits32(v2_dropout[l]));
     for (size_t k = 0; k < 3; k++, q += 4)
