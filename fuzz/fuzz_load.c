@@ -246,7 +246,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         REQUIRE(nnf_net_errmsg(net)[0] == '\0');
         REQUIRE(nnf_net_inputs(net) == get_u64(buf + 24));
         REQUIRE(nnf_net_depth(net) == get_u32(buf + 96));
-        unsigned flags = (get_u32(buf + 12) & 1u) ? NNF_SAVE_OPTIMIZER_STATE : 0u;
+        /* SGD has no state arrays, so its flag bit stays 0, but a net saved
+         * with NNF_SAVE_OPTIMIZER_STATE keeps its training counts (epochs,
+         * passes) in the tail: for SGD the flag changes those alone, and
+         * with it the round trip keeps whatever counts the input has */
+        unsigned flags = (get_u32(buf + 12) & 1u) || get_u32(buf + 104) == NNF_OPT_SGD
+                             ? NNF_SAVE_OPTIMIZER_STATE
+                             : 0u;
         /* an older version loads and saves as the current one: the round
          * trip is then that of the current bytes */
         size_t cn = n;

@@ -112,6 +112,8 @@ static void seed_net(const char *name, nnf_net *net, unsigned flags)
     free(b);
 }
 
+static void v2_seeds(void);
+
 static void load_seeds(void)
 {
     static const nnf_act all[5] = {NNF_ACT_LINEAR, NNF_ACT_SIGMOID, NNF_ACT_TANH, NNF_ACT_RELU,
@@ -214,6 +216,75 @@ static void load_seeds(void)
     write_file("load", "bad-empty", 0, b, 0);
     free(m);
     free(b);
+    v2_seeds();
+}
+
+/* Version 2's tail: make_net's net with dropout, input scaling, metadata,
+ * AdamW with a weight decay, and epochs of a trainer; saved with and
+ * without the state, and malformed in the tail's fields. */
+static void v2_seeds(void)
+{
+    static const nnf_act hidden[2] = {NNF_ACT_RELU, NNF_ACT_TANH};
+    nnf_net *net =
+        make_net(3, hidden, 2, NNF_ACT_SOFTMAX, NNF_LOSS_CROSS_ENTROPY, NNF_OPT_ADAMW, 0);
+    ok(nnf_net_set_param(net, NNF_PARAM_WEIGHT_DECAY, 0.05), "weight decay");
+    ok(nnf_layer_set_dropout(nnf_net_layer(net, 1), 0.25f), "dropout");
+    ok(nnf_layer_set_dropout(nnf_net_layer(net, 2), 0.5f), "dropout");
+    const float mean[3] = {0.5f, -1.0f, 2.0f}, sd[3] = {2.0f, 1.0f, 0.25f};
+    ok(nnf_net_set_input_scaling(net, mean, sd), "input scaling");
+    ok(nnf_net_set_meta(net, "name", "seed-v2"), "meta");
+    ok(nnf_net_set_meta(net, "k\xc3\xa9y", ""), "meta");
+    float x[6 * 3], y[6 * 3];
+    for (size_t i = 0; i < 6 * 3; i++) {
+        x[i] = (float)((int)(i * 5 % 7) - 3) * 0.5f;
+        y[i] = i % 3 == i / 3 % 3 ? 1.0f : 0.0f;
+    }
+    nnf_trainer *t;
+    ok(nnf_trainer_create(&t), "trainer");
+    ok(nnf_trainer_set(t, NNF_TRAIN_BATCH_SIZE, 4), "batch size");
+    ok(nnf_trainer_set(t, NNF_TRAIN_EPOCHS, 2), "epochs");
+    ok(nnf_trainer_run(t, net, x, y, 6), "trainer run");
+    nnf_trainer_destroy(t);
+    ok(nnf_net_train_step(net, x, y, 6, NULL), "train_step"); /* a pass with dropout: counted */
+    seed_net("seed-v2-adamw-state", net, NNF_SAVE_OPTIMIZER_STATE);
+    seed_net("seed-v2-nostate", net, 0);
+
+    size_t n, n0;
+    unsigned char *b = saved(net, NNF_SAVE_OPTIMIZER_STATE, &n), *b0 = saved(net, 0, &n0);
+    nnf_net_destroy(net);
+    unsigned char *m = malloc(n);
+    if (!m)
+        die("out of memory");
+    /* the tail: header, 3 records, 3 layers of parameters and 2 of state */
+    size_t p = 3 * 4 + 4 + 4 * 4 + 4 + 4 * 3 + 3, tail = (112 + 16 * 3 + 4 * 3 * p + 7) / 8 * 8;
+
+    memcpy(m, b, n);
+    put_u32(m + tail + 32 + 8, 0x3f000000u); /* dropout 0.5 on the output layer */
+    fix_crc(m, n);
+    write_file("load", "bad-v2-output-dropout", 0, m, n);
+
+    memcpy(m, b, n);
+    put_u32(m + tail + 32 + 12 + 12, 0); /* a standard deviation of 0 */
+    fix_crc(m, n);
+    write_file("load", "bad-v2-zero-std", 0, m, n);
+
+    memcpy(m, b, n);
+    m[tail + 32 + 12 + 24 + 8] = 0xff; /* the first key not UTF-8 */
+    fix_crc(m, n);
+    write_file("load", "bad-v2-meta-not-utf8", 0, m, n);
+
+    /* without the state: no arrays of it before the tail */
+    size_t tail0 = (112 + 16 * 3 + 4 * p + 7) / 8 * 8;
+    put_u64(b0 + tail0, 2); /* epochs without the state */
+    fix_crc(b0, n0);
+    write_file("load", "bad-v2-epochs-without-state", 0, b0, n0);
+    put_u64(b0 + tail0, 0);
+    put_u64(b0 + tail0 + 24, 3); /* training passes without the state */
+    fix_crc(b0, n0);
+    write_file("load", "bad-v2-passes-without-state", 0, b0, n0);
+    free(m);
+    free(b);
+    free(b0);
 }
 
 /* ---- api seeds (op sequences of fuzz_api.c) */

@@ -42,7 +42,9 @@ enum {
     NNF__TAIL_DECAY = 8,    /* f64: NNF_PARAM_WEIGHT_DECAY */
     NNF__TAIL_FLAGS = 16,   /* u32: bit 0 input scaling present */
     NNF__TAIL_N_META = 20,  /* u32: metadata entries */
-    NNF__TAIL_DROPOUT = 24, /* f32 per layer, then the scaling, then the metadata */
+    NNF__TAIL_PASSES = 24,  /* u64: training passes outside trainers, the key of
+                               their dropout masks (0 without the state) */
+    NNF__TAIL_DROPOUT = 32, /* f32 per layer, then the scaling, then the metadata */
     NNF__TAIL_FLAG_SCALING = 1,
     NNF__META_HEAD = 8 /* an entry: u32 key length, u32 value length, the bytes, 0s to 4 */
 };

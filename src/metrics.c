@@ -23,13 +23,14 @@ static size_t argmax(const float *a, size_t n)
     return k;
 }
 
-/* Right answers in a chunk of mb samples: with BCE the output values on the
- * label's side of 0.5 (both above it, or neither), with cross-entropy the samples whose largest output
- * is at their largest label. */
-static size_t count_correct(nnf_loss loss, const float *a, const float *y, size_t n, size_t mb)
+/* Right answers in a chunk of mb samples: for a sigmoid output the output
+ * values on the label's side of 0.5 (both above it, or neither), for a
+ * softmax output the samples whose largest output is at their largest
+ * label (nnfast.h, NNF_METRIC_ACCURACY: by the output, whatever the loss). */
+static size_t count_correct(nnf_act act, const float *a, const float *y, size_t n, size_t mb)
 {
     size_t correct = 0;
-    if (loss == NNF_LOSS_BCE) {
+    if (act == NNF_ACT_SIGMOID) {
         for (size_t i = 0; i < n * mb; i++)
             correct += (a[i] > 0.5f) == (y[i] > 0.5f);
         return correct;
@@ -60,6 +61,7 @@ nnf_status nnf__measure(nnf_net *net, const float *x, const float *y, size_t m, 
                         nnf__measures *out)
 {
     size_t n_in = net->n_in, n_out = nnf__output_layer(net)->n_out;
+    nnf_act act = nnf__output_layer(net)->act;
     /* chunks as large as the workspace already is, and at least 256 samples */
     size_t chunk = m < 256 ? m : 256;
     if (net->work.cap_m > chunk)
@@ -81,8 +83,8 @@ nnf_status nnf__measure(nnf_net *net, const float *x, const float *y, size_t m, 
             return st;
         const float *a = nnf__output(net, &net->work);
         out->loss += nnf__loss_sum(net, &net->work, ys, mb);
-        if (net->loss != NNF_LOSS_MSE)
-            out->correct += (double)count_correct(net->loss, a, ys, n_out, mb);
+        if (act == NNF_ACT_SIGMOID || act == NNF_ACT_SOFTMAX)
+            out->correct += (double)count_correct(act, a, ys, n_out, mb);
         for (size_t i = 0; i < n_out * mb; i++) {
             double d = (double)a[i] - (double)ys[i];
             out->sq_err += d * d;
@@ -92,9 +94,9 @@ nnf_status nnf__measure(nnf_net *net, const float *x, const float *y, size_t m, 
         }
     }
     out->samples = (double)m;
-    out->answers = net->loss == NNF_LOSS_BCE   ? (double)(m * n_out)
-                   : net->loss == NNF_LOSS_MSE ? 0.0
-                                               : (double)m;
+    out->answers = act == NNF_ACT_SIGMOID   ? (double)(m * n_out)
+                   : act == NNF_ACT_SOFTMAX ? (double)m
+                                            : 0.0;
     return NNF_OK;
 }
 
@@ -173,8 +175,8 @@ NNF_API nnf_status nnf_net_evaluate(nnf_net *net, const float *x, const float *y
         st = metrics(net, x, y, m, v, NNF_METRIC_ACCURACY + 1);
     if (st == NNF_OK && cost)
         *cost = (float)v[NNF_METRIC_COST];
-    if (st == NNF_OK && accuracy)
-        *accuracy = (float)v[NNF_METRIC_ACCURACY];
+    if (st == NNF_OK && accuracy) /* 1.2's accuracy: NaN with MSE, whatever the output */
+        *accuracy = net->loss == NNF_LOSS_MSE ? NAN : (float)v[NNF_METRIC_ACCURACY];
     return nnf__leave(&c, st);
 }
 

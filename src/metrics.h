@@ -8,7 +8,8 @@
 /* Sums over a data set, in double. */
 typedef struct nnf__measures {
     double loss;             /* the per-sample losses */
-    double correct, answers; /* right answers and answers (NNF_METRIC_ACCURACY; 0 with MSE) */
+    double correct, answers; /* right answers and answers (NNF_METRIC_ACCURACY; 0 for an
+                                output that is neither sigmoid nor softmax) */
     double sq_err, abs_err;  /* (a - y)^2 and |a - y| over samples and units */
     double samples;
 } nnf__measures;

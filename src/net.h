@@ -107,7 +107,7 @@ struct nnf_net {
     float *scale;    /* input scaling: mean[n_in] then std[n_in] (a zero std
                         stored as 1), or NULL */
     uint64_t epochs; /* epochs trainers ran on the net (trainer.c) */
-    uint64_t passes; /* training passes outside trainers: their dropout key */
+    uint64_t passes; /* training passes outside trainers with dropout: their masks' key */
     int training;    /* inside nnf_trainer_run */
     size_t n_meta;   /* metadata entries (meta.c): "key\0value\0" each */
     char *meta[NNF_META_MAX];
@@ -239,6 +239,19 @@ static inline const nnf__dropout *nnf__pass_dropout(const nnf_net *net, const nn
         return NULL;
     *d = nnf__dropout_of(rate, nnf__dropout_key(pass->seed, pass->epoch, pass->batch, l + 1));
     return d;
+}
+
+/* After a training pass outside a trainer: one that drew dropout masks
+ * advances the count that keys the next one's; one without dropout leaves
+ * it, so that training a net without dropout changes no saved byte but
+ * the parameters' and the optimizer's (the count is saved with the state). */
+static inline void nnf__count_pass(nnf_net *net)
+{
+    for (size_t l = 0; l < net->depth; l++)
+        if (net->layers[l]->dropout > 0.0f) {
+            net->passes++;
+            return;
+        }
 }
 
 /* Drop the stored forward pass (a change made it unusable). */

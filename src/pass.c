@@ -294,7 +294,7 @@ static nnf_status forward(nnf_net *net, const float *x, size_t m, float *y)
     nnf__pass pass = nnf__direct_pass(net);
     st = net_forward(net, net->scale ? x : net->x_copy, m, &pass);
     if (st == NNF_OK) {
-        net->passes++;
+        nnf__count_pass(net);
         copy_output(net, y, m);
     }
     return st;
@@ -362,7 +362,7 @@ static nnf_status train_step(nnf_net *net, const float *x, const float *y, size_
     if (st == NNF_OK) /* x is the caller's: it is read in this call only, never kept */
         st = nnf__step(net, x, y, m, cost, &pass, 0.0);
     if (st == NNF_OK)
-        net->passes++;
+        nnf__count_pass(net);
     return st;
 }
 

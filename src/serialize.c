@@ -69,12 +69,16 @@ size_t nnf__saved_size(const nnf_net *net, unsigned flags)
     return pad8(arrays_end(net, flags)) + tail_size(net) + NNF__TRAILER;
 }
 
-/* Version 2's tail at p (see docs/format.md). The epoch count is training
- * state: saved with NNF_SAVE_OPTIMIZER_STATE, for every optimizer (SGD has
- * no arrays, but its trainer's epochs continue all the same). */
+/* Version 2's tail at p (see docs/format.md). The epoch count and the
+ * count of training passes outside trainers are training state: they key
+ * the dropout masks (and the epochs the schedule) of what comes next, so
+ * they are saved with NNF_SAVE_OPTIMIZER_STATE, for every optimizer (SGD
+ * has no arrays, but its training continues all the same). */
 static void tail_write(const nnf_net *net, unsigned char *p, unsigned flags)
 {
-    nnf__u64_put(p + NNF__TAIL_EPOCHS, flags & NNF_SAVE_OPTIMIZER_STATE ? net->epochs : 0);
+    int state = (flags & NNF_SAVE_OPTIMIZER_STATE) != 0;
+    nnf__u64_put(p + NNF__TAIL_EPOCHS, state ? net->epochs : 0);
+    nnf__u64_put(p + NNF__TAIL_PASSES, state ? net->passes : 0);
     nnf__f64_put(p + NNF__TAIL_DECAY, net->param[NNF_PARAM_WEIGHT_DECAY]);
     nnf__u32_put(p + NNF__TAIL_FLAGS, net->scale ? NNF__TAIL_FLAG_SCALING : 0);
     nnf__u32_put(p + NNF__TAIL_N_META, (uint32_t)net->n_meta);
@@ -447,6 +451,12 @@ static nnf_status check_tail(const reader *r)
         return nnf__fail(NNF_ERR_FORMAT,
                          "byte %zu: %llu epochs without a stored optimizer state (expected 0)",
                          t + NNF__TAIL_EPOCHS, (ull)epochs);
+    uint64_t passes = nnf__u64_at(buf + t + NNF__TAIL_PASSES);
+    if (passes && !(r->h.flags & NNF__FORMAT_FLAG_STATE) && r->h.optimizer != NNF_OPT_SGD)
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "byte %zu: %llu training passes without a stored optimizer state "
+                         "(expected 0)",
+                         t + NNF__TAIL_PASSES, (ull)passes);
     double decay = nnf__f64_at(buf + t + NNF__TAIL_DECAY);
     if (!nnf__param_valid(NNF_PARAM_WEIGHT_DECAY, decay)) {
         char where[32];
@@ -535,6 +545,7 @@ static nnf_status tail_read(const reader *r, nnf_net *net)
     const unsigned char *buf = r->buf;
     size_t t = r->tail, p = t + NNF__TAIL_DROPOUT;
     net->epochs = nnf__u64_at(buf + t + NNF__TAIL_EPOCHS);
+    net->passes = nnf__u64_at(buf + t + NNF__TAIL_PASSES);
     net->param[NNF_PARAM_WEIGHT_DECAY] = nnf__f64_at(buf + t + NNF__TAIL_DECAY);
     for (size_t l = 0; l < net->depth; l++, p += 4)
         net->layers[l]->dropout = nnf__f32_at(buf + p);

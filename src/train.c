@@ -51,7 +51,7 @@ static nnf_status run(nnf_net *net, const float *x, const float *y, size_t m, si
             if (st != NNF_OK)
                 break;
             ++*steps;
-            net->passes++;
+            nnf__count_pass(net);
             sum += (double)cost * (double)mb;
             if (progress) {
                 uint64_t shape = net->shape;

@@ -141,6 +141,8 @@ const double *ref_forward(ref_net *r, const double *x, size_t m)
                     z += AT(r->w[l], nin, j, k) * AT(r->a[l - 1], nin, i, k);
                 AT(r->z[l], nout, i, j) = z;
                 AT(r->a[l], nout, i, j) = ref_act(r->act[l], r->slope[l], z);
+                if (l < r->L && r->drop[l] != NULL) /* inverted dropout */
+                    AT(r->a[l], nout, i, j) *= AT(r->drop[l], nout, i, j);
             }
             if (r->act[l] == NNF_ACT_SOFTMAX) {
                 /* a_j = e^(z_j - max) / sum_k e^(z_k - max), per sample */
@@ -241,6 +243,8 @@ int ref_backward(ref_net *r, const double *y)
             for (size_t j = 0; j < nout; j++) {
                 double gd =
                     fused ? 1.0 : ref_act_deriv(r->act[l], r->slope[l], AT(r->z[l], nout, i, j));
+                if (l < L && r->drop[l] != NULL) /* through the dropout's mask */
+                    gd *= AT(r->drop[l], nout, i, j);
                 AT(dz, nout, i, j) = AT(da, nout, i, j) * gd;
             }
         }
@@ -344,11 +348,12 @@ int ref_update_momentum(ref_net *r, double lr, double beta)
     return 0;
 }
 
-/* m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= lr mhat / (sqrt(vhat) + eps) */
+/* m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p = keep p - lr mhat / (sqrt(vhat) + eps) */
 static void adam_block(double *p, double *m, double *v, const double *g, size_t n, double lr,
-                       double b1, double b2, double eps, double t)
+                       double b1, double b2, double eps, double t, double keep)
 {
     for (size_t i = 0; i < n; i++) {
+        p[i] *= keep;
         m[i] = b1 * m[i] + (1.0 - b1) * g[i];
         v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
         double mhat = m[i] / (1.0 - pow(b1, t));
@@ -357,18 +362,45 @@ static void adam_block(double *p, double *m, double *v, const double *g, size_t 
     }
 }
 
-int ref_update_adam(ref_net *r, double lr, double b1, double b2, double eps)
+int ref_update_adamw(ref_net *r, double lr, double b1, double b2, double eps, double decay)
 {
     if (alloc_state(r, 1) != 0)
         return -1;
     double t = (double)(r->t + 1);
     for (size_t l = 1; l <= r->L; l++) {
-        adam_block(r->w[l], r->mw[l], r->vw[l], r->dw[l], r->n[l] * r->n[l - 1], lr, b1, b2, eps,
-                   t);
-        adam_block(r->b[l], r->mb[l], r->vb[l], r->db[l], r->n[l], lr, b1, b2, eps, t);
+        adam_block(r->w[l], r->mw[l], r->vw[l], r->dw[l], r->n[l] * r->n[l - 1], lr, b1, b2, eps, t,
+                   1.0 - lr * decay);
+        adam_block(r->b[l], r->mb[l], r->vb[l], r->db[l], r->n[l], lr, b1, b2, eps, t, 1.0);
     }
     r->t++;
     return 0;
+}
+
+int ref_update_adam(ref_net *r, double lr, double b1, double b2, double eps)
+{
+    return ref_update_adamw(r, lr, b1, b2, eps, 0.0);
+}
+
+double ref_clip_norm(ref_net *r, double max_norm)
+{
+    double sum = 0.0;
+    for (size_t l = 1; l <= r->L; l++) {
+        for (size_t i = 0; i < r->n[l] * r->n[l - 1]; i++)
+            sum += r->dw[l][i] * r->dw[l][i];
+        for (size_t j = 0; j < r->n[l]; j++)
+            sum += r->db[l][j] * r->db[l][j];
+    }
+    double norm = sqrt(sum);
+    if (norm > max_norm) {
+        double f = max_norm / norm;
+        for (size_t l = 1; l <= r->L; l++) {
+            for (size_t i = 0; i < r->n[l] * r->n[l - 1]; i++)
+                r->dw[l][i] *= f;
+            for (size_t j = 0; j < r->n[l]; j++)
+                r->db[l][j] *= f;
+        }
+    }
+    return norm;
 }
 
 double ref_kink_shift(const ref_net *r, size_t l, size_t j, double margin)

@@ -13,7 +13,8 @@
  * Besides MATH.md's plain gradient descent the reference has the parts of
  * nnfast 1.2 (formulas in nnfast.h): a softmax output layer with
  * categorical cross-entropy, the L2 penalty (field l2), and the momentum
- * and Adam optimizers, all in double.
+ * and Adam optimizers, all in double; and of 1.3: dropout with a given mask,
+ * AdamW and clipping by the global norm.
  */
 #ifndef NNF_TESTS_REF_H
 #define NNF_TESTS_REF_H
@@ -42,6 +43,11 @@ typedef struct ref_net {
     double *mw[REF_MAX_LAYERS + 1], *mb[REF_MAX_LAYERS + 1];
     double *vw[REF_MAX_LAYERS + 1], *vb[REF_MAX_LAYERS + 1];
     unsigned long t;
+    /* Dropout of nnfast 1.3: drop[l] (l < L), when not NULL, is the mask of
+     * layer l's output for the next forward, `double [m][n_l]` of factors
+     * (0 for a dropped unit, 1 / (1 - rate) for a kept one), owned by the
+     * caller: A[l] = g(Z[l]) * mask, and backward takes dA[l] * mask. */
+    const double *drop[REF_MAX_LAYERS + 1];
 } ref_net;
 
 /* Set up a net with L layers: n[0..L] sizes, act[0..L-1] the activation of
@@ -94,6 +100,14 @@ int ref_update_momentum(ref_net *r, double lr, double beta);
  *     p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
  * Returns 0, or -1 when the state cannot be allocated (nothing changed). */
 int ref_update_adam(ref_net *r, double lr, double b1, double b2, double eps);
+
+/* AdamW (nnfast 1.3): every weight first scaled by (1 - lr decay), then
+ * Adam's step above for weights and biases (biases are not decayed). */
+int ref_update_adamw(ref_net *r, double lr, double b1, double b2, double eps, double decay);
+
+/* Clip the gradients dw, db of every layer by their global norm: all scaled
+ * by max_norm / ||g|| when ||g|| > max_norm. Returns ||g|| before. */
+double ref_clip_norm(ref_net *r, double max_norm);
 
 /* Zero the optimizer's state and its step count t (a new optimizer, or
  * training that starts over). */

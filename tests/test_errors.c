@@ -1976,6 +1976,422 @@ static void test_clone_with_out_null_is_arg_and_changes_nothing(void **state)
 }
 
 /* ======================================================================
+ * The calls of 1.3: dropout, weight decay, input scaling, classify,
+ * metrics, metadata, gradient checking, the exchange hook, the trainer
+ * ====================================================================== */
+
+static void test_calls_of_1_3_on_null_handles_are_arg_or_give_zero(void **state)
+{
+    float rate = 0.25f, buf[8] = {0};
+    uint32_t labels[M];
+    double v = -7.0;
+    char text[16] = "untouched";
+    (void)state;
+    assert_int_equal(nnf_layer_set_dropout(NULL, 0.5f), NNF_ERR_ARG);
+    assert_int_equal(nnf_layer_get_dropout(NULL, &rate), NNF_ERR_ARG);
+    assert_true(rate == 0.25f);
+    assert_int_equal(nnf_net_set_exchange(NULL, NULL, NULL), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_fit_input_scaling(NULL, &X[0][0], M), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_set_input_scaling(NULL, buf, buf), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_get_input_scaling(NULL, buf, buf), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_classify(NULL, &X[0][0], M, labels), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_metrics(NULL, &X[0][0], &Y[0][0], M, &v, 1), NNF_ERR_ARG);
+    assert_true(v == -7.0);
+    assert_int_equal(nnf_net_set_meta(NULL, "k", "v"), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_get_meta(NULL, "k", text, sizeof text), NNF_ERR_ARG);
+    assert_int_equal(nnf_net_meta_key(NULL, 0, text, sizeof text), NNF_ERR_ARG);
+    assert_string_equal(text, "untouched");
+    assert_int_equal(nnf_net_meta_count(NULL), 0);
+    assert_int_equal(nnf_net_gradcheck(NULL, &X[0][0], &Y[0][0], M, &v), NNF_ERR_ARG);
+    assert_true(v == -7.0);
+    assert_int_equal(nnf_net_epochs(NULL), 0);
+    /* the trainer's */
+    nnf_trainer *t = NULL;
+    assert_int_equal(nnf_trainer_create(NULL), NNF_ERR_ARG);
+    assert_int_equal(nnf_trainer_set(NULL, NNF_TRAIN_EPOCHS, 2), NNF_ERR_ARG);
+    assert_int_equal(nnf_trainer_get(NULL, NNF_TRAIN_EPOCHS, &v), NNF_ERR_ARG);
+    assert_int_equal(nnf_trainer_set_validation(NULL, NULL, NULL, 0), NNF_ERR_ARG);
+    assert_int_equal(nnf_trainer_set_progress(NULL, NULL, NULL), NNF_ERR_ARG);
+    assert_int_equal(nnf_trainer_result(NULL, NNF_RESULT_EPOCHS_RUN, &v), NNF_ERR_ARG);
+    assert_true(v == -7.0);
+    assert_int_equal(nnf_trainer_create(&t), NNF_OK);
+    assert_int_equal(nnf_trainer_run(NULL, NULL, &X[0][0], &Y[0][0], M), NNF_ERR_ARG);
+    assert_int_equal(nnf_trainer_run(t, NULL, &X[0][0], &Y[0][0], M), NNF_ERR_ARG);
+    assert_int_equal(strncmp(nnf_trainer_errmsg(t), "nnf_trainer_run: ", 17), 0);
+    assert_non_null(strstr(nnf_trainer_errmsg(t), "net is NULL"));
+    assert_non_null(nnf_trainer_errmsg(NULL));
+    assert_true(nnf_trainer_errmsg(NULL)[0] != '\0');
+    assert_true(isnan(nnf_progress_get(NULL, NNF_PROGRESS_EPOCH)));
+    assert_null(nnf_progress_net(NULL));
+    nnf_trainer_destroy(t);
+    nnf_trainer_destroy(NULL);
+}
+
+static void
+test_set_dropout_out_of_range_or_on_the_output_layer_fails_and_keeps_the_rate(void **state)
+{
+    static const float bad[] = {-0.1f, 1.0f, 1.5f, -0.0f - 1e-30f, NAN, INFINITY, -INFINITY};
+    nnf_net *net = trained_net();
+    nnf_layer *hidden = nnf_net_layer(net, 1), *out = nnf_net_layer(net, 2);
+    float rate = -1.0f;
+    (void)state;
+    assert_ok(net, nnf_layer_set_dropout(hidden, 0.25f));
+    assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_set_dropout(hidden, bad[i]), "rate");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_layer_set_dropout(out, 0.5f), "output layer");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_layer_get_dropout(hidden, NULL), "NULL");
+    assert_ok(net, nnf_layer_get_dropout(hidden, &rate));
+    assert_true(rate == 0.25f);
+    assert_ok(net, nnf_layer_get_dropout(out, &rate));
+    assert_true(rate == 0.0f);
+    assert_trains(net);
+    drop(net);
+}
+
+static void test_set_weight_decay_negative_or_not_finite_is_arg_and_changes_nothing(void **state)
+{
+    const double bad[] = {-0.01, -1e-300, (double)NAN, (double)INFINITY, -(double)INFINITY};
+    (void)state;
+    expect_bad_settings(NNF_PARAM_WEIGHT_DECAY, bad, sizeof bad / sizeof bad[0], "decay");
+}
+
+/* A call refused because a context reads the net (prime() cannot run then:
+ * its own call is refused the same way): NNF_ERR_STATE and a message of fn
+ * that speaks of the contexts. The callers check that nothing changed. */
+static void expect_state_with_a_context(const nnf_net *net, const char *fn, nnf_status got)
+{
+    const char *msg = nnf_net_errmsg(net);
+    if (got != NNF_ERR_STATE)
+        fail_msg("%s with a context: %s (%s)", fn, nnf_status_str(got), msg);
+    if (strncmp(msg, fn, strlen(fn)) != 0 || msg[strlen(fn)] != ':' || !strstr(msg, "context"))
+        fail_msg("%s with a context: message \"%s\"", fn, msg);
+}
+
+static void test_input_scaling_with_bad_arguments_fails_and_changes_nothing(void **state)
+{
+    nnf_net *net = trained_net();
+    float x[M][N_IN], mean[N_IN] = {0.5f, -1.0f, 2.0f}, sd[N_IN] = {1.0f, 2.0f, 0.5f};
+    float bad[N_IN], gm[N_IN], gs[N_IN];
+    (void)state;
+    memcpy(x, X, sizeof x);
+    x[3][1] = NAN;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_STATE, nnf_net_get_input_scaling(net, gm, gs),
+                          "no input scaling");
+    assert_ok(net, nnf_net_set_input_scaling(net, mean, sd));
+    assert_ok(net, nnf_net_train_step(net, &X[0][0], &Y[0][0], M, NULL));
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_fit_input_scaling(net, NULL, M), "x is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_fit_input_scaling(net, &X[0][0], 0), "m is 0");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_fit_input_scaling(net, &x[0][0], M),
+                          "x[3][1] is nan");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_input_scaling(net, NULL, sd),
+                          "mean is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_input_scaling(net, mean, NULL),
+                          "std is NULL");
+    memcpy(bad, mean, sizeof bad);
+    bad[2] = INFINITY;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_input_scaling(net, bad, sd), "mean[2]");
+    memcpy(bad, sd, sizeof bad);
+    bad[1] = -0.5f;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_input_scaling(net, mean, bad), "std[1]");
+    bad[1] = NAN;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_input_scaling(net, mean, bad), "std[1]");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_input_scaling(net, NULL, gs),
+                          "mean is NULL");
+    /* while contexts read the net */
+    nnf_ctx *ctx = NULL;
+    assert_ok(net, nnf_ctx_create(net, M, &ctx));
+    expect_state_with_a_context(net, "nnf_net_fit_input_scaling",
+                                nnf_net_fit_input_scaling(net, &X[0][0], M));
+    expect_state_with_a_context(net, "nnf_net_set_input_scaling",
+                                nnf_net_set_input_scaling(net, NULL, NULL));
+    nnf_ctx_destroy(ctx);
+    assert_ok(net, nnf_net_get_input_scaling(net, gm, gs));
+    assert_memory_equal(gm, mean, sizeof gm);
+    assert_memory_equal(gs, sd, sizeof gs);
+    assert_trains(net);
+    drop(net);
+}
+
+static void test_classify_and_metrics_with_bad_arguments_fail_and_change_nothing(void **state)
+{
+    nnf_net *net = trained_net(),
+            *linear = keep(tiny_net(1, NNF_ACT_LINEAR, NNF_ACT_LINEAR, NNF_LOSS_MSE, 0.5f, 0.0f));
+    nnf_net *empty = NULL;
+    uint32_t labels[M];
+    double v[NNF_METRIC_COUNT];
+    float x[M][N_IN], y[M][N_OUT];
+    const float x1[M] = {0.5f, -0.5f, 1.0f, 0.0f, 2.0f};
+    (void)state;
+    memcpy(x, X, sizeof x);
+    memcpy(y, Y, sizeof y);
+    x[2][0] = INFINITY;
+    y[4][1] = 1.5f;
+    EXPECT_FAIL_UNCHANGED(linear, NNF_ERR_STATE, nnf_net_classify(linear, x1, M, labels),
+                          "sigmoid");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_classify(net, NULL, M, labels), "x is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_classify(net, &X[0][0], 0, labels), "m is 0");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_classify(net, &X[0][0], M, NULL), "labels");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_classify(net, &x[0][0], M, labels),
+                          "x[2][0] is inf");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_metrics(net, &X[0][0], &Y[0][0], M, NULL, 2),
+                          "values is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_metrics(net, NULL, &Y[0][0], M, v, 6),
+                          "x is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_metrics(net, &X[0][0], NULL, M, v, 6),
+                          "y is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_metrics(net, &X[0][0], &Y[0][0], 0, v, 6),
+                          "m is 0");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_metrics(net, &X[0][0], &y[0][0], M, v, 6),
+                          "y[4][1] = 1.5");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_metrics(net, &x[0][0], &Y[0][0], M, v, 6),
+                          "x[2][0] is inf");
+    assert_int_equal(nnf_net_create(&empty, N_IN), NNF_OK);
+    keep(empty);
+    EXPECT_FAIL(empty, NNF_ERR_STATE, nnf_net_classify(empty, &X[0][0], M, labels), "no layer");
+    EXPECT_FAIL(empty, NNF_ERR_STATE, nnf_net_metrics(empty, &X[0][0], &Y[0][0], M, v, 6),
+                "no layer");
+    assert_trains(net);
+    drop(net);
+    drop(linear);
+    drop(empty);
+}
+
+static void
+test_metadata_that_is_not_utf8_too_long_or_too_many_fails_and_changes_nothing(void **state)
+{
+    static const char *const not_utf8[] = {
+        "\x80",             /* a lone continuation byte */
+        "a\xc3",            /* cut short */
+        "\xc0\xaf",         /* overlong '/' */
+        "\xe0\x80\xaf",     /* overlong, 3 bytes */
+        "\xed\xa0\x80",     /* a UTF-16 surrogate */
+        "\xf4\x90\x80\x80", /* above U+10FFFF */
+        "\xff",             /* never in UTF-8 */
+        "\xe2\x82x",        /* a continuation missing */
+    };
+    static char key[NNF_META_KEY_MAX + 2], value[NNF_META_VALUE_MAX + 2];
+    char buf[64];
+    nnf_net *net = trained_net();
+    (void)state;
+    assert_ok(net, nnf_net_set_meta(net, "name", "std"));
+    for (size_t i = 0; i < sizeof not_utf8 / sizeof not_utf8[0]; i++) {
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_meta(net, not_utf8[i], "v"), "key");
+        EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_meta(net, "name", not_utf8[i]),
+                              "value");
+    }
+    memset(key, 'k', NNF_META_KEY_MAX + 1);
+    memset(value, 'v', NNF_META_VALUE_MAX + 1);
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_meta(net, key, "v"), "65");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_meta(net, "name", value), "4097");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_meta(net, "", "v"), "key");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_set_meta(net, NULL, "v"), "key is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_meta(net, "absent", buf, sizeof buf),
+                          "absent");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_meta(net, "name", buf, 3), "4");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_meta(net, "name", NULL, 8), "buf");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_get_meta(net, NULL, buf, sizeof buf), "key");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_meta_key(net, 1, buf, sizeof buf), "1");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_meta_key(net, 0, buf, 2), "5");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_meta_key(net, 0, NULL, 8), "buf");
+    for (unsigned i = 1; i < NNF_META_MAX; i++) {
+        (void)snprintf(buf, sizeof buf, "key %u", i);
+        assert_ok(net, nnf_net_set_meta(net, buf, "x"));
+    }
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_SHAPE, nnf_net_set_meta(net, "one too many", "x"), "64");
+    assert_int_equal(nnf_net_meta_count(net), NNF_META_MAX);
+    assert_ok(net, nnf_net_get_meta(net, "name", buf, sizeof buf));
+    assert_string_equal(buf, "std");
+    drop(net);
+}
+
+static void test_gradcheck_and_set_exchange_with_bad_arguments_fail_and_change_nothing(void **state)
+{
+    nnf_net *net = trained_net(), *empty = NULL;
+    float x[M][N_IN], y[M][N_OUT];
+    double err = -7.0;
+    (void)state;
+    memcpy(x, X, sizeof x);
+    memcpy(y, Y, sizeof y);
+    x[0][2] = -INFINITY;
+    y[1][0] = -0.5f;
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_gradcheck(net, &X[0][0], &Y[0][0], M, NULL),
+                          "rel_err is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_gradcheck(net, NULL, &Y[0][0], M, &err),
+                          "x is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_gradcheck(net, &X[0][0], NULL, M, &err),
+                          "y is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_gradcheck(net, &X[0][0], &Y[0][0], 0, &err),
+                          "m is 0");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_net_gradcheck(net, &x[0][0], &Y[0][0], M, &err),
+                          "x[0][2] is -inf");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_net_gradcheck(net, &X[0][0], &y[0][0], M, &err),
+                          "y[1][0] = -0.5");
+    assert_true(err == -7.0);
+    assert_int_equal(nnf_net_create(&empty, N_IN), NNF_OK);
+    keep(empty);
+    EXPECT_FAIL(empty, NNF_ERR_STATE, nnf_net_gradcheck(empty, &X[0][0], &Y[0][0], M, &err),
+                "no layer");
+    assert_true(err == -7.0);
+    assert_ok(net, nnf_net_set_exchange(net, NULL, NULL)); /* removing none is fine */
+    assert_trains(net);
+    drop(net);
+    drop(empty);
+}
+
+/* ---- the trainer: its message starts with the call's name */
+
+/* Make the trainer's message a known one (a failed nnf_trainer_set). */
+static void prime_trainer(nnf_trainer *t, char *buf, size_t size)
+{
+    assert_int_equal(nnf_trainer_set(t, (nnf_train_key)77, 1.0), NNF_ERR_ARG);
+    snprintf(buf, size, "%s", nnf_trainer_errmsg(t));
+    assert_non_null(strstr(buf, "77"));
+}
+
+static void check_trainer_failure(nnf_trainer *t, const char *call, nnf_status got, nnf_status want,
+                                  const char *primed, const char *const *keys, int line)
+{
+    char why[768];
+    const char *msg = nnf_trainer_errmsg(t);
+    if (got != want)
+        fail_msg("line %d: %s returned %s, expected %s (message: \"%s\")", line, call,
+                 nnf_status_str(got), nnf_status_str(want), msg);
+    if (msg[0] == '\0' || strcmp(msg, primed) == 0)
+        fail_msg("line %d: %s left no message of its own (message: \"%s\")", line, call, msg);
+    if (lacks_key(call, msg, keys, why, sizeof why) ||
+        lacks_prefix(call, NULL, msg, why, sizeof why))
+        fail_msg("line %d: %s", line, why);
+}
+
+/* call fails with status want and a trainer message with every key */
+#define EXPECT_TRAINER_FAIL(t, want, call, ...)                                    \
+    do {                                                                           \
+        char primed_[256];                                                         \
+        prime_trainer((t), primed_, sizeof primed_);                               \
+        nnf_status got_ = (call);                                                  \
+        check_trainer_failure((t), #call, got_, (want), primed_,                   \
+                              (const char *const[]){__VA_ARGS__, NULL}, __LINE__); \
+    } while (0)
+
+/* Every setting of a trainer, bit for bit. */
+static void take_trainer(const nnf_trainer *t, double *v)
+{
+    for (int k = 0; k <= NNF_TRAIN_CLIP_NORM; k++)
+        assert_int_equal(nnf_trainer_get(t, (nnf_train_key)k, &v[k]), NNF_OK);
+}
+
+static void test_trainer_settings_out_of_range_are_arg_and_change_nothing(void **state)
+{
+    static const struct {
+        nnf_train_key key;
+        const char *name;
+        double bad[6];
+    } cases[] = {
+        {NNF_TRAIN_BATCH_SIZE, "batch size", {0, -1, 1.5, NAN, INFINITY, 2147483648.0}},
+        {NNF_TRAIN_EPOCHS, "epochs", {0, 0.5, -3, NAN, -INFINITY, 9007199254740994.0}},
+        {NNF_TRAIN_SEED, "seed", {-1, 0.25, NAN, INFINITY, 18014398509481984.0, -0.5}},
+        {NNF_TRAIN_PATIENCE, "patience", {-1, 2.5, NAN, INFINITY, -INFINITY, 1e300}},
+        {NNF_TRAIN_RESTORE_BEST, "restore-best", {2, -1, 0.5, NAN, INFINITY, 1e9}},
+        {NNF_TRAIN_SCHEDULE, "schedule", {4, -1, 1.5, NAN, INFINITY, 99}},
+        {NNF_TRAIN_DECAY, "decay", {-0.1, 1.1, NAN, INFINITY, -INFINITY, -1e-300}},
+        {NNF_TRAIN_DECAY_EPOCHS, "decay epochs", {0, 1.5, -2, NAN, INFINITY, 0.999}},
+        {NNF_TRAIN_CLIP_NORM, "clip norm", {-1, NAN, INFINITY, -INFINITY, 1e39, -1e-300}},
+    };
+    nnf_trainer *t = NULL;
+    double before[NNF_TRAIN_CLIP_NORM + 1], after[NNF_TRAIN_CLIP_NORM + 1], v = -7.0;
+    (void)state;
+    assert_int_equal(nnf_trainer_create(&t), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_EPOCHS, 3), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_DECAY, 0.5), NNF_OK);
+    take_trainer(t, before);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (size_t i = 0; i < 6; i++) {
+            EXPECT_TRAINER_FAIL(t, NNF_ERR_ARG, nnf_trainer_set(t, cases[c].key, cases[c].bad[i]),
+                                cases[c].name);
+            take_trainer(t, after);
+            if (memcmp(before, after, sizeof before) != 0)
+                fail_msg("nnf_trainer_set(%s, %g) failed but changed a setting", cases[c].name,
+                         cases[c].bad[i]);
+        }
+    EXPECT_TRAINER_FAIL(t, NNF_ERR_ARG, nnf_trainer_set(t, (nnf_train_key)9, 1), "key = 9");
+    EXPECT_TRAINER_FAIL(t, NNF_ERR_ARG, nnf_trainer_set(t, (nnf_train_key)-1, 1), "key = -1");
+    EXPECT_TRAINER_FAIL(t, NNF_ERR_ARG, nnf_trainer_get(t, (nnf_train_key)9, &v), "key = 9");
+    EXPECT_TRAINER_FAIL(t, NNF_ERR_ARG, nnf_trainer_get(t, NNF_TRAIN_SEED, NULL), "value");
+    EXPECT_TRAINER_FAIL(t, NNF_ERR_ARG, nnf_trainer_result(t, (nnf_train_result)6, &v), "key = 6");
+    EXPECT_TRAINER_FAIL(t, NNF_ERR_ARG, nnf_trainer_result(t, NNF_RESULT_EPOCHS_RUN, NULL),
+                        "value");
+    assert_true(v == -7.0);
+    EXPECT_TRAINER_FAIL(t, NNF_ERR_ARG, nnf_trainer_set_validation(t, &X[0][0], NULL, M),
+                        "y is NULL");
+    EXPECT_TRAINER_FAIL(t, NNF_ERR_ARG, nnf_trainer_set_validation(t, &X[0][0], &Y[0][0], 0),
+                        "m is 0");
+    take_trainer(t, after);
+    assert_memory_equal(before, after, sizeof before);
+    /* the largest values are taken */
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_SEED, 9007199254740992.0), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_DECAY, 1.0), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_DECAY, 0.0), NNF_OK);
+    /* before any run every result is NaN */
+    for (int k = 0; k <= NNF_RESULT_LAST_COST; k++) {
+        assert_int_equal(nnf_trainer_result(t, (nnf_train_result)k, &v), NNF_OK);
+        assert_true(isnan(v));
+    }
+    nnf_trainer_destroy(t);
+}
+
+static void test_trainer_run_with_bad_data_fails_before_any_step_and_changes_nothing(void **state)
+{
+    nnf_net *net = trained_net(), *empty = NULL;
+    nnf_trainer *t = NULL;
+    float x[M][N_IN], y[M][N_OUT];
+    (void)state;
+    memcpy(x, X, sizeof x);
+    memcpy(y, Y, sizeof y);
+    x[4][0] = NAN;
+    y[3][1] = 3.0f;
+    assert_int_equal(nnf_trainer_create(&t), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_BATCH_SIZE, 2), NNF_OK);
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_trainer_run(t, net, NULL, &Y[0][0], M),
+                          "x is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_trainer_run(t, net, &X[0][0], NULL, M),
+                          "y is NULL");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_trainer_run(t, net, &X[0][0], &Y[0][0], 0),
+                          "m is 0");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_trainer_run(t, net, &x[0][0], &Y[0][0], M),
+                          "x[4][0] is nan");
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_trainer_run(t, net, &X[0][0], &y[0][0], M),
+                          "y[3][1] = 3");
+    /* the trainer has the net's message */
+    assert_int_equal(strncmp(nnf_trainer_errmsg(t), "nnf_trainer_run: ", 17), 0);
+    assert_non_null(strstr(nnf_trainer_errmsg(t), "y[3][1] = 3"));
+    /* a bad validation set fails before the first step too */
+    assert_int_equal(nnf_trainer_set_validation(t, &X[0][0], &y[0][0], M), NNF_OK);
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_ARG, nnf_trainer_run(t, net, &X[0][0], &Y[0][0], M),
+                          "y[3][1] = 3");
+    assert_int_equal(nnf_trainer_set_validation(t, &x[0][0], &Y[0][0], M), NNF_OK);
+    EXPECT_FAIL_UNCHANGED(net, NNF_ERR_NUMERIC, nnf_trainer_run(t, net, &X[0][0], &Y[0][0], M),
+                          "validation");
+    assert_int_equal(nnf_trainer_set_validation(t, NULL, NULL, 0), NNF_OK);
+    assert_int_equal(nnf_net_epochs(net), 0);
+    /* while a context reads the net */
+    nnf_ctx *ctx = NULL;
+    assert_ok(net, nnf_ctx_create(net, M, &ctx));
+    expect_state_with_a_context(net, "nnf_trainer_run",
+                                nnf_trainer_run(t, net, &X[0][0], &Y[0][0], M));
+    nnf_ctx_destroy(ctx);
+    /* a net without layers */
+    assert_int_equal(nnf_net_create(&empty, N_IN), NNF_OK);
+    keep(empty);
+    EXPECT_FAIL(empty, NNF_ERR_STATE, nnf_trainer_run(t, empty, &X[0][0], &Y[0][0], M), "no layer");
+    assert_ok(net, nnf_trainer_run(t, net, &X[0][0], &Y[0][0], M));
+    assert_int_equal(nnf_net_epochs(net), 10);
+    nnf_trainer_destroy(t);
+    drop(net);
+    drop(empty);
+}
+
+/* ======================================================================
  * After failures the net behaves exactly as if they never happened
  * ====================================================================== */
 
@@ -2118,6 +2534,15 @@ int main(void)
         T(test_load_with_out_null_or_no_data_is_arg),
         T(test_load_with_a_null_or_tiny_error_buffer_cuts_the_message_safely),
         T(test_clone_with_out_null_is_arg_and_changes_nothing),
+        T(test_calls_of_1_3_on_null_handles_are_arg_or_give_zero),
+        T(test_set_dropout_out_of_range_or_on_the_output_layer_fails_and_keeps_the_rate),
+        T(test_set_weight_decay_negative_or_not_finite_is_arg_and_changes_nothing),
+        T(test_input_scaling_with_bad_arguments_fails_and_changes_nothing),
+        T(test_classify_and_metrics_with_bad_arguments_fail_and_change_nothing),
+        T(test_metadata_that_is_not_utf8_too_long_or_too_many_fails_and_changes_nothing),
+        T(test_gradcheck_and_set_exchange_with_bad_arguments_fail_and_change_nothing),
+        T(test_trainer_settings_out_of_range_are_arg_and_change_nothing),
+        T(test_trainer_run_with_bad_data_fails_before_any_step_and_changes_nothing),
         T(test_a_net_after_many_failed_calls_trains_exactly_like_an_untouched_twin),
     };
     return cmocka_run_group_tests(tests, count_alloc_install, count_alloc_remove);

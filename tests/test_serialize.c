@@ -269,7 +269,7 @@ static void test_a_net_without_layers_round_trips(void **state)
     assert_ok(net, nnf_net_init(net, NNF_INIT_DEFAULT, 99));
     size_t size;
     unsigned char *buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
-    assert_int_equal(size, 112 + 24 + 4); /* the header and version 2's tail */
+    assert_int_equal(size, 112 + 32 + 4); /* the header and version 2's tail */
     nnf_net *copy = load(buf, size);
     assert_int_equal(nnf_net_depth(copy), 0);
     assert_same_net(net, copy);
@@ -287,13 +287,14 @@ static size_t tail_at(size_t depth, size_t params, size_t state)
     return (112 + 16 * depth + 4 * params * (1 + state) + 7) / 8 * 8;
 }
 
-/* tail_at + 24 + 4 L + 4 bytes without scaling or metadata, S = 0, 1
+/* tail_at + 32 + 4 L + 4 bytes without scaling or metadata, S = 0, 1
  * (momentum) or 2 (Adam), and SGD has no state to save: the flag then
- * changes nothing. */
+ * changes nothing (no trainer ran, and passes without dropout are not
+ * counted). */
 static void test_saved_size_is_the_bytes_written(void **state)
 {
     (void)state;
-    const size_t p = 13, t = 24 + 8 + 4;
+    const size_t p = 13, t = 32 + 8 + 4;
     const size_t expect[3][2] = {{tail_at(2, p, 0) + t, tail_at(2, p, 0) + t},
                                  {tail_at(2, p, 0) + t, tail_at(2, p, 1) + t},
                                  {tail_at(2, p, 0) + t, tail_at(2, p, 2) + t}};
@@ -348,7 +349,7 @@ static void test_a_padded_layer_round_trips_and_resumes_exactly(void **state)
     size_t size;
     unsigned char *buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
     /* header, 2 records, 3 copies of (2049 * 7 + 8 * 1) floats, the tail, CRC */
-    assert_int_equal(size, tail_at(2, 2049 * 7 + 8, 2) + 24 + 8 + 4);
+    assert_int_equal(size, tail_at(2, 2049 * 7 + 8, 2) + 32 + 8 + 4);
     nnf_net *copy = load(buf, size);
     train_steps(net, 3);
     train_steps(copy, 3);
@@ -488,7 +489,7 @@ static const crafted bad_fields[] = {
     {8, '4', 3, "byte 8: version 3 is newer than this library reads (2)"},
     {8, '4', 0, "byte 8: version 0 is not a format version"},
     {12, '4', 3, "byte 12: flags 0x3 have unknown bits"},
-    {16, '8', 400, "truncated: 340 bytes, the header says 428"},
+    {16, '8', 400, "truncated: 348 bytes, the header says 428"},
     {16, '8', 18446744073709551615.0, "is larger than any file"},
     {24, '8', 0, "byte 24: n_inputs 0 is out of range"},
     {24, '8', 2147483648.0, "byte 24: n_inputs 2147483648 is out of range"},
@@ -502,7 +503,7 @@ static const crafted bad_fields[] = {
     {80, 'd', 0, "byte 80: Adam epsilon 0"},
     {88, 'd', -1, "byte 88: L2 penalty -1"},
     {96, '4', 70000, "byte 96: depth 70000 exceeds the limit of 65535"},
-    {96, '4', 65535, "content length 312 is too short for the table of 65535 layers"},
+    {96, '4', 65535, "content length 320 is too short for the table of 65535 layers"},
     /* one layer: its arrays end sooner, and what follows is no tail */
     {96, '4', 1, NULL},
     {100, '4', 3, "byte 100: loss 3 is not an nnf_loss"},
@@ -530,9 +531,9 @@ static const crafted bad_fields[] = {
     {312, 'd', -1, "byte 312: weight decay -1 is out of range"},
     {320, '4', 2, "byte 320: flags 0x2 have unknown bits"},
     {324, '4', 65, "byte 324: 65 metadata entries (expected at most 64)"},
-    {324, '4', 1, "metadata entry 1 (byte 336) does not fit in the content"},
-    {328, 'f', 1, "layer 1 (byte 328): dropout 1 is out of range"},
-    {332, 'f', 0.5, "layer 2 (byte 332): dropout 0.5 is out of range"},
+    {324, '4', 1, "metadata entry 1 (byte 344) does not fit in the content"},
+    {336, 'f', 1, "layer 1 (byte 336): dropout 1 is out of range"},
+    {340, 'f', 0.5, "layer 2 (byte 340): dropout 0.5 is out of range"},
     {320, '4', 1, "the input scaling does not fit in the content"},
 };
 
@@ -558,7 +559,7 @@ static void test_each_bad_field_is_named(void **state)
     nnf_net *net = make_small(NNF_OPT_ADAM, 2);
     size_t size;
     unsigned char *good = save(net, NNF_SAVE_OPTIMIZER_STATE, &size), *buf = malloc(size);
-    assert_int_equal(size, 340);
+    assert_int_equal(size, 348);
     assert_non_null(buf);
     for (size_t k = 0; k < sizeof bad_fields / sizeof bad_fields[0]; k++) {
         memcpy(buf, good, size);
@@ -583,6 +584,10 @@ static void test_each_bad_field_is_named(void **state)
     put_le(good + 200, 5, 8); /* the tail after 112 + 32 + 4 * 13 bytes, at 200 */
     fix_crc(good, size);
     assert_rejected(good, size, "byte 200: 5 epochs without a stored optimizer state");
+    put_le(good + 200, 0, 8);
+    put_le(good + 224, 5, 8); /* the count of training passes, at 24 in the tail */
+    fix_crc(good, size);
+    assert_rejected(good, size, "byte 224: 5 training passes without a stored optimizer state");
     free(good);
     nnf_net_destroy(net);
 
@@ -1094,7 +1099,7 @@ static void test_the_committed_v1_file_still_loads(void **state)
     unsigned char *again = save(got, NNF_SAVE_OPTIMIZER_STATE, &again_size);
     assert_int_equal(get32(again + 8), 2);
     assert_memory_equal(again + 24, buf + 24, end - 24);
-    assert_int_equal(again_size, (end + 7) / 8 * 8 + 24 + 4 * 3 + 4);
+    assert_int_equal(again_size, (end + 7) / 8 * 8 + 32 + 4 * 3 + 4);
     free(again);
     /* version 1 knew optimizers 0..2: 3 (AdamW) and the largest u32 (which
      * once passed as -1) are refused */
@@ -1106,6 +1111,280 @@ static void test_the_committed_v1_file_still_loads(void **state)
     fix_crc(buf, size);
     assert_rejected(
         buf, size, "byte 104: optimizer 4294967295 is not an nnf_optimizer (version 1 knows 0..2)");
+    free(buf);
+    nnf_net_destroy(got);
+    nnf_net_destroy(want);
+}
+
+/* ---- the new state of 1.3 */
+
+/* mixed_net() with everything 1.3 added: dropout rates, input scaling,
+ * metadata, weight decay, AdamW, and epochs from a trainer. */
+static nnf_net *make_new_state(float *x, float *y, size_t m)
+{
+    nnf_net *net = mixed_net();
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_OPTIMIZER, NNF_OPT_ADAMW));
+    assert_ok(net, nnf_net_set_param(net, NNF_PARAM_WEIGHT_DECAY, 0.03));
+    assert_ok(net, nnf_layer_set_dropout(nnf_net_layer(net, 1), 0.125f));
+    assert_ok(net, nnf_layer_set_dropout(nnf_net_layer(net, 2), 0.75f));
+    make_data(x, y, m, 4, 3, 1);
+    assert_ok(net, nnf_net_fit_input_scaling(net, x, m));
+    assert_ok(net, nnf_net_set_meta(net, "data", "make_data(m, 4, 3)"));
+    assert_ok(net, nnf_net_set_meta(net, "empty", ""));
+    assert_ok(net, nnf_net_set_meta(net, "\xc3\xa9t\xc3\xa9", "\xe2\x82\xac 5"));
+    nnf_trainer *t = NULL;
+    assert_int_equal(nnf_trainer_create(&t), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_BATCH_SIZE, 8), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_EPOCHS, 3), NNF_OK);
+    assert_ok(net, nnf_trainer_run(t, net, x, y, m));
+    nnf_trainer_destroy(t);
+    return net;
+}
+
+/* b holds a's 1.3 state (dropout rates, scaling, metadata, decay) and
+ * epochs epochs. */
+static void assert_same_new_state(nnf_net *a, nnf_net *b, uint64_t epochs)
+{
+    for (size_t l = 1; l <= nnf_net_depth(a); l++) {
+        float ra = -1.0f, rb = -2.0f;
+        assert_ok(a, nnf_layer_get_dropout(nnf_net_layer(a, l), &ra));
+        assert_ok(b, nnf_layer_get_dropout(nnf_net_layer(b, l), &rb));
+        assert_memory_equal(&ra, &rb, sizeof ra);
+    }
+    size_t n = nnf_net_inputs(a);
+    float ma[8], sa[8], mb[8], sb[8];
+    assert_true(n <= 8);
+    nnf_status st = nnf_net_get_input_scaling(a, ma, sa);
+    assert_int_equal(nnf_net_get_input_scaling(b, mb, sb), st);
+    if (st == NNF_OK) {
+        assert_memory_equal(ma, mb, n * sizeof(float));
+        assert_memory_equal(sa, sb, n * sizeof(float));
+    }
+    assert_int_equal(nnf_net_meta_count(a), nnf_net_meta_count(b));
+    for (size_t i = 0; i < nnf_net_meta_count(a); i++) {
+        char ka[80], kb[80], va[200], vb[200];
+        assert_ok(a, nnf_net_meta_key(a, i, ka, sizeof ka));
+        assert_ok(b, nnf_net_meta_key(b, i, kb, sizeof kb));
+        assert_string_equal(ka, kb);
+        assert_ok(a, nnf_net_get_meta(a, ka, va, sizeof va));
+        assert_ok(b, nnf_net_get_meta(b, kb, vb, sizeof vb));
+        assert_string_equal(va, vb);
+    }
+    double da = NAN, db = NAN;
+    assert_ok(a, nnf_net_get_param(a, NNF_PARAM_WEIGHT_DECAY, &da));
+    assert_ok(b, nnf_net_get_param(b, NNF_PARAM_WEIGHT_DECAY, &db));
+    assert_true(da == db);
+    assert_int_equal(nnf_net_epochs(b), epochs);
+}
+
+static void test_the_new_state_round_trips(void **state)
+{
+    (void)state;
+    float x[40 * 4], y[40 * 3];
+    nnf_net *net = make_new_state(x, y, 40);
+    assert_int_equal(nnf_net_epochs(net), 3);
+    char dir[256], path[300];
+    fresh_dir(dir, sizeof dir, "newstate");
+    (void)snprintf(path, sizeof path, "%s/new.nnf", dir);
+    for (unsigned flags = 0; flags <= NNF_SAVE_OPTIMIZER_STATE; flags++) {
+        size_t size;
+        unsigned char *buf = save(net, flags, &size);
+        nnf_net *copy = load(buf, size);
+        assert_same_net(net, copy);
+        assert_same_new_state(net, copy, flags ? 3 : 0); /* epochs go with the state */
+        /* and saved again, the same bytes */
+        size_t again_size;
+        unsigned char *again = save(copy, flags, &again_size);
+        assert_int_equal(again_size, size);
+        assert_memory_equal(again, buf, size);
+        free(again);
+        free(buf);
+        nnf_net_destroy(copy);
+        /* through a file */
+        assert_ok(net, nnf_net_save(net, path, flags));
+        char err[256];
+        assert_int_equal(nnf_net_load(&copy, path, err, sizeof err), NNF_OK);
+        assert_same_new_state(net, copy, flags ? 3 : 0); /* epochs go with the state */
+        nnf_net_destroy(copy);
+    }
+    nnf_net_destroy(net);
+}
+
+static void test_adamw_training_with_the_new_state_resumes_exactly(void **state)
+{
+    (void)state;
+    float x[40 * 4], y[40 * 3];
+    nnf_net *net = make_new_state(x, y, 40);
+    size_t size;
+    unsigned char *buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
+    nnf_net *copy = load(buf, size);
+    free(buf);
+    nnf_trainer *t = NULL;
+    assert_int_equal(nnf_trainer_create(&t), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_BATCH_SIZE, 8), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_EPOCHS, 4), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_SCHEDULE, NNF_SCHEDULE_STEP), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_DECAY_EPOCHS, 2), NNF_OK);
+    assert_ok(net, nnf_trainer_run(t, net, x, y, 40));
+    assert_ok(copy, nnf_trainer_run(t, copy, x, y, 40));
+    assert_true(same_params(net, copy));
+    assert_twins(net, copy, SNAP_STATE);
+    /* and the steps outside a trainer: their dropout masks count the net's
+     * training passes, which the state holds too */
+    train_steps(net, 2);
+    train_steps(copy, 2);
+    assert_twins(net, copy, SNAP_STATE);
+    buf = save(net, NNF_SAVE_OPTIMIZER_STATE, &size);
+    nnf_net *again = load(buf, size);
+    free(buf);
+    train_steps(net, 2);
+    train_steps(again, 2);
+    assert_twins(net, again, SNAP_STATE);
+    nnf_net_destroy(again);
+    nnf_trainer_destroy(t);
+    nnf_net_destroy(copy);
+    nnf_net_destroy(net);
+}
+
+/* ---- the committed version-2 file */
+
+/* tests/data/model-v2.nnf was written once by a throwaway program with the
+ * library of format version 2: this net (3 -> 5 tanh, dropout 0.25 -> 4
+ * leaky 0.2, dropout 0.5 -> 2 sigmoid, BCE, AdamW with the settings below,
+ * seed 12345, the input scaling and metadata below) given these
+ * parameters, trained 2 epochs by a trainer (batches of 4 of 8 samples),
+ * given these parameters again, and saved with its optimizer state. */
+static const double v2_params[8] = {0.05, NNF_OPT_ADAMW, 0.8, 0.85, 0.995, 1e-7, 0.001, 0.02};
+static const float v2_dropout[3] = {0.25f, 0.5f, 0.0f};
+static const float v2_mean[3] = {1.5f, -2.0f, 0.25f}, v2_std[3] = {2.0f, 0.5f, 4.0f};
+static const char *const v2_meta[2][2] = {{"name", "model-v2 test"},
+                                          {"unit\xc3\xa9", "\xc2\xb0"
+                                                           "C"}};
+
+static nnf_net *make_v2(void)
+{
+    nnf_net *net = NULL;
+    assert_int_equal(nnf_net_create(&net, 3), NNF_OK);
+    for (size_t l = 1; l <= 3; l++)
+        assert_ok(net, nnf_net_add_dense(net, v1_units[l - 1], v1_acts[l - 1], NULL));
+    assert_ok(net, nnf_net_init(net, NNF_INIT_DEFAULT, 12345));
+    size_t n_in = 3;
+    for (size_t l = 1; l <= 3; l++) {
+        size_t n = v1_units[l - 1];
+        float w[5 * 5], b[5];
+        for (size_t j = 0; j < n; j++) {
+            for (size_t i = 0; i < n_in; i++)
+                w[j * n_in + i] = (float)((int)((l * 5 + j * 3 + i * 7) % 19) - 9) / 16.0f;
+            b[j] = (float)((int)((l * 2 + j) % 7) - 3) / 32.0f;
+        }
+        assert_ok(net, nnf_layer_set_weights(nnf_net_layer(net, l), w));
+        assert_ok(net, nnf_layer_set_bias(nnf_net_layer(net, l), b));
+        if (l < 3) /* the output layer has none */
+            assert_ok(net, nnf_layer_set_dropout(nnf_net_layer(net, l), v2_dropout[l - 1]));
+        n_in = n;
+    }
+    assert_ok(net, nnf_layer_set_slope(nnf_net_layer(net, 2), 0.2f));
+    for (int k = 0; k < 8; k++)
+        assert_ok(net, nnf_net_set_param(net, (nnf_param)k, v2_params[k]));
+    assert_ok(net, nnf_net_set_input_scaling(net, v2_mean, v2_std));
+    for (int i = 0; i < 2; i++)
+        assert_ok(net, nnf_net_set_meta(net, v2_meta[i][0], v2_meta[i][1]));
+    return net;
+}
+
+static uint32_t bits32(float f)
+{
+    uint32_t b;
+    memcpy(&b, &f, sizeof b);
+    return b;
+}
+
+static uint64_t bits64(double d)
+{
+    uint64_t b;
+    memcpy(&b, &d, sizeof b);
+    return b;
+}
+
+static void test_the_committed_v2_file_loads_field_by_field(void **state)
+{
+    (void)state;
+    const char *path = NNF_TEST_DATA "/model-v2.nnf";
+    nnf_net *got = NULL, *want = make_v2();
+    char err[256];
+    if (nnf_net_load(&got, path, err, sizeof err) != NNF_OK)
+        fail_msg("%s", err);
+    assert_same_net(want, got);
+    assert_same_new_state(want, got, 2);
+    double decay = NAN;
+    assert_ok(got, nnf_net_get_param(got, NNF_PARAM_WEIGHT_DECAY, &decay));
+    assert_true(decay == 0.02);
+
+    /* the bytes, field by field: version 1's header, table and arrays
+     * (docs/format.md), then version 2's tail from the next multiple of 8 */
+    size_t size, p = 3 * 5 + 5 + 5 * 4 + 4 + 4 * 2 + 2;
+    unsigned char *buf = read_file(path, &size);
+    size_t arrays = 112 + 16 * 3 + 4 * p * 3, t = (arrays + 7) / 8 * 8;
+    size_t meta0 = 8 + (4 + 13 + 3) / 4 * 4, meta1 = 8 + (6 + 3 + 3) / 4 * 4;
+    assert_int_equal(size, t + 32 + 4 * 3 + 8 * 3 + meta0 + meta1 + 4);
+    assert_memory_equal(buf, "\x89NNF\r\n\x1a\n", 8);
+    assert_int_equal(get32(buf + 8), 2);
+    assert_int_equal(get32(buf + 12), 1);
+    assert_int_equal(get64(buf + 16), size - 28);
+    assert_int_equal(get64(buf + 24), 3);
+    assert_int_equal(get64(buf + 32), 12345);
+    assert_int_equal(get64(buf + 40), 4); /* AdamW's steps: 2 epochs of 2 batches */
+    for (int k = 0; k < 6; k++)
+        assert_int_equal(get64(buf + 48 + 8 * k), bits64(v2_params[k == 0 ? 0 : k + 1]));
+    assert_int_equal(get32(buf + 96), 3);
+    assert_int_equal(get32(buf + 100), NNF_LOSS_BCE);
+    assert_int_equal(get32(buf + 104), NNF_OPT_ADAMW);
+    assert_int_equal(get32(buf + 108), 0);
+    for (size_t l = 0; l < 3; l++) {
+        assert_int_equal(get64(buf + 112 + 16 * l), v1_units[l]);
+        assert_int_equal(get32(buf + 120 + 16 * l), v1_acts[l]);
+        assert_int_equal(get32(buf + 124 + 16 * l), bits32(l == 1 ? 0.2f : 0.01f));
+    }
+    /* layer 1's w[0][0], first of the parameters */
+    assert_int_equal(get32(buf + 160), bits32((float)((5 % 19) - 9) / 16.0f));
+    int nonzero = 0;
+    for (size_t i = 160 + 4 * p; i < arrays; i++)
+        nonzero |= buf[i];
+    assert_true(nonzero); /* AdamW's moments of the 4 steps */
+    for (size_t i = arrays; i < t; i++)
+        assert_int_equal(buf[i], 0);
+    assert_int_equal(get64(buf + t), 2);                /* epochs */
+    assert_int_equal(get64(buf + t + 8), bits64(0.02)); /* weight decay */
+    assert_int_equal(get32(buf + t + 16), 1);           /* input scaling present */
+    assert_int_equal(get32(buf + t + 20), 2);           /* metadata entries */
+    assert_int_equal(get64(buf + t + 24), 0);           /* training passes outside trainers: none */
+    size_t q = t + 32;
+    for (size_t l = 0; l < 3; l++, q += 4)
+        assert_int_equal(get32(buf + q), bits32(v2_dropout[l]));
+    for (size_t k = 0; k < 3; k++, q += 4)
+        assert_int_equal(get32(buf + q), bits32(v2_mean[k]));
+    for (size_t k = 0; k < 3; k++, q += 4)
+        assert_int_equal(get32(buf + q), bits32(v2_std[k]));
+    for (int i = 0; i < 2; i++) {
+        size_t k = strlen(v2_meta[i][0]), v = strlen(v2_meta[i][1]);
+        assert_int_equal(get32(buf + q), k);
+        assert_int_equal(get32(buf + q + 4), v);
+        assert_memory_equal(buf + q + 8, v2_meta[i][0], k);
+        assert_memory_equal(buf + q + 8 + k, v2_meta[i][1], v);
+        size_t end = q + 8 + (k + v + 3) / 4 * 4;
+        for (size_t z = q + 8 + k + v; z < end; z++)
+            assert_int_equal(buf[z], 0);
+        q = end;
+    }
+    assert_int_equal(q, size - 4);
+    assert_int_equal(get32(buf + size - 4), crc32_of(buf, size - 4));
+
+    /* saved again, the same bytes */
+    size_t again_size;
+    unsigned char *again = save(got, NNF_SAVE_OPTIMIZER_STATE, &again_size);
+    assert_int_equal(again_size, size);
+    assert_memory_equal(again, buf, size);
+    free(again);
     free(buf);
     nnf_net_destroy(got);
     nnf_net_destroy(want);
@@ -1141,6 +1420,9 @@ int main(void)
         T(test_saving_to_an_empty_or_directory_path_makes_no_file),
         T(test_failures_after_the_data_is_written_are_reported),
         T(test_the_committed_v1_file_still_loads),
+        T(test_the_new_state_round_trips),
+        T(test_adamw_training_with_the_new_state_resumes_exactly),
+        T(test_the_committed_v2_file_loads_field_by_field),
     };
 #undef T
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
