@@ -61,7 +61,7 @@ nnf_status nnf__measure(nnf_net *net, const float *x, const float *y, size_t m, 
                         nnf__measures *out)
 {
     size_t n_in = net->n_in, n_out = nnf__output_layer(net)->n_out;
-    nnf_act act = nnf__output_layer(net)->act;
+    nnf_act act = (nnf_act)nnf__output_layer(net)->act;
     /* chunks as large as the workspace already is, and at least 256 samples */
     size_t chunk = m < 256 ? m : 256;
     if (net->work.cap_m > chunk)
