@@ -113,6 +113,18 @@ nnf_status nnf__fail(nnf_status st, const char *fmt, ...)
     return st;
 }
 
+nnf_status nnf__fail_verbatim(nnf_status st, const char *msg)
+{
+    thread_state *t = &t_state;
+    const nnf__call *c = t->current;
+    (void)snprintf(t->msg, sizeof t->msg, "%s", msg);
+    t->last_net = c ? c->net : NULL;
+    t->last_serial = c ? c->serial : 0;
+    if (c && c->dst)
+        (void)snprintf(c->dst, c->cap, "%s", t->msg);
+    return st;
+}
+
 const char *nnf__net_message(const nnf_net *net, uint64_t serial, const char *stored)
 {
     const thread_state *t = &t_state;

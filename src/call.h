@@ -57,6 +57,10 @@ __attribute__((format(printf, 2, 3)))
 nnf_status
 nnf__fail(nnf_status st, const char *fmt, ...);
 
+/* Record a failure of the current call with msg as its whole message (a
+ * library built on nnfast words its own calls' failures: nnf_net_report). */
+nnf_status nnf__fail_verbatim(nnf_status st, const char *msg);
+
 /* The message of the last failure on net: this thread's own when its last
  * failure was on net, else stored (the net's buffer). */
 const char *nnf__net_message(const nnf_net *net, uint64_t serial, const char *stored);
