@@ -79,9 +79,11 @@ void bench_usage(FILE *f)
                "                     collective step nnf_mpi_train_step, every rank at the\n"
                "                     case's batch, against one rank's step at that batch while\n"
                "                     the others sleep, and the gradient's sum over the ranks\n"
-               "                     timed alone (its share of the step), interleaved rep by\n"
-               "                     rep (default 15 reps). Default case mlp-wide, 1 thread\n"
-               "                     per rank\n"
+               "                     timed alone (its share of the step), and the same sum as\n"
+               "                     an MPI_Iallreduce started before a local step and waited\n"
+               "                     for after it (how much of it an overlap would hide),\n"
+               "                     interleaved rep by rep (default 15 reps). Default case\n"
+               "                     mlp-wide, 1 thread per rank\n"
                "\n");
     fprintf(f,
             "Then, at each thread count, the machine: its sgemm peak (2048^3, the BLAS on\n"

@@ -4,8 +4,10 @@
  * one rank's nnf_net_train_step at the same batch while the other ranks sleep,
  * and the sum of the gradients over the ranks timed alone (what the step
  * spends communicating, and all that overlapping it with the backward pass
- * could hide). The three are interleaved rep by rep, so that the machine's
- * noise falls on all of them. Built with nnfast_mpi's sources compiled in
+ * could hide). Then a probe of that overlap: the sum as one MPI_Iallreduce
+ * started before a local step and waited for after it, against the step
+ * then the blocking sum ("hidden": the share of the sum's time saved). The four are interleaved rep by
+ * rep, so that the machine's noise falls on all of them. Built with nnfast_mpi's sources compiled in
  * (the bench links the library's objects, not libnnfast.so). */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include "bench.h"
@@ -60,24 +62,25 @@ static size_t case_params(const bench_case *c)
 }
 
 typedef struct mpi_figures {
-    bench_stats one, all, comm;
+    bench_stats one, all, comm, seq, overlap;
 } mpi_figures;
 
 static int measure(const bench_case *c, const bench_opts *o, int rank, mpi_figures *f)
 {
     char err[512];
-    nnf_net *net = NULL, *solo = NULL;
+    nnf_net *net = NULL, *solo = NULL, *probe = NULL;
     float *x = NULL, *y = NULL, *g = NULL;
     size_t n = case_params(c);
     int reps = o->reps ? o->reps : o->quick ? 3 : 15, warm = o->warmup > 0 ? o->warmup : 2;
-    double *t = malloc(3 * (size_t)reps * sizeof *t);
+    double *t = malloc(5 * (size_t)reps * sizeof *t);
     int rc = -1;
     if (!t || bench_make_net(c, &net, err, sizeof err) != NNF_OK ||
         bench_make_data(c, c->m, &x, &y) != 0 || !(g = calloc(n, sizeof *g))) {
         fprintf(stderr, "nnfast-bench: rank %d: case %s: could not set up\n", rank, c->name);
         goto out;
     }
-    if (nnf_mpi_bcast(net, MPI_COMM_WORLD, 0) != NNF_OK || nnf_net_clone(net, &solo) != NNF_OK) {
+    if (nnf_mpi_bcast(net, MPI_COMM_WORLD, 0) != NNF_OK || nnf_net_clone(net, &solo) != NNF_OK ||
+        nnf_net_clone(net, &probe) != NNF_OK) {
         fprintf(stderr, "nnfast-bench: %s\n", nnf_net_errmsg(net));
         goto out;
     }
@@ -115,20 +118,41 @@ static int measure(const bench_case *c, const bench_opts *o, int rank, mpi_figur
         if (st == NNF_OK)
             st = nnf_mpi__sum_doubles(&run, d, 2);
         double comm = slowest(MPI_Wtime() - t0);
+        /* the overlap probe, every rank stepping its own net at once: a local
+         * step then the blocking sum, against the sum as a nonblocking
+         * allreduce started before the step and waited for after it, no MPI
+         * call between (what an overlap inside the backward pass would get) */
+        MPI_Barrier(MPI_COMM_WORLD);
+        t0 = MPI_Wtime();
+        st = nnf_net_train_step(probe, x, y, c->m, NULL);
+        MPI_Allreduce(MPI_IN_PLACE, g, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        double seq = slowest(MPI_Wtime() - t0);
+        MPI_Barrier(MPI_COMM_WORLD);
+        t0 = MPI_Wtime();
+        MPI_Request req;
+        MPI_Iallreduce(MPI_IN_PLACE, g, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &req);
+        st = nnf_net_train_step(probe, x, y, c->m, NULL);
+        MPI_Wait(&req, MPI_STATUS_IGNORE);
+        double overlap = slowest(MPI_Wtime() - t0);
         if (k >= 0) {
             t[k] = one;
             t[reps + k] = all;
             t[2 * reps + k] = comm;
+            t[3 * reps + k] = overlap;
+            t[4 * reps + k] = seq;
         }
     }
     MPI_Bcast(t, reps, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     f->one = stats(t, reps);
     f->all = stats(t + reps, reps);
     f->comm = stats(t + 2 * reps, reps);
+    f->overlap = stats(t + 3 * reps, reps);
+    f->seq = stats(t + 4 * reps, reps);
     rc = 0;
 out:
     nnf_net_destroy(net);
     nnf_net_destroy(solo);
+    nnf_net_destroy(probe);
     free(x);
     free(y);
     free(g);
@@ -147,20 +171,21 @@ int bench_mpi(const bench_opts *o)
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     (void)nnf_set_threads(o->threads[0]);
     if (rank == 0)
-        printf("%-10s %5s %7s %6s  %-27s  %-27s  %5s  %-26s  %6s\n", "case", "ranks", "threads",
-               "m/rank", "1 rank: step ms (min-max)", "R ranks: step ms (min-max)", "eff",
-               "comm ms (min-max)", "share");
+        printf("%-10s %5s %7s %6s  %-27s  %-27s  %5s  %-26s  %6s  %8s  %8s  %6s\n", "case", "ranks",
+               "threads", "m/rank", "1 rank: step ms (min-max)", "R ranks: step ms (min-max)",
+               "eff", "comm ms (min-max)", "share", "seq ms", "ovl ms", "hidden");
     for (size_t i = 0; i < o->n_cases && rc == 0; i++) {
         const bench_case *c = &o->cases[i];
         mpi_figures f;
         rc = measure(c, o, rank, &f);
         if (rc == 0 && rank == 0)
             printf("%-10s %5d %7d %6zu  %8.2f (%7.2f-%7.2f)  %8.2f (%7.2f-%7.2f)  %5.2f  "
-                   "%8.2f (%7.2f-%7.2f)  %5.1f%%\n",
+                   "%8.2f (%7.2f-%7.2f)  %5.1f%%  %8.2f  %8.2f  %5.0f%%\n",
                    c->name, size, o->threads[0], c->m, 1e3 * f.one.med, 1e3 * f.one.min,
                    1e3 * f.one.max, 1e3 * f.all.med, 1e3 * f.all.min, 1e3 * f.all.max,
                    f.one.med / f.all.med, 1e3 * f.comm.med, 1e3 * f.comm.min, 1e3 * f.comm.max,
-                   100.0 * f.comm.med / f.all.med);
+                   100.0 * f.comm.med / f.all.med, 1e3 * f.seq.med, 1e3 * f.overlap.med,
+                   100.0 * (f.seq.med - f.overlap.med) / f.comm.med);
         fflush(stdout);
     }
     MPI_Finalize();
