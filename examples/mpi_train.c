@@ -39,7 +39,7 @@ static int report(const nnf_progress *p, void *user)
         printf("  epoch %4.0f: validation loss %.4f, accuracy %.1f %%\n", epoch + 1,
                nnf_progress_get(p, NNF_PROGRESS_VAL_COST),
                100.0 * nnf_progress_get(p, NNF_PROGRESS_VAL_ACCURACY));
-    return 0; /* the same answer on every rank: a stop on one rank alone would hang the others */
+    return 0; /* the same answer on every rank (a stop on one rank alone fails them all) */
 }
 
 int main(int argc, char **argv)

@@ -83,8 +83,10 @@ NNF_MPI_API nnf_status nnf_mpi_train_step(nnf_net *net, MPI_Comm comm, const flo
  *  validation loss and accuracy are those of all of them together, so
  *  early stopping and restore-best decide alike on every rank. The
  *  trainers' settings must be the same on every rank (NNF_ERR_STATE on
- *  every rank otherwise), and a progress function must return the same on
- *  every rank. */
+ *  every rank otherwise, before any step). A progress function should
+ *  answer the same on every rank: one that stops its rank alone makes
+ *  every rank fail with NNF_ERR_STATE (none waits for the others), the
+ *  nets then as the steps left them. */
 NNF_MPI_API nnf_status nnf_mpi_trainer_run(nnf_trainer *t, nnf_net *net, MPI_Comm comm,
                                            const float *x, const float *y, size_t m_local);
 

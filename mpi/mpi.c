@@ -112,6 +112,9 @@ NNF_MPI_API nnf_status nnf_mpi_trainer_run(nnf_trainer *t, nnf_net *net, MPI_Com
             return trainer_failed(t, net, fn, st, run.agreed != NNF_OK ? run.msg : msg);
         if (st != NNF_OK)
             st = tell_others(&run, NNF_MPI__AFTER, st, msg);
+        else /* a rank whose progress function stopped it alone: every rank
+              * learns of it, none waits for it */
+            st = nnf_mpi__agree(&run, NNF_MPI__AFTER, NNF_OK, NULL, 0, NULL);
     }
     return st == NNF_OK ? NNF_OK : trainer_failed(t, net, fn, st, run.msg);
 }

@@ -415,6 +415,40 @@ static void test_trainer_run_over_shards_equals_one_process(void **state)
     g_done = 1;
 }
 
+static int stop_rank0(const nnf_progress *p, void *user)
+{
+    (void)user;
+    return g_rank == 0 && nnf_progress_get(p, NNF_PROGRESS_EPOCH) == 1.0;
+}
+
+/* A progress function that stops one rank alone: every rank fails, none
+ * waits for the others. */
+static void test_trainer_run_stopped_on_one_rank_fails_every_rank(void **state)
+{
+    (void)state;
+    static data d;
+    size_t m[16];
+    for (int r = 0; r < g_size; r++)
+        m[r] = 12;
+    make_shards(&d, m);
+    nnf_net *net = build(41, 4);
+    nnf_trainer *t = NULL;
+    assert_int_equal(nnf_trainer_create(&t), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_BATCH_SIZE, 4), NNF_OK);
+    assert_int_equal(nnf_trainer_set(t, NNF_TRAIN_EPOCHS, 3), NNF_OK);
+    assert_int_equal(nnf_trainer_set_progress(t, stop_rank0, NULL), NNF_OK);
+    assert_int_equal(nnf_mpi_trainer_run(t, net, MPI_COMM_WORLD, shard_x(&d), shard_y(&d), 12),
+                     NNF_ERR_STATE);
+    assert_prefix(nnf_trainer_errmsg(t), "nnf_mpi_trainer_run: the ranks are at different points");
+    /* and the ranks work together again */
+    assert_int_equal(nnf_trainer_set_progress(t, NULL, NULL), NNF_OK);
+    assert_int_equal(nnf_mpi_bcast(net, MPI_COMM_WORLD, 0), NNF_OK);
+    assert_ranks_identical(net);
+    nnf_trainer_destroy(t);
+    nnf_net_destroy(net);
+    g_done = 1;
+}
+
 /* Mini-batches over uneven shards, the last rank empty: the ranks stay
  * bit-identical and step the most batches of any rank. */
 static void test_trainer_minibatches_over_uneven_shards(void **state)
@@ -479,6 +513,8 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_trainer_minibatches_over_uneven_shards, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_trainer_run_stopped_on_one_rank_fails_every_rank,
+                                        setup, teardown),
     };
     int failed = g_size <= 16 ? cmocka_run_group_tests(tests, NULL, NULL) : 1;
     abort_if_failed();
