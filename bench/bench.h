@@ -40,6 +40,7 @@ typedef struct bench_opts {
     int warmup; /* -1: 3, or 1 for a case whose step is slow */
     int quick;
     int serve; /* --serve: predictions per second through contexts (serve.c) */
+    int mpi;   /* --mpi: weak scaling over MPI ranks (mpi.c) */
     bench_format format;
 } bench_opts;
 
@@ -127,6 +128,10 @@ int bench_measure(const bench_case *c, const bench_opts *o, const bench_machine 
 /* serve.c: the --serve run of every case (its m the batch) at every thread
  * count. 0, or 1 after a message on stderr. */
 int bench_serve(const bench_opts *o);
+
+/* mpi.c: the --mpi run of every case under mpirun (MPI_Init to
+ * MPI_Finalize). 0, 1 after a failure, 2 when built without MPI. */
+int bench_mpi(const bench_opts *o);
 
 /* gemm_only.c: the sgemm calls of one train step on the bench's own
  * buffers, laid out as the net's: as nnfast runs them (each product as the

@@ -23,6 +23,8 @@ void bench_usage(FILE *f)
         "                    [--quick] [--format table|csv|json] [--version] [--help]\n"
         "       nnfast-bench --serve [--layers LIST [--output ACT]] [--batch M1,M2,...]\n"
         "                    [--threads N1,N2,...] [--quick] [--format F]\n"
+        "       mpirun -np R nnfast-bench --mpi [--name NAME | --layers LIST [--batch M]]\n"
+        "                    [--threads T] [--reps N] [--quick]\n"
         "\n"
         "Times nnfast's train step (nnf_net_train_step) and its phases, against the\n"
         "bare sgemm calls of the same shapes and against what the machine can do,\n"
@@ -73,6 +75,16 @@ void bench_usage(FILE *f)
         "exits 1, with no figures.\n"
         "\n",
         BENCH_CHECK_M, BENCH_CHECK_TOL);
+    fprintf(f, "  --mpi              under mpirun -np R (built with MPI): weak scaling of the\n"
+               "                     collective step nnf_mpi_train_step, every rank at the\n"
+               "                     case's batch, against one rank's step at that batch while\n"
+               "                     the others sleep, and the gradient's sum over the ranks\n"
+               "                     timed alone (its share of the step), and the same sum as\n"
+               "                     an MPI_Iallreduce started before a local step and waited\n"
+               "                     for after it (how much of it an overlap would hide),\n"
+               "                     interleaved rep by rep (default 15 reps). Default case\n"
+               "                     mlp-wide, 1 thread per rank\n"
+               "\n");
     fprintf(f,
             "Then, at each thread count, the machine: its sgemm peak (2048^3, the BLAS on\n"
             "that many threads) and its read bandwidth (a buffer larger than the\n"
@@ -170,7 +182,7 @@ static int valid_name(const char *s)
 typedef struct raw {
     const char *layers, *batch, *sweep, *hidden, *output, *loss, *name, *threads;
     const char *reps, *warmup, *format, *optimizer, *plan;
-    int quick, version, serve;
+    int quick, version, serve, mpi;
 } raw;
 
 /* Sorts argv into r: "--opt value" or "--opt=value". 1 for --help. */
@@ -202,6 +214,10 @@ static int collect(int argc, char **argv, raw *r)
         }
         if (strcmp(a, "--serve") == 0) {
             r->serve = 1;
+            continue;
+        }
+        if (strcmp(a, "--mpi") == 0) {
+            r->mpi = 1;
             continue;
         }
         for (k = 0; k < n_valued; k++)
@@ -395,9 +411,16 @@ int bench_parse_args(int argc, char **argv, bench_opts *o)
                bench_blas_name());
         return 1;
     }
+    if (rc == 0 && r.mpi && r.serve)
+        return bad("give --mpi or --serve, not both");
+    if (rc == 0 && r.mpi) { /* the case: mlp-wide, 1 thread per rank */
+        r.name = r.name || r.layers ? r.name : "mlp-wide";
+        r.threads = r.threads ? r.threads : "1";
+    }
     if (rc != 0 || run_options(&r, o) != 0)
         return -1;
     o->serve = r.serve;
+    o->mpi = r.mpi;
     if (r.serve && !r.layers) { /* the model served by default: digits, 784-256-128-10 */
         r.layers = "784,256,128,10";
         r.output = r.output ? r.output : "softmax";

@@ -62,6 +62,11 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     }
 
+    if (o.mpi) {
+        rc = bench_mpi(&o);
+        free(o.cases);
+        return rc;
+    }
     if (o.serve) {
         rc = bench_serve(&o);
         free(o.cases);

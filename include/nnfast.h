@@ -290,6 +290,12 @@ NNF_API nnf_plan_mode nnf_get_plan_mode(void);
  *  net. Valid until the next failing call on net. net NULL gives a static
  *  text. */
 NNF_API const char *nnf_net_errmsg(const nnf_net *net);
+/** Record a failure of a call of a library built on nnfast (nnfast_mpi.h)
+ *  on net: msg, which should start with that call's name, becomes net's
+ *  message (nnf_net_errmsg()) as a failed nnfast call's would. Returns
+ *  status; NNF_ERR_ARG (net's message then says why) for a NULL msg or a
+ *  status that is not a failure. Changes nothing else. Since 1.3. */
+NNF_API nnf_status nnf_net_report(nnf_net *net, nnf_status status, const char *msg);
 
 /** Create an empty network for inputs of n_inputs features, with loss BCE,
  *  learning rate 0.01 and seed NNF_DEFAULT_SEED.
@@ -617,6 +623,9 @@ NNF_API nnf_status nnf_trainer_set_progress(nnf_trainer *t, nnf_trainer_fn fn, v
 NNF_API nnf_status nnf_trainer_run(nnf_trainer *t, nnf_net *net, const float *x, const float *y, size_t m);
 /** Detail of the trainer's last failure ("" when none). */
 NNF_API const char *nnf_trainer_errmsg(const nnf_trainer *t);
+/** As nnf_net_report(), for the trainer's message (nnf_trainer_errmsg()).
+ *  Since 1.3. */
+NNF_API nnf_status nnf_trainer_report(nnf_trainer *t, nnf_status status, const char *msg);
 /** A figure of the progress (nnf_progress_key). */
 NNF_API double     nnf_progress_get(const nnf_progress *p, nnf_progress_key key);
 /** The net being trained. */
@@ -928,6 +937,14 @@ NNF_API nnf_status nnf_net_load(nnf_net **out, const char *path, char *errbuf,
  *  workspace): for one copy per thread that trains. net is only read: several
  *  threads may clone one net at once. Since 1.2. */
 NNF_API nnf_status nnf_net_clone(const nnf_net *net, nnf_net **out);
+/** Make dst's parameters, settings (loss, nnf_param values, seed, slopes,
+ *  dropout rates), optimizer state, input scaling and epoch count those of
+ *  src, in place (dst's exchange function and metadata stay dst's; its
+ *  gradients and stored forward pass are dropped). src is only read.
+ *  NNF_ERR_STATE when the architectures differ (inputs, and per layer
+ *  units and activation) or dst has inference contexts; NNF_ERR_NOMEM.
+ *  A failure changes nothing. dst == src does nothing. Since 1.3. */
+NNF_API nnf_status nnf_net_copy_state(nnf_net *dst, const nnf_net *src);
 /** @} */
 
 #ifdef __cplusplus

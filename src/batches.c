@@ -19,7 +19,9 @@ static uint64_t rng_below(nnf__rng *r, uint64_t n)
 
 void nnf__shuffle(size_t *order, size_t m, nnf__rng *r)
 {
-    for (size_t i = m - 1; i > 0; i--) {
+    /* m = 0: a trainer's net without samples of its own (an exchange
+     * function brings the others') */
+    for (size_t i = m ? m - 1 : 0; i > 0; i--) {
         size_t j = (size_t)rng_below(r, (uint64_t)i + 1);
         size_t t = order[i];
         order[i] = order[j];

@@ -89,6 +89,18 @@ void nnf__call_where(nnf__where_fn where, const void *data)
     }
 }
 
+/* The message in t->msg is the current call's failure: note the handle it
+ * is about, copy it to the handle's buffer; returns st. */
+static nnf_status record(thread_state *t, nnf_status st)
+{
+    const nnf__call *c = t->current;
+    t->last_handle = c ? c->handle : NULL;
+    t->last_serial = c ? c->serial : 0;
+    if (c && c->dst)
+        (void)snprintf(c->dst, c->cap, "%s", t->msg);
+    return st;
+}
+
 nnf_status nnf__fail(nnf_status st, const char *fmt, ...)
 {
     thread_state *t = &t_state;
@@ -106,11 +118,14 @@ nnf_status nnf__fail(nnf_status st, const char *fmt, ...)
     va_start(ap, fmt);
     (void)vsnprintf(t->msg + used, cap - used, fmt, ap);
     va_end(ap);
-    t->last_handle = c ? c->handle : NULL;
-    t->last_serial = c ? c->serial : 0;
-    if (c && c->dst)
-        (void)snprintf(c->dst, c->cap, "%s", t->msg);
-    return st;
+    return record(t, st);
+}
+
+nnf_status nnf__fail_verbatim(nnf_status st, const char *msg)
+{
+    thread_state *t = &t_state;
+    (void)snprintf(t->msg, sizeof t->msg, "%s", msg);
+    return record(t, st);
 }
 
 const char *nnf__message(const void *handle, uint64_t serial, const char *stored)

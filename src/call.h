@@ -57,6 +57,10 @@ __attribute__((format(printf, 2, 3)))
 nnf_status
 nnf__fail(nnf_status st, const char *fmt, ...);
 
+/* Record a failure of the current call with msg as its whole message (a
+ * library built on nnfast words its own calls' failures: nnf_net_report). */
+nnf_status nnf__fail_verbatim(nnf_status st, const char *msg);
+
 /* The message of the last failure on a handle (net or trainer): this
  * thread's own when its last failure was on it, else stored (the handle's
  * buffer, written by the calls that may change the handle). */

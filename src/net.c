@@ -314,3 +314,105 @@ NNF_API nnf_status nnf_net_clone(const nnf_net *net, nnf_net **out)
         st = nnf__fail(NNF_ERR_NOMEM, "could not allocate the copy");
     return nnf__leave(&c, st);
 }
+
+/* Same architecture: inputs, and per layer units, activation and the layout
+ * of the arenas (which the shapes decide on one machine). */
+static nnf_status check_same_architecture(const nnf_net *dst, const nnf_net *src)
+{
+    if (dst->n_in != src->n_in || dst->depth != src->depth)
+        return nnf__fail(NNF_ERR_STATE,
+                         "dst has %zu inputs and %zu layers, src %zu and %zu (expected the "
+                         "same architecture)",
+                         dst->n_in, dst->depth, src->n_in, src->depth);
+    for (size_t l = 0; l < dst->depth; l++) {
+        const nnf_layer *a = dst->layers[l], *b = src->layers[l];
+        if (a->n_out != b->n_out || a->act != b->act)
+            return nnf__fail(NNF_ERR_STATE,
+                             "layer %zu has %zu units (activation %d) in dst, %zu (activation "
+                             "%d) in src (expected the same architecture)",
+                             l + 1, a->n_out, a->act, b->n_out, b->act);
+        if (a->offset != b->offset || a->n_pad != b->n_pad)
+            return nnf__fail(NNF_ERR_STATE, "layer %zu is laid out differently in dst and src",
+                             l + 1);
+    }
+    return dst->n_floats == src->n_floats
+               ? NNF_OK
+               : nnf__fail(NNF_ERR_STATE, "the arenas of dst and src differ in size");
+}
+
+/* Everything nnf_net_copy_state copies, allocated first: all or nothing. */
+static nnf_status copy_state(nnf_net *dst, const nnf_net *src)
+{
+    size_t n_state =
+        src->opt_state ? nnf__optim_state_floats(nnf__optimizer(src), src->n_floats) : 0;
+    float *state = n_state ? nnf__malloc(n_state * sizeof(float)) : NULL;
+    float *scale = src->scale ? nnf__malloc(2 * src->n_in * sizeof(float)) : NULL;
+    if ((n_state && !state) || (src->scale && !scale)) {
+        nnf__free(state);
+        nnf__free(scale);
+        return nnf__fail(NNF_ERR_NOMEM, "could not allocate the optimizer's state or the "
+                                        "input scaling");
+    }
+    if (state)
+        memcpy(state, src->opt_state, n_state * sizeof(float));
+    if (scale)
+        memcpy(scale, src->scale, 2 * src->n_in * sizeof(float));
+    nnf__free(dst->opt_state);
+    dst->opt_state = state;
+    dst->opt_t = src->opt_t;
+    nnf__free(dst->scale);
+    dst->scale = scale;
+    if (dst->loss != src->loss)
+        dst->shape++;
+    dst->loss = src->loss;
+    dst->seed = src->seed;
+    memcpy(dst->param, src->param, sizeof dst->param);
+    for (size_t l = 0; l < dst->depth; l++) {
+        dst->layers[l]->alpha = src->layers[l]->alpha;
+        dst->layers[l]->dropout = src->layers[l]->dropout;
+    }
+    if (dst->n_floats)
+        memcpy(dst->params, src->params, dst->n_floats * sizeof(float));
+    dst->epochs = src->epochs;
+    dst->passes = src->passes;
+    nnf__forget_passes(dst);
+    return NNF_OK;
+}
+
+NNF_API nnf_status nnf_net_copy_state(nnf_net *dst, const nnf_net *src)
+{
+    nnf__call c;
+    nnf_status st = nnf__enter_write(&c, __func__, dst);
+    if (st == NNF_OK && !src)
+        st = nnf__fail(NNF_ERR_ARG, "src is NULL");
+    if (st == NNF_OK && src != dst) {
+        st = nnf__check_changeable(dst);
+        /* src is only read (other threads may read it at once); the failures
+         * are dst's */
+        nnf__call cs;
+        if (st == NNF_OK) {
+            nnf__enter(&cs, __func__, dst->errmsg, sizeof dst->errmsg, dst, dst->serial);
+            st = nnf__guard_hold(&cs, src->guard, 0);
+            if (st == NNF_OK)
+                st = check_same_architecture(dst, src);
+            if (st == NNF_OK)
+                st = copy_state(dst, src);
+            st = nnf__leave(&cs, st);
+        }
+    }
+    return nnf__leave(&c, st);
+}
+
+NNF_API nnf_status nnf_net_report(nnf_net *net, nnf_status status, const char *msg)
+{
+    nnf__call c;
+    nnf_status st = nnf__enter_write(&c, __func__, net);
+    if (st == NNF_OK && !msg)
+        st = nnf__fail(NNF_ERR_ARG, "msg is NULL");
+    else if (st == NNF_OK && (status <= NNF_OK || status > NNF_ERR_FORMAT))
+        st = nnf__fail(NNF_ERR_ARG, "status is %d (expected a failure, 1 to %d)", (int)status,
+                       (int)NNF_ERR_FORMAT);
+    if (st == NNF_OK)
+        st = nnf__fail_verbatim(status, msg);
+    return nnf__leave(&c, st);
+}

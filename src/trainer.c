@@ -181,6 +181,20 @@ NNF_API const char *nnf_trainer_errmsg(const nnf_trainer *t)
     return t ? nnf__message(t, t->serial, t->errmsg) : "t is NULL";
 }
 
+NNF_API nnf_status nnf_trainer_report(nnf_trainer *t, nnf_status status, const char *msg)
+{
+    nnf__call c;
+    nnf_status st = enter(&c, __func__, t);
+    if (st == NNF_OK && !msg)
+        st = nnf__fail(NNF_ERR_ARG, "msg is NULL");
+    else if (st == NNF_OK && (status <= NNF_OK || status > NNF_ERR_FORMAT))
+        st = nnf__fail(NNF_ERR_ARG, "status is %d (expected a failure, 1 to %d)", (int)status,
+                       (int)NNF_ERR_FORMAT);
+    if (st == NNF_OK)
+        st = nnf__fail_verbatim(status, msg);
+    return nnf__leave(&c, st);
+}
+
 NNF_API nnf_status nnf_trainer_result(const nnf_trainer *t, nnf_train_result key, double *value)
 {
     return read_keyed(__func__, t, (int)key, N_RESULTS, "nnf_train_result", t ? t->result : NULL,
