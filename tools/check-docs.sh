@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # check-docs.sh ROOT - the documentation tells the truth about the code:
 # every nnf_/nnf__/NNF_ name that README.md, CONTRIBUTING.md, SECURITY.md or
-# docs/*.md mention exists in include/ or src/, and every file they cite
+# docs/*.md mention exists in include/ or src/ (or, for a build option, in
+# CMakeLists.txt or cmake/), and every file they cite
 # (a markdown link, or a path in backquotes) exists. Exits 1 naming each
 # name or file that does not.
 set -eu
@@ -14,8 +15,8 @@ fail=0
 # Names: whole words, at least one letter after the prefix.
 names=$(grep -ohE '\b(nnf_|nnf__|NNF_|NNF__)[A-Za-z0-9][A-Za-z0-9_]*' $docs | grep -v '_$' | sort -u)
 for n in $names; do
-    if ! grep -rqw -- "$n" include src; then
-        printf 'check-docs: %s is mentioned in %s but exists nowhere in include/ or src/\n' \
+    if ! grep -rqw -- "$n" include src CMakeLists.txt cmake; then
+        printf 'check-docs: %s is mentioned in %s but exists nowhere in include/, src/, CMakeLists.txt or cmake/\n' \
             "$n" "$(grep -lw -- "$n" $docs | tr '\n' ' ')" >&2
         fail=1
     fi
