@@ -259,7 +259,7 @@ static nnf_status check_fixed(reader *r)
                          NNF__AT_LOSS, (unsigned)h->loss, NNF__N_LOSSES - 1);
     /* version 1 knew SGD, momentum and Adam */
     int n_opts = h->version == 1 ? NNF_OPT_ADAM + 1 : NNF__N_OPTIMIZERS;
-    if ((int)h->optimizer >= n_opts)
+    if (h->optimizer >= (uint32_t)n_opts) /* unsigned: 2^31 and above are not negative */
         return nnf__fail(NNF_ERR_FORMAT,
                          "byte %d: optimizer %u is not an nnf_optimizer "
                          "(version %u knows 0..%d)",
