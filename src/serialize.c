@@ -273,6 +273,11 @@ static nnf_status check_fixed(reader *r)
                          "byte %d: flags say the optimizer's state is stored, "
                          "but SGD has none",
                          NNF__AT_FLAGS);
+    if ((h->flags & NNF__FORMAT_FLAG_STATE) && h->depth == 0)
+        return nnf__fail(NNF_ERR_FORMAT,
+                         "byte %d: flags say the optimizer's state is stored, "
+                         "but a net of no layer has none",
+                         NNF__AT_FLAGS);
     if (!(h->flags & NNF__FORMAT_FLAG_STATE) && h->t)
         return nnf__fail(NNF_ERR_FORMAT,
                          "byte %d: step count %llu without a stored optimizer "
