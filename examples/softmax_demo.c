@@ -106,9 +106,15 @@ int main(int argc, char **argv)
     status = EXIT_SUCCESS;
 
 done:
-    if (saved && argc <= 1 && remove(path) != 0) {
-        perror(path);
-        status = EXIT_FAILURE;
+    if (saved && argc > 1) {
+        printf("the model is kept in %s\n", path);
+    } else if (saved) {
+        if (remove(path) != 0) {
+            perror(path);
+            status = EXIT_FAILURE;
+        } else {
+            printf("removed %s again (softmax_demo FILE keeps the model in FILE)\n", path);
+        }
     }
     nnf_net_destroy(loaded);
     nnf_net_destroy(net);

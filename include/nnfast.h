@@ -905,7 +905,7 @@ NNF_API nnf_status nnf_net_saved_size(const nnf_net *net, unsigned flags,
 NNF_API nnf_status nnf_net_save_mem(const nnf_net *net, void *buf, size_t cap,
                                     unsigned flags, size_t *size);
 /** Save net to the file path, atomically: it writes a temporary file
- *  ".<name>.nnf-XXXXXX" in the same directory (<name> cut to fit the file
+ *  ".NAME.nnf-XXXXXX" in the same directory (NAME, path's file name cut to fit the file
  *  system's 255 bytes), flushes it to disk, renames it over path and flushes
  *  the directory, so path holds either the old content or the whole new
  *  one. Temporary files of the same name that a killed save left behind

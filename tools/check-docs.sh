@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # check-docs.sh ROOT - the documentation tells the truth about the code:
 # every nnf_/nnf__/NNF_ name that README.md, CONTRIBUTING.md, SECURITY.md or
-# docs/*.md mention exists in include/, src/, mpi/ (libnnfast_mpi) or the
-# top-level CMakeLists.txt (the build's options), and every file they cite
+# docs/*.md mention exists in include/, src/, mpi/ (libnnfast_mpi) or, for a
+# build option, in CMakeLists.txt or cmake/, and every file they cite
 # (a markdown link, or a path in backquotes) exists. Exits 1 naming each
 # name or file that does not.
 set -eu
@@ -15,8 +15,8 @@ fail=0
 # Names: whole words, at least one letter after the prefix.
 names=$(grep -ohE '\b(nnf_|nnf__|NNF_|NNF__)[A-Za-z0-9][A-Za-z0-9_]*' $docs | grep -v '_$' | sort -u)
 for n in $names; do
-    if ! grep -rqw -- "$n" include src mpi CMakeLists.txt; then
-        printf 'check-docs: %s is mentioned in %s but exists nowhere in include/, src/, mpi/ or CMakeLists.txt\n' \
+    if ! grep -rqw -- "$n" include src mpi CMakeLists.txt cmake; then
+        printf 'check-docs: %s is mentioned in %s but exists nowhere in include/, src/, mpi/, CMakeLists.txt or cmake/\n' \
             "$n" "$(grep -lw -- "$n" $docs | tr '\n' ' ')" >&2
         fail=1
     fi

@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* gemm.c - the one matrix product of nnfast: every W·A, dZ·Aᵀ and Wᵀ·dZ is
  * computed by cblas_sgemm calls made here (one, or one per block of its
- * plan), and the BLAS's thread control. The only file that includes <cblas.h>. */
+ * plan), and the BLAS's thread control. The only file that includes <cblas.h>,
+ * and the only one that knows which BLAS it is (NNF_BLAS in CMakeLists.txt:
+ * NNF_BLAS_OPENBLAS, NNF_BLAS_BLIS, or neither for any other CBLAS). */
+#define _DEFAULT_SOURCE /* sysconf(_SC_NPROCESSORS_ONLN) */
 #include "core.h"
 
 #include <cblas.h>
+#if NNF_BLAS_BLIS
+#include <blis.h>
+#endif
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void nnf__gemm(int trans_a, int trans_b, size_t rows, size_t cols, size_t inner, float alpha,
                const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
@@ -40,6 +47,8 @@ nnf__product nnf__input_grad_product(const float *wt, const float *dz, float *da
     /* dA[l-1] = W^T dZ = Wt dZ:  (n_in x n_out) (n_out x m) */
     return (nnf__product){0, 0, n_in, m, n_out, 1.0f, 0.0f, wt, dz, n_in, n_out, n_in, da};
 }
+
+#if NNF_BLAS_OPENBLAS
 
 void nnf__set_threads(int n)
 {
@@ -85,3 +94,77 @@ const char *nnf__blas_kernel(void)
     const char *name = openblas_get_corename();
     return name ? name : "";
 }
+
+#else /* BLIS, or any other CBLAS */
+
+/* The BLAS's default thread count: BLIS's own setting (BLIS_NUM_THREADS,
+ * OMP_NUM_THREADS) where it has one, else one per online core, as
+ * OpenBLAS's default. A BLAS without thread control is told nothing: the
+ * count is kept here, for the pool's default (src/pool.c). */
+static long online_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? n : 1;
+}
+
+#if NNF_BLAS_BLIS
+
+void nnf__set_threads(int n)
+{
+    bli_thread_set_num_threads(n);
+}
+
+int nnf__get_threads(void)
+{
+    long n = (long)bli_thread_get_num_threads();
+    if (n < 1)
+        n = online_cores();
+    return n < INT_MAX ? (int)n : INT_MAX;
+}
+
+const char *nnf__blas_name(void)
+{
+    static char name[256];
+    if (!name[0]) /* the same in every thread: a benign race to compute it */
+        (void)snprintf(name, sizeof name, "BLIS %s (kernel %s)", bli_info_get_version_str(),
+                       bli_arch_string(bli_arch_query_id()));
+    return name;
+}
+
+#else
+
+static int g_threads; /* 0: not set yet */
+
+void nnf__set_threads(int n)
+{
+    g_threads = n;
+}
+
+int nnf__get_threads(void)
+{
+    if (g_threads > 0)
+        return g_threads;
+    long n = online_cores();
+    return n < INT_MAX ? (int)n : INT_MAX;
+}
+
+const char *nnf__blas_name(void)
+{
+    return "CBLAS " NNF_BLAS_NAME;
+}
+
+#endif
+
+/* Neither BLIS nor a generic CBLAS is known to have a table of callers. */
+int nnf__blas_callers_max(void)
+{
+    return INT_MAX;
+}
+
+/* The kernel names of nnf__plan_units are OpenBLAS's: no other BLAS has them. */
+const char *nnf__blas_kernel(void)
+{
+    return "";
+}
+
+#endif
