@@ -121,11 +121,16 @@ nnf_status nnf__fail(nnf_status st, const char *fmt, ...)
     return record(t, st);
 }
 
-nnf_status nnf__fail_verbatim(nnf_status st, const char *msg)
+nnf_status nnf__report(nnf_status status, const char *msg)
 {
+    if (!msg)
+        return nnf__fail(NNF_ERR_ARG, "msg is NULL");
+    if (status <= NNF_OK || status > NNF_ERR_FORMAT)
+        return nnf__fail(NNF_ERR_ARG, "status is %d (expected a failure, 1 to %d)", (int)status,
+                         (int)NNF_ERR_FORMAT);
     thread_state *t = &t_state;
     (void)snprintf(t->msg, sizeof t->msg, "%s", msg);
-    return record(t, st);
+    return record(t, status);
 }
 
 const char *nnf__message(const void *handle, uint64_t serial, const char *stored)

@@ -57,9 +57,11 @@ __attribute__((format(printf, 2, 3)))
 nnf_status
 nnf__fail(nnf_status st, const char *fmt, ...);
 
-/* Record a failure of the current call with msg as its whole message (a
- * library built on nnfast words its own calls' failures: nnf_net_report). */
-nnf_status nnf__fail_verbatim(nnf_status st, const char *msg);
+/* nnf_net_report and nnf_trainer_report: record a failure status of the
+ * current call with msg as its whole message (a library built on nnfast
+ * words its own calls' failures) and return it; NNF_ERR_ARG, worded as
+ * usual, for a NULL msg or a status that is not a failure. */
+nnf_status nnf__report(nnf_status status, const char *msg);
 
 /* The message of the last failure on a handle (net or trainer): this
  * thread's own when its last failure was on it, else stored (the handle's

@@ -407,12 +407,7 @@ NNF_API nnf_status nnf_net_report(nnf_net *net, nnf_status status, const char *m
 {
     nnf__call c;
     nnf_status st = nnf__enter_write(&c, __func__, net);
-    if (st == NNF_OK && !msg)
-        st = nnf__fail(NNF_ERR_ARG, "msg is NULL");
-    else if (st == NNF_OK && (status <= NNF_OK || status > NNF_ERR_FORMAT))
-        st = nnf__fail(NNF_ERR_ARG, "status is %d (expected a failure, 1 to %d)", (int)status,
-                       (int)NNF_ERR_FORMAT);
     if (st == NNF_OK)
-        st = nnf__fail_verbatim(status, msg);
+        st = nnf__report(status, msg);
     return nnf__leave(&c, st);
 }

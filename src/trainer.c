@@ -185,13 +185,8 @@ NNF_API nnf_status nnf_trainer_report(nnf_trainer *t, nnf_status status, const c
 {
     nnf__call c;
     nnf_status st = enter(&c, __func__, t);
-    if (st == NNF_OK && !msg)
-        st = nnf__fail(NNF_ERR_ARG, "msg is NULL");
-    else if (st == NNF_OK && (status <= NNF_OK || status > NNF_ERR_FORMAT))
-        st = nnf__fail(NNF_ERR_ARG, "status is %d (expected a failure, 1 to %d)", (int)status,
-                       (int)NNF_ERR_FORMAT);
     if (st == NNF_OK)
-        st = nnf__fail_verbatim(status, msg);
+        st = nnf__report(status, msg);
     return nnf__leave(&c, st);
 }
 

@@ -209,3 +209,19 @@ void pair_free(pair *p)
     nnf_net_destroy(p->net);
     ref_net_free(&p->ref);
 }
+
+double pair_worst_err(pair *p, int grads)
+{
+    float buf[PAIR_MAX_N * PAIR_MAX_N];
+    double worst = 0.0;
+    for (size_t l = 1; l <= p->L; l++) {
+        nnf_layer *ly = nnf_net_layer(p->net, l);
+        assert_ok(p->net,
+                  grads ? nnf_layer_get_weight_grad(ly, buf) : nnf_layer_get_weights(ly, buf));
+        worst = fmax(worst,
+                     ref_rel_err_f(buf, grads ? p->ref.dw[l] : p->ref.w[l], p->n[l] * p->n[l - 1]));
+        assert_ok(p->net, grads ? nnf_layer_get_bias_grad(ly, buf) : nnf_layer_get_bias(ly, buf));
+        worst = fmax(worst, ref_rel_err_f(buf, grads ? p->ref.db[l] : p->ref.b[l], p->n[l]));
+    }
+    return worst;
+}

@@ -89,5 +89,8 @@ void pair_init(pair *p, size_t L, const size_t *n, const nnf_act *act, nnf_loss 
  * the same floats), after a test set them. */
 void pair_sync_layer(pair *p, size_t l);
 void pair_free(pair *p);
+/* Worst relative error of the library's W and b (grads = 0) or dW and db
+ * (grads = 1) against the reference's, each layer's W and b as a whole. */
+double pair_worst_err(pair *p, int grads);
 
 #endif

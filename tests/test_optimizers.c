@@ -81,33 +81,14 @@ static float lib_step(pair *p, int split)
     return cost;
 }
 
-/* Worst relative error of the library's W and b (grads = 0) or dW and db
- * (grads = 1) against the reference's, each layer's W and b compared as a
- * whole. */
-static double worst_err(pair *p, int grads)
-{
-    float buf[PAIR_MAX_N * PAIR_MAX_N];
-    double worst = 0.0;
-    for (size_t l = 1; l <= p->L; l++) {
-        nnf_layer *ly = nnf_net_layer(p->net, l);
-        assert_ok(p->net,
-                  grads ? nnf_layer_get_weight_grad(ly, buf) : nnf_layer_get_weights(ly, buf));
-        worst = fmax(worst,
-                     ref_rel_err_f(buf, grads ? p->ref.dw[l] : p->ref.w[l], p->n[l] * p->n[l - 1]));
-        assert_ok(p->net, grads ? nnf_layer_get_bias_grad(ly, buf) : nnf_layer_get_bias(ly, buf));
-        worst = fmax(worst, ref_rel_err_f(buf, grads ? p->ref.db[l] : p->ref.b[l], p->n[l]));
-    }
-    return worst;
-}
-
 static double param_err(pair *p)
 {
-    return worst_err(p, 0);
+    return pair_worst_err(p, 0);
 }
 
 static double grad_err(pair *p)
 {
-    return worst_err(p, 1);
+    return pair_worst_err(p, 1);
 }
 
 /* Copy every parameter of src into dst (same architecture). */

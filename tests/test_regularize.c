@@ -30,24 +30,6 @@
 
 #define REL_TOL 1e-4 /* float32 library against the double reference (ref.h) */
 
-/* Worst relative error of the library's W and b (grads = 0) or dW and db
- * (grads = 1) against the reference's, each layer's W and b as a whole. */
-static double worst_err(pair *p, int grads)
-{
-    float buf[PAIR_MAX_N * PAIR_MAX_N];
-    double worst = 0.0;
-    for (size_t l = 1; l <= p->L; l++) {
-        nnf_layer *ly = nnf_net_layer(p->net, l);
-        assert_ok(p->net,
-                  grads ? nnf_layer_get_weight_grad(ly, buf) : nnf_layer_get_weights(ly, buf));
-        worst = fmax(worst,
-                     ref_rel_err_f(buf, grads ? p->ref.dw[l] : p->ref.w[l], p->n[l] * p->n[l - 1]));
-        assert_ok(p->net, grads ? nnf_layer_get_bias_grad(ly, buf) : nnf_layer_get_bias(ly, buf));
-        worst = fmax(worst, ref_rel_err_f(buf, grads ? p->ref.db[l] : p->ref.b[l], p->n[l]));
-    }
-    return worst;
-}
-
 static void report(const char *what, double err)
 {
     if (verbose())
@@ -103,7 +85,7 @@ static void test_dropout_forward_and_gradients_match_the_reference_with_its_mask
     assert_ok(p.net, nnf_net_backward(p.net, p.y, &cost));
     double j = ref_cost(&p.ref, p.yd);
     assert_int_equal(ref_backward(&p.ref, p.yd), 0);
-    double e_cost = fabs((double)cost - j) / fabs(j), e_grad = worst_err(&p, 1);
+    double e_cost = fabs((double)cost - j) / fabs(j), e_grad = pair_worst_err(&p, 1);
     report("dropout forward vs reference", e_fwd);
     report("dropout cost vs reference", e_cost);
     report("dropout gradients vs reference", e_grad);
@@ -114,7 +96,7 @@ static void test_dropout_forward_and_gradients_match_the_reference_with_its_mask
     p.ref.drop[1] = NULL;
     assert_non_null(ref_forward(&p.ref, p.xd, DROP_M));
     assert_int_equal(ref_backward(&p.ref, p.yd), 0);
-    assert_true(worst_err(&p, 1) > 1e-2);
+    assert_true(pair_worst_err(&p, 1) > 1e-2);
     pair_free(&p);
 }
 
@@ -137,7 +119,7 @@ static void test_a_dropout_step_updates_as_the_reference_with_its_mask(void **st
     assert_non_null(ref_forward(&p.ref, p.xd, DROP_M));
     assert_int_equal(ref_backward(&p.ref, p.yd), 0);
     ref_update(&p.ref, 0.1);
-    double e = worst_err(&p, 0);
+    double e = pair_worst_err(&p, 0);
     report("dropout update vs reference", e);
     assert_true(e < REL_TOL);
     pair_free(&p);
@@ -261,7 +243,7 @@ static void test_adamw_matches_the_reference_and_decays_weights_only(void **stat
         assert_non_null(ref_forward(&adam, p.xd, p.m));
         assert_int_equal(ref_backward(&adam, p.yd), 0);
         assert_int_equal(ref_update_adam(&adam, lr, b1, b2, eps), 0);
-        worst = fmax(worst, worst_err(&p, 0));
+        worst = fmax(worst, pair_worst_err(&p, 0));
     }
     report("AdamW parameters vs reference (20 steps)", worst);
     assert_true(worst < REL_TOL);
@@ -457,7 +439,7 @@ static void test_clipping_scales_the_global_norm_before_the_optimizer(void **sta
         assert_int_equal(ref_update_momentum(&p.ref, lr, beta), 0);
     }
     assert_true(norm_min > 2 * clip); /* every step was clipped */
-    double e = worst_err(&p, 0);
+    double e = pair_worst_err(&p, 0);
     report("clipped momentum vs reference (3 epochs)", e);
     assert_true(e < REL_TOL);
     /* the last gradient read back has the clip's norm */
