@@ -670,32 +670,48 @@ typedef enum nnf_exchange_kind {
     NNF_EXCHANGE_EPOCH = 2       /**< before each epoch of a trainer: batches */
 } nnf_exchange_kind;
 
-/** What an exchange function reads and may change. Sums, so that sums over
- *  several nets are the sums of their fields. */
-typedef struct nnf_exchange {
-    nnf_exchange_kind kind;
-    nnf_status status;  /**< the step's status on this net so far (a STEP
-                             exchange is made even when the step failed
-                             here, with grads NULL: the others must learn
-                             of it); the function returns the step's status */
-    float *grads;       /**< STEP: n floats, the gradient summed over the
-                             batch's samples, without the penalty, in the
-                             layout of the net's parameter arena (layer
-                             after layer, W as nnf_layer_get_weights() lays
-                             it out, then b, then zeros of a padded layer) */
-    size_t n;
-    double loss;        /**< STEP, VALIDATION: the loss summed over samples */
-    double samples;     /**< STEP, VALIDATION: the samples in the sums (0
-                             allowed for a net that had none) */
-    double correct;     /**< VALIDATION: right answers (NNF_METRIC_ACCURACY) */
-    double answers;     /**< VALIDATION: answers counted */
-    size_t batches;     /**< EPOCH: the epoch's batches on this net; the
-                             function may raise it (a net with fewer runs
-                             empty steps that contribute nothing) */
-    char *message;      /**< where the function words a failure it returns
-                             (message_cap bytes; nnfast prefixes the call) */
-    size_t message_cap;
-} nnf_exchange;
+/** What an exchange function reads and may change, valid during the call.
+ *  Opaque, like every nnfast type, so that later versions can add figures:
+ *  read and write it through the calls below. Every figure is a sum, so
+ *  that sums over several nets are the sums of their figures. */
+typedef struct nnf_exchange nnf_exchange;
+
+/** The figures of an exchange (nnf_exchange_get / nnf_exchange_set), each
+ *  present in the kinds named. */
+typedef enum nnf_exchange_key {
+    NNF_EXCHANGE_LOSS = 0,    /**< STEP, VALIDATION: the loss summed over samples */
+    NNF_EXCHANGE_SAMPLES = 1, /**< STEP, VALIDATION: the samples in the sums (0
+                                   allowed for a net that had none) */
+    NNF_EXCHANGE_CORRECT = 2, /**< VALIDATION: right answers (NNF_METRIC_ACCURACY) */
+    NNF_EXCHANGE_ANSWERS = 3, /**< VALIDATION: answers counted */
+    NNF_EXCHANGE_BATCHES = 4  /**< EPOCH: the epoch's batches on this net; the
+                                   function may raise it (a net with fewer runs
+                                   empty steps that contribute nothing) */
+} nnf_exchange_key;
+
+/** The kind of exchange e is ((nnf_exchange_kind)-1 for NULL). */
+NNF_API nnf_exchange_kind nnf_exchange_get_kind(const nnf_exchange *e);
+/** The step's status on this net so far. A STEP exchange is made even when
+ *  the step failed here (its gradient is then absent): the other nets must
+ *  learn of it. NNF_ERR_ARG for e NULL. */
+NNF_API nnf_status nnf_exchange_get_status(const nnf_exchange *e);
+/** STEP: the gradient summed over the batch's samples, without the
+ *  penalty, n floats (*n) in the layout of the net's parameter arena (layer
+ *  after layer, W as nnf_layer_get_weights() lays it out, then b, then zeros
+ *  of a padded layer), which the function may overwrite. NULL (and *n = 0)
+ *  in other kinds and in a step that failed here. n may be NULL. */
+NNF_API float *nnf_exchange_grads(nnf_exchange *e, size_t *n);
+/** The figure key of e; NaN when e is NULL or its kind has no such figure. */
+NNF_API double nnf_exchange_get(const nnf_exchange *e, nnf_exchange_key key);
+/** Replace the figure key of e with value: LOSS finite; SAMPLES, CORRECT,
+ *  ANSWERS finite and >= 0; BATCHES an integer from 0 to 2^53.
+ *  NNF_ERR_ARG for a key e's kind has not or a value out of range (e's
+ *  message then says why, so that a function returning the status fails
+ *  the step with it). */
+NNF_API nnf_status nnf_exchange_set(nnf_exchange *e, nnf_exchange_key key, double value);
+/** Word the failure the function is about to return (at most 511 bytes are
+ *  kept; nnfast prefixes the call that failed). NNF_ERR_ARG for NULL. */
+NNF_API nnf_status nnf_exchange_set_message(nnf_exchange *e, const char *msg);
 
 typedef nnf_status (*nnf_exchange_fn)(nnf_net *net, nnf_exchange *e, void *user);
 

@@ -166,32 +166,36 @@ nnf_status nnf_mpi__bcast_bytes(nnf_mpi__run *run, void *buf, size_t n, int root
 
 nnf_status nnf_mpi__exchange(nnf_net *net, nnf_exchange *e, void *user)
 {
+    /* the figures summed over the ranks: STEP's first two, VALIDATION's four */
+    static const nnf_exchange_key sums[] = {NNF_EXCHANGE_LOSS, NNF_EXCHANGE_SAMPLES,
+                                            NNF_EXCHANGE_CORRECT, NNF_EXCHANGE_ANSWERS};
     nnf_mpi__run *run = user;
     run->exchanged = 1;
-    size_t most = e->kind == NNF_EXCHANGE_EPOCH ? e->batches : 0;
-    long long same = e->kind == NNF_EXCHANGE_STEP ? (long long)e->n : 0;
-    nnf_status st = nnf_mpi__agree(run, (int)e->kind, e->status,
-                                   e->status != NNF_OK ? nnf_net_errmsg(net) : NULL, same, &most);
-    if (st == NNF_OK && e->kind == NNF_EXCHANGE_STEP) {
-        double t0 = MPI_Wtime(), d[2] = {e->loss, e->samples};
-        st = nnf_mpi__sum_floats(run, e->grads, e->n);
-        if (st == NNF_OK)
-            st = nnf_mpi__sum_doubles(run, d, 2);
-        e->loss = d[0];
-        e->samples = d[1];
+    nnf_exchange_kind kind = nnf_exchange_get_kind(e);
+    nnf_status local = nnf_exchange_get_status(e);
+    size_t n = 0;
+    float *grads = nnf_exchange_grads(e, &n);
+    size_t most =
+        kind == NNF_EXCHANGE_EPOCH ? (size_t)nnf_exchange_get(e, NNF_EXCHANGE_BATCHES) : 0;
+    nnf_status st =
+        nnf_mpi__agree(run, (int)kind, local, local != NNF_OK ? nnf_net_errmsg(net) : NULL,
+                       (long long)n, &most);
+    int n_sums = kind == NNF_EXCHANGE_STEP ? 2 : kind == NNF_EXCHANGE_VALIDATION ? 4 : 0;
+    double d[4], t0 = MPI_Wtime();
+    for (int k = 0; k < n_sums; k++)
+        d[k] = nnf_exchange_get(e, sums[k]);
+    if (st == NNF_OK && grads)
+        st = nnf_mpi__sum_floats(run, grads, n);
+    if (st == NNF_OK && n_sums)
+        st = nnf_mpi__sum_doubles(run, d, n_sums);
+    for (int k = 0; st == NNF_OK && k < n_sums; k++)
+        st = nnf_exchange_set(e, sums[k], d[k]);
+    if (kind == NNF_EXCHANGE_STEP)
         run->comm_seconds += MPI_Wtime() - t0;
-    } else if (st == NNF_OK && e->kind == NNF_EXCHANGE_VALIDATION) {
-        double d[4] = {e->loss, e->samples, e->correct, e->answers};
-        st = nnf_mpi__sum_doubles(run, d, 4);
-        e->loss = d[0];
-        e->samples = d[1];
-        e->correct = d[2];
-        e->answers = d[3];
-    } else if (st == NNF_OK && e->kind == NNF_EXCHANGE_EPOCH) {
-        e->batches = most;
-    }
-    if (st != NNF_OK && e->message && e->message_cap)
-        (void)snprintf(e->message, e->message_cap, "%s", run->msg);
+    if (st == NNF_OK && kind == NNF_EXCHANGE_EPOCH)
+        st = nnf_exchange_set(e, NNF_EXCHANGE_BATCHES, (double)most);
+    if (st != NNF_OK && run->msg[0])
+        (void)nnf_exchange_set_message(e, run->msg);
     return st;
 }
 

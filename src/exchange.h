@@ -6,6 +6,19 @@
 
 #include "net.h"
 
+/* What an exchange function sees (nnfast.h: nnf_exchange_get and the rest
+ * read and write it). */
+struct nnf_exchange {
+    nnf_exchange_kind kind;
+    nnf_status status; /* the step's status on this net so far */
+    float *grads;      /* STEP: n floats, sums over the batch (NULL after a failure) */
+    size_t n;
+    double loss, samples;       /* STEP, VALIDATION */
+    double correct, answers;    /* VALIDATION */
+    size_t batches;             /* EPOCH */
+    char message[NNF__MSG_MAX]; /* the function's words for the failure it returns */
+};
+
 /* The STEP exchange of a backward that succeeded here: the gradient arena
  * (means over *samples) goes out as sums with *loss (a sum), comes back as
  * the function left them and is turned into means again over the new

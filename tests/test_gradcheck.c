@@ -112,13 +112,15 @@ static nnf_status corrupting(nnf_net *net, nnf_exchange *e, void *user)
 {
     (void)net;
     corrupt *c = user;
-    if (e->kind != NNF_EXCHANGE_STEP || !e->grads)
+    size_t n;
+    float *g = nnf_exchange_grads(e, &n);
+    if (!g)
         return NNF_OK;
     c->calls++;
-    for (size_t i = 0; i < e->n; i++)
-        e->grads[i] = (float)((double)e->grads[i] * c->factor);
-    if (c->one < e->n)
-        e->grads[c->one] += (float)c->delta;
+    for (size_t i = 0; i < n; i++)
+        g[i] = (float)((double)g[i] * c->factor);
+    if (c->one < n)
+        g[c->one] += (float)c->delta;
     return NNF_OK;
 }
 
