@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* format.h - the saved-model format of docs/format.md as one list of fields:
  * their offsets, a struct of their values, and the functions that write and
- * read them, shared by the writer and the reader (serialize.c). Every value
+ * read them, shared by the writer (save.c), the reader (load.c) and the tail (tail.c). Every value
  * is little-endian whatever the host. */
 #ifndef NNF_FORMAT_H
 #define NNF_FORMAT_H
@@ -86,5 +86,17 @@ void nnf__f64_put(unsigned char *p, double d);
 double nnf__f64_at(const unsigned char *p);
 /* zlib's CRC-32 of n bytes. */
 uint32_t nnf__crc32(const unsigned char *p, size_t n);
+
+/* Version 2's tail starts at the next multiple of 8 after the arrays. */
+static inline size_t nnf__pad8(size_t n)
+{
+    return (n + 7) / 8 * 8;
+}
+
+/* Bytes of a metadata entry of the tail: its lengths, its bytes, zeros to 4. */
+static inline size_t nnf__meta_entry_size(size_t key_len, size_t value_len)
+{
+    return NNF__META_HEAD + (key_len + value_len + 3) / 4 * 4;
+}
 
 #endif /* NNF_FORMAT_H */

@@ -2,7 +2,7 @@
 /* io.c - saved models in files: nnf_net_save, an atomic save (temporary
  * file, fsync, rename over the target, fsync of the directory), and
  * nnf_net_load, which judges a file by its first bytes before it reads the
- * rest and hands it to serialize.c. */
+ * rest and hands it to load.c. */
 #define _DEFAULT_SOURCE /* flock, O_NOFOLLOW and O_DIRECTORY with C11 */
 #include "alloc.h"
 #include "serialize.h"

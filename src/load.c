@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* serialize.c - the saved-model format of docs/format.md: a net written into
- * a buffer, and a buffer checked completely (without allocating) before a net
- * is built from it; nnf_net_saved_size, nnf_net_save_mem, nnf_net_load_mem. */
+/* load.c - the bytes of docs/format.md checked completely, without
+ * allocating, before a net is built from them: nnf__check_prefix (a file
+ * judged before it is read whole), nnf__load_from and nnf_net_load_mem
+ * (io.c reads files). */
 #include "serialize.h"
+#include "tail.h"
 #include "arena.h"
-#include "format.h"
 #include "alloc.h"
 #include "meta.h"
 #include "optimizer.h"
@@ -14,155 +15,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-/* ---- writing */
-
-/* The optimizer's state (header flag bit 0, t and the arrays) is stored
- * when asked for and when the optimizer has one: then its arrays are
- * state_arrays of P floats each (P may be 0: a net without layers keeps
- * the flag and t all the same). */
-static int with_state(const nnf_net *net, unsigned flags)
-{
-    return (flags & NNF_SAVE_OPTIMIZER_STATE) && nnf__optimizer(net) != NNF_OPT_SGD;
-}
-
-static size_t state_arrays(const nnf_net *net, unsigned flags)
-{
-    return with_state(net, flags) ? nnf__optim_state_floats(nnf__optimizer(net), 1) : 0;
-}
-
-static size_t state_floats(const nnf_net *net, unsigned flags)
-{
-    return state_arrays(net, flags) * net->n_params;
-}
-
-/* Version 2's tail starts at the next multiple of 8 after the arrays. */
-static size_t pad8(size_t n)
-{
-    return (n + 7) / 8 * 8;
-}
-
-/* Bytes of a metadata entry: its lengths, its bytes, zeros to 4. */
-static size_t entry_size(size_t key_len, size_t value_len)
-{
-    return NNF__META_HEAD + (key_len + value_len + 3) / 4 * 4;
-}
-
-static size_t arrays_end(const nnf_net *net, unsigned flags)
-{
-    return NNF__AT_TABLE + NNF__RECORD * net->depth +
-           sizeof(float) * (net->n_params + state_floats(net, flags));
-}
-
-static size_t tail_size(const nnf_net *net)
-{
-    size_t n = NNF__TAIL_DROPOUT + 4 * net->depth + (net->scale ? 8 * net->n_in : 0);
-    for (size_t i = 0; i < net->n_meta; i++) {
-        size_t k = strlen(net->meta[i]);
-        n += entry_size(k, strlen(net->meta[i] + k + 1));
-    }
-    return n;
-}
-
-size_t nnf__saved_size(const nnf_net *net, unsigned flags)
-{
-    return pad8(arrays_end(net, flags)) + tail_size(net) + NNF__TRAILER;
-}
-
-/* Version 2's tail at p (see docs/format.md). The epoch count and the
- * count of training passes outside trainers are training state: they key
- * the dropout masks (and the epochs the schedule) of what comes next, so
- * they are saved with NNF_SAVE_OPTIMIZER_STATE, for every optimizer (SGD
- * has no arrays, but its training continues all the same). */
-static void tail_write(const nnf_net *net, unsigned char *p, unsigned flags)
-{
-    int state = (flags & NNF_SAVE_OPTIMIZER_STATE) != 0;
-    nnf__u64_put(p + NNF__TAIL_EPOCHS, state ? net->epochs : 0);
-    nnf__u64_put(p + NNF__TAIL_PASSES, state ? net->passes : 0);
-    nnf__f64_put(p + NNF__TAIL_DECAY, net->param[NNF_PARAM_WEIGHT_DECAY]);
-    nnf__u32_put(p + NNF__TAIL_FLAGS, net->scale ? NNF__TAIL_FLAG_SCALING : 0);
-    nnf__u32_put(p + NNF__TAIL_N_META, (uint32_t)net->n_meta);
-    p += NNF__TAIL_DROPOUT;
-    for (size_t l = 0; l < net->depth; l++, p += 4)
-        nnf__floats_write(p, &net->layers[l]->dropout, 1);
-    if (net->scale) {
-        nnf__floats_write(p, net->scale, 2 * net->n_in);
-        p += 8 * net->n_in;
-    }
-    for (size_t i = 0; i < net->n_meta; i++) {
-        const char *key = net->meta[i], *value = key + strlen(key) + 1;
-        size_t k = strlen(key), v = strlen(value), size = entry_size(k, v);
-        memset(p, 0, size);
-        nnf__u32_put(p, (uint32_t)k);
-        nnf__u32_put(p + 4, (uint32_t)v);
-        memcpy(p + NNF__META_HEAD, key, k);
-        memcpy(p + NNF__META_HEAD + k, value, v);
-        p += size;
-    }
-}
-
-/* An array laid out as the arenas (per layer Wt then b, and a padded
- * layer's unused column), in the format's order: per layer Wt then b. */
-static unsigned char *arrays_write(const nnf_net *net, unsigned char *p, const float *arena)
-{
-    for (size_t l = 0; l < net->depth; l++) {
-        const nnf_layer *ly = net->layers[l];
-        size_t n = ly->n_in * ly->n_out + ly->n_out;
-        nnf__floats_write(p, arena + ly->offset, n);
-        p += 4 * n;
-    }
-    return p;
-}
-
-static const unsigned char *arrays_read(nnf_net *net, const unsigned char *p, float *arena)
-{
-    for (size_t l = 0; l < net->depth; l++) {
-        const nnf_layer *ly = net->layers[l];
-        size_t n = ly->n_in * ly->n_out + ly->n_out;
-        nnf__floats_read(p, arena + ly->offset, n);
-        p += 4 * n;
-    }
-    return p;
-}
-
-void nnf__save_to(const nnf_net *net, unsigned char *buf, unsigned flags)
-{
-    size_t size = nnf__saved_size(net, flags);
-    int state = with_state(net, flags);
-    nnf__head h;
-    memset(&h, 0, sizeof h);
-    h.version = NNF__FORMAT_VERSION;
-    h.flags = state ? NNF__FORMAT_FLAG_STATE : 0;
-    h.length = (uint64_t)(size - NNF__HEADER - NNF__TRAILER);
-    h.n_in = net->n_in;
-    h.seed = net->seed;
-    h.t = state ? net->opt_t : 0;
-    memcpy(h.param, net->param, sizeof h.param);
-    h.depth = (uint32_t)net->depth;
-    h.loss = (uint32_t)net->loss;
-    h.optimizer = (uint32_t)nnf__optimizer(net);
-    nnf__head_write(buf, &h);
-
-    unsigned char *p = buf + NNF__AT_TABLE;
-    for (size_t l = 0; l < net->depth; l++, p += NNF__RECORD) {
-        const nnf_layer *ly = net->layers[l];
-        nnf__record r = {ly->n_out, (uint32_t)ly->act, ly->alpha};
-        nnf__record_write(p, &r);
-    }
-    p = arrays_write(net, p, net->params);
-    for (size_t k = 0; k < state_arrays(net, flags); k++) {
-        if (net->opt_state)
-            p = arrays_write(net, p, net->opt_state + k * net->n_floats);
-        else { /* not allocated until the first update: all zeros */
-            memset(p, 0, 4 * net->n_params);
-            p += 4 * net->n_params;
-        }
-    }
-    size_t end = (size_t)(p - buf);
-    memset(p, 0, pad8(end) - end);
-    tail_write(net, buf + pad8(end), flags);
-    nnf__u32_put(buf + size - NNF__TRAILER, nnf__crc32(buf, size - NNF__TRAILER));
-}
 
 /* ---- checking: every check names the byte and the problem */
 
@@ -366,7 +218,7 @@ static nnf_status check_layers(reader *r)
      * scaling and NNF_META_MAX entries of the longest key and value */
     uint64_t tail_least = NNF__TAIL_DROPOUT + 4 * (uint64_t)r->h.depth;
     uint64_t tail_most = tail_least + 8 * r->h.n_in +
-                         NNF_META_MAX * entry_size(NNF_META_KEY_MAX, NNF_META_VALUE_MAX);
+                         NNF_META_MAX * nnf__meta_entry_size(NNF_META_KEY_MAX, NNF_META_VALUE_MAX);
     if (floats > (UINT64_MAX - expected - 8 - tail_most) / 4)
         return nnf__fail(NNF_ERR_FORMAT,
                          "byte %d: content length %llu does not match the layers "
@@ -381,7 +233,7 @@ static nnf_status check_layers(reader *r)
                              NNF__AT_LENGTH, (ull)len, (ull)(expected + 4 * floats));
         return NNF_OK;
     }
-    r->tail = pad8((size_t)r->arrays_end);
+    r->tail = nnf__pad8((size_t)r->arrays_end);
     uint64_t least = r->tail - NNF__HEADER + tail_least, most = least - tail_least + tail_most;
     if (len < least || len > most)
         return nnf__fail(NNF_ERR_FORMAT,
@@ -435,139 +287,18 @@ static nnf_status check_values(const reader *r)
     return NNF_OK;
 }
 
-/* Version 2's tail, which the content length bounds (check_layers): every
- * field in range, the metadata walked entry by entry within the content,
- * and the content ending exactly after it. */
-static nnf_status check_tail(const reader *r)
-{
-    const unsigned char *buf = r->buf;
-    size_t end = NNF__HEADER + (size_t)r->h.length, t = r->tail;
-    for (size_t i = (size_t)r->arrays_end; i < t; i++)
-        if (buf[i])
-            return nnf__fail(NNF_ERR_FORMAT, "byte %zu: padding is 0x%x (expected 0)", i,
-                             (unsigned)buf[i]);
-    uint64_t epochs = nnf__u64_at(buf + t + NNF__TAIL_EPOCHS);
-    if (epochs && !(r->h.flags & NNF__FORMAT_FLAG_STATE) && r->h.optimizer != NNF_OPT_SGD)
-        return nnf__fail(NNF_ERR_FORMAT,
-                         "byte %zu: %llu epochs without a stored optimizer state (expected 0)",
-                         t + NNF__TAIL_EPOCHS, (ull)epochs);
-    uint64_t passes = nnf__u64_at(buf + t + NNF__TAIL_PASSES);
-    if (passes && !(r->h.flags & NNF__FORMAT_FLAG_STATE) && r->h.optimizer != NNF_OPT_SGD)
-        return nnf__fail(NNF_ERR_FORMAT,
-                         "byte %zu: %llu training passes without a stored optimizer state "
-                         "(expected 0)",
-                         t + NNF__TAIL_PASSES, (ull)passes);
-    double decay = nnf__f64_at(buf + t + NNF__TAIL_DECAY);
-    if (!nnf__param_valid(NNF_PARAM_WEIGHT_DECAY, decay)) {
-        char where[32];
-        (void)snprintf(where, sizeof where, "byte %zu: ", t + NNF__TAIL_DECAY);
-        return nnf__param_fail(NNF_ERR_FORMAT, where, NNF_PARAM_WEIGHT_DECAY, decay);
-    }
-    uint32_t flags = nnf__u32_at(buf + t + NNF__TAIL_FLAGS);
-    if (flags & ~(uint32_t)NNF__TAIL_FLAG_SCALING)
-        return nnf__fail(NNF_ERR_FORMAT, "byte %zu: flags 0x%x have unknown bits (known: 0x%x)",
-                         t + NNF__TAIL_FLAGS, (unsigned)flags, NNF__TAIL_FLAG_SCALING);
-    uint32_t n_meta = nnf__u32_at(buf + t + NNF__TAIL_N_META);
-    if (n_meta > NNF_META_MAX)
-        return nnf__fail(NNF_ERR_FORMAT, "byte %zu: %u metadata entries (expected at most %u)",
-                         t + NNF__TAIL_N_META, (unsigned)n_meta, NNF_META_MAX);
-    size_t p = t + NNF__TAIL_DROPOUT;
-    for (uint32_t l = 0; l < r->h.depth; l++, p += 4) {
-        float rate = nnf__f32_at(buf + p);
-        if (!(rate >= 0.0f && rate < 1.0f) || (rate > 0.0f && l + 1 == r->h.depth))
-            return nnf__fail(NNF_ERR_FORMAT,
-                             "layer %u (byte %zu): dropout %g is out of range (expected 0 <= "
-                             "rate < 1, and 0 for the output layer)",
-                             (unsigned)l + 1, p, (double)rate);
-    }
-    if (flags & NNF__TAIL_FLAG_SCALING) {
-        size_t n = (size_t)r->h.n_in;
-        if (end - p < 8 * n)
-            return nnf__fail(NNF_ERR_FORMAT,
-                             "byte %zu: the input scaling does not fit in the "
-                             "content",
-                             p);
-        for (size_t i = 0; i < 2 * n; i++, p += 4) {
-            float v = nnf__f32_at(buf + p);
-            if (!isfinite(v) || (i >= n && !(v > 0.0f)))
-                return nnf__fail(NNF_ERR_FORMAT,
-                                 "input scaling (byte %zu): %s[%zu] is %g (expected a finite "
-                                 "value%s)",
-                                 p, i < n ? "mean" : "std", i % n, (double)v, i < n ? "" : " > 0");
-        }
-    }
-    for (uint32_t k = 0; k < n_meta; k++) {
-        if (end - p < NNF__META_HEAD)
-            return nnf__fail(NNF_ERR_FORMAT,
-                             "metadata entry %u (byte %zu) does not fit in the "
-                             "content",
-                             (unsigned)k + 1, p);
-        uint32_t kl = nnf__u32_at(buf + p), vl = nnf__u32_at(buf + p + 4);
-        if (kl > NNF_META_KEY_MAX || vl > NNF_META_VALUE_MAX || end - p < entry_size(kl, vl))
-            return nnf__fail(NNF_ERR_FORMAT,
-                             "metadata entry %u (byte %zu): lengths %u and %u (expected a key "
-                             "of 1 to %u bytes and a value of at most %u, inside the content)",
-                             (unsigned)k + 1, p, (unsigned)kl, (unsigned)vl, NNF_META_KEY_MAX,
-                             NNF_META_VALUE_MAX);
-        const char *key = (const char *)buf + p + NNF__META_HEAD;
-        nnf_status st = nnf__meta_check(NNF_ERR_FORMAT, "key", key, kl, 1, NNF_META_KEY_MAX);
-        if (st == NNF_OK)
-            st = nnf__meta_check(NNF_ERR_FORMAT, "value", key + kl, vl, 0, NNF_META_VALUE_MAX);
-        if (st != NNF_OK)
-            return st;
-        for (size_t z = NNF__META_HEAD + kl + vl; z < entry_size(kl, vl); z++)
-            if (buf[p + z])
-                return nnf__fail(NNF_ERR_FORMAT, "byte %zu: padding is 0x%x (expected 0)", p + z,
-                                 (unsigned)buf[p + z]);
-        /* keys are unique: compare with the entries before */
-        for (size_t q = t + NNF__TAIL_DROPOUT + 4 * r->h.depth +
-                        (flags & NNF__TAIL_FLAG_SCALING ? 8 * (size_t)r->h.n_in : 0);
-             q < p;) {
-            uint32_t ql = nnf__u32_at(buf + q), qv = nnf__u32_at(buf + q + 4);
-            if (ql == kl && !memcmp(buf + q + NNF__META_HEAD, key, kl))
-                return nnf__fail(NNF_ERR_FORMAT,
-                                 "metadata entry %u (byte %zu): key \"%.*s\" is repeated",
-                                 (unsigned)k + 1, p, (int)kl, key);
-            q += entry_size(ql, qv);
-        }
-        p += entry_size(kl, vl);
-    }
-    if (p != end)
-        return nnf__fail(NNF_ERR_FORMAT,
-                         "byte %d: content length %llu, but the tail ends at byte %zu",
-                         NNF__AT_LENGTH, (ull)r->h.length, p);
-    return NNF_OK;
-}
-
-/* The tail's values into the net (checked by check_tail). */
-static nnf_status tail_read(const reader *r, nnf_net *net)
-{
-    const unsigned char *buf = r->buf;
-    size_t t = r->tail, p = t + NNF__TAIL_DROPOUT;
-    net->epochs = nnf__u64_at(buf + t + NNF__TAIL_EPOCHS);
-    net->passes = nnf__u64_at(buf + t + NNF__TAIL_PASSES);
-    net->param[NNF_PARAM_WEIGHT_DECAY] = nnf__f64_at(buf + t + NNF__TAIL_DECAY);
-    for (size_t l = 0; l < net->depth; l++, p += 4)
-        net->layers[l]->dropout = nnf__f32_at(buf + p);
-    if (nnf__u32_at(buf + t + NNF__TAIL_FLAGS) & NNF__TAIL_FLAG_SCALING) {
-        net->scale = nnf__malloc(8 * net->n_in);
-        if (!net->scale)
-            return nnf__fail(NNF_ERR_NOMEM, "out of memory allocating the input scaling");
-        nnf__floats_read(buf + p, net->scale, 2 * net->n_in);
-        p += 8 * net->n_in;
-    }
-    uint32_t n_meta = nnf__u32_at(buf + t + NNF__TAIL_N_META);
-    for (uint32_t k = 0; k < n_meta; k++) {
-        uint32_t kl = nnf__u32_at(buf + p), vl = nnf__u32_at(buf + p + 4);
-        const char *key = (const char *)buf + p + NNF__META_HEAD;
-        if (nnf__meta_put(net, key, kl, key + kl, vl) != NNF_OK)
-            return NNF_ERR_NOMEM;
-        p += entry_size(kl, vl);
-    }
-    return NNF_OK;
-}
-
 /* ---- building: only once everything was checked */
+
+static const unsigned char *arrays_read(nnf_net *net, const unsigned char *p, float *arena)
+{
+    for (size_t l = 0; l < net->depth; l++) {
+        const nnf_layer *ly = net->layers[l];
+        size_t n = ly->n_in * ly->n_out + ly->n_out;
+        nnf__floats_read(p, arena + ly->offset, n);
+        p += 4 * n;
+    }
+    return p;
+}
 
 static nnf_status build(const reader *r, nnf_net **out)
 {
@@ -617,7 +348,7 @@ static nnf_status build(const reader *r, nnf_net **out)
             p = arrays_read(net, p, net->opt_state + k * net->n_floats);
         net->opt_t = h->t;
     }
-    if (h->version >= 2 && tail_read(r, net) != NNF_OK) {
+    if (h->version >= 2 && nnf__tail_read(r->buf, r->tail, net) != NNF_OK) {
         nnf__net_free(net);
         return NNF_ERR_NOMEM;
     }
@@ -663,65 +394,13 @@ nnf_status nnf__load_from(nnf_net **out, const unsigned char *buf, size_t size)
     if (st == NNF_OK)
         st = check_values(&r);
     if (st == NNF_OK && r.h.version >= 2)
-        st = check_tail(&r);
+        st = nnf__tail_check(r.buf, (size_t)r.arrays_end, r.tail, &r.h);
     if (st == NNF_OK)
         st = build(&r, out);
     return st;
 }
 
-/* ---- the public calls */
-
-nnf_status nnf__check_save_flags(unsigned flags)
-{
-    if (flags & ~NNF_SAVE_OPTIMIZER_STATE)
-        return nnf__fail(NNF_ERR_ARG,
-                         "flags 0x%x has unknown bits (expected "
-                         "NNF_SAVE_OPTIMIZER_STATE)",
-                         flags);
-    return NNF_OK;
-}
-
-NNF_API nnf_status nnf_net_saved_size(const nnf_net *net, unsigned flags, size_t *size)
-{
-    nnf__call c;
-    nnf_status st = nnf__enter_read(&c, __func__, net);
-    if (st == NNF_OK && !size)
-        st = nnf__fail(NNF_ERR_ARG, "size is NULL (expected a place for the byte count)");
-    if (st == NNF_OK)
-        st = nnf__check_save_flags(flags);
-    if (st == NNF_OK)
-        *size = nnf__saved_size(net, flags);
-    return nnf__leave(&c, st);
-}
-
-static nnf_status save_mem(const nnf_net *net, void *buf, size_t cap, unsigned flags, size_t *size)
-{
-    if (!buf)
-        return nnf__fail(NNF_ERR_ARG, "buf is NULL (expected cap bytes)");
-    nnf_status st = nnf__check_save_flags(flags);
-    if (st != NNF_OK)
-        return st;
-    size_t need = nnf__saved_size(net, flags);
-    if (cap < need)
-        return nnf__fail(NNF_ERR_ARG, "cap = %zu bytes is too small (the net needs %zu)", cap,
-                         need);
-    nnf__save_to(net, buf, flags);
-    if (size)
-        *size = need;
-    return NNF_OK;
-}
-
-NNF_API nnf_status nnf_net_save_mem(const nnf_net *net, void *buf, size_t cap, unsigned flags,
-                                    size_t *size)
-{
-    nnf__call c;
-    if (size)
-        *size = 0;
-    nnf_status st = nnf__enter_read(&c, __func__, net);
-    if (st == NNF_OK)
-        st = save_mem(net, buf, cap, flags, size);
-    return nnf__leave(&c, st);
-}
+/* ---- the public call */
 
 nnf_status nnf__enter_load(nnf__call *c, const char *fn, nnf_net **out, char *errbuf,
                            size_t errbuf_size)
